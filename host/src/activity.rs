@@ -1,0 +1,244 @@
+//! Running activities: at least once, with a timeout per attempt, retries
+//! with backoff, and the result recorded once.
+//!
+//! The dispatcher picks due tasks from the store; a task stays in the store
+//! until its final result commits, so a crash mid-attempt means it runs
+//! again after restart.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use crate::engine::{GuestData, GuestLimit};
+use crate::history::{Failure, Outcome};
+use crate::runtime::Shared;
+use crate::sandbox;
+use crate::store::sqlite::now_ms;
+use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
+use crate::wit::reprise::durable::activity_context::Host;
+use crate::wit::reprise::durable::types::{self, LogLevel};
+
+/// An activity written in Rust and registered with the runtime.
+pub(crate) type NativeActivity =
+    Arc<dyn Fn(NativeCall) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
+
+/// What a native activity is called with.
+#[derive(Debug, Clone)]
+pub struct NativeCall {
+    /// The orchestration instance that scheduled it.
+    pub instance_id: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Input, JSON.
+    pub input: String,
+}
+
+/// What an activity guest can ask about itself.
+#[derive(Debug)]
+pub(crate) struct ActivityState {
+    instance_id: String,
+    attempt: u32,
+}
+
+type Data = GuestData<ActivityState>;
+
+impl types::Host for Data {}
+
+impl Host for Data {
+    async fn instance_id(&mut self) -> wasmtime::Result<String> {
+        Ok(self.state.instance_id.clone())
+    }
+
+    async fn attempt(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.state.attempt)
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        let id = &self.state.instance_id;
+        match level {
+            LogLevel::Trace | LogLevel::Debug => tracing::debug!(instance_id = %id, "{message}"),
+            LogLevel::Info => tracing::info!(instance_id = %id, "{message}"),
+            LogLevel::Warn => tracing::warn!(instance_id = %id, "{message}"),
+            LogLevel::Error => tracing::error!(instance_id = %id, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+/// Picks due activity tasks and runs them, forever.
+pub(crate) async fn dispatch(shared: Arc<Shared>, concurrency: usize) {
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
+    loop {
+        let wake = shared.activity_wake.notified();
+        let due = match shared.store.due_activities(now_ms(), concurrency * 2) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot read activity tasks");
+                Vec::new()
+            }
+        };
+        for task in due {
+            if !in_flight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(task.id)
+            {
+                continue;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
+            let shared = shared.clone();
+            let in_flight = in_flight.clone();
+            tokio::spawn(async move {
+                let id = task.id;
+                run_task(&shared, task).await;
+                in_flight
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&id);
+                drop(permit);
+                shared.activity_wake.notify_one();
+            });
+        }
+        // Retries become due by time, not by a commit: look again soon.
+        let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
+    }
+}
+
+/// Runs one attempt and commits its consequence: the result, or a retry.
+async fn run_task(shared: &Arc<Shared>, task: ActivityTask) {
+    let timeout = task
+        .options
+        .timeout_ms
+        .map_or(shared.wasm.limits.activity_timeout, Duration::from_millis);
+    let span = tracing::info_span!("activity", instance_id = %task.instance_id, name = %task.name, attempt = task.attempt);
+    let outcome = match tokio::time::timeout(timeout, attempt(shared, &task, timeout)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::new(format!(
+            "activity timed out after {timeout:?}"
+        ))),
+    };
+    let _enter = span.enter();
+    let outcome = match outcome {
+        Ok(output) if output.len() > shared.wasm.limits.max_payload_bytes => {
+            Err(Failure::new(format!(
+                "activity output of {} bytes exceeds the limit of {} bytes",
+                output.len(),
+                shared.wasm.limits.max_payload_bytes
+            )))
+        }
+        other => other,
+    };
+    let retry_delay = match (&outcome, task.options.retry) {
+        (Err(_), Some(policy)) => policy.delay_before(task.attempt + 1),
+        _ => None,
+    };
+    let op = match (&outcome, retry_delay) {
+        (Err(failure), Some(delay)) => {
+            tracing::info!(error = %failure.message, delay_ms = delay, "attempt failed; will retry");
+            Op::RetryActivity {
+                task_id: task.id,
+                attempt: task.attempt + 1,
+                visible_at: now_ms() + delay,
+            }
+        }
+        _ => Op::CompleteActivity {
+            task_id: task.id,
+            message: NewMessage {
+                instance_id: task.instance_id.clone(),
+                execution: Some(task.execution),
+                task: Some(task.task),
+                kind: MessageKind::Activity,
+                name: None,
+                payload: serde_json::to_string(&outcome).unwrap_or_default(),
+            },
+        },
+    };
+    if let Err(error) = shared.commit(vec![op]).await {
+        tracing::error!(%error, "activity result not committed; it will run again");
+    }
+}
+
+async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -> Outcome {
+    if task.digest.is_empty() {
+        let Some(native) = shared.natives.get(&task.name).cloned() else {
+            return Err(Failure::new(format!(
+                "no activity named {:?} is registered",
+                task.name
+            )));
+        };
+        return native(NativeCall {
+            instance_id: task.instance_id.clone(),
+            attempt: task.attempt,
+            input: task.input.clone(),
+        })
+        .await;
+    }
+    let component = shared.registry.load(&task.digest).map_err(Failure::new)?;
+    let Some((pre, indices)) = &component.activity else {
+        return Err(Failure::new(format!(
+            "component {} holds no activities",
+            task.digest
+        )));
+    };
+    let wasi = sandbox::activity_wasi(&task.instance_id, &shared.grants);
+    let state = ActivityState {
+        instance_id: task.instance_id.clone(),
+        attempt: task.attempt,
+    };
+    let mut store = shared.wasm.store(wasi, state, timeout);
+    let run = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let guest = indices.load(&mut store, &instance)?;
+        guest.call_run(&mut store, &task.name, &task.input).await
+    };
+    match run.await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(failure)) => Err(Failure {
+            message: failure.message,
+            details: failure.details,
+        }),
+        Err(error) => match error.downcast_ref::<GuestLimit>() {
+            Some(limit) => Err(Failure::new(limit.to_string())),
+            None => Err(Failure::new(format!("activity trapped: {error:#}"))),
+        },
+    }
+}
+
+/// The names a component's activities export (none if it has none).
+pub(crate) async fn names(
+    shared: &Arc<Shared>,
+    component: &crate::engine::LoadedComponent,
+) -> Result<Vec<String>, String> {
+    let Some((pre, indices)) = &component.activity else {
+        return Ok(Vec::new());
+    };
+    let state = ActivityState {
+        instance_id: "registration".into(),
+        attempt: 0,
+    };
+    let wasi = sandbox::activity_wasi("registration", &crate::sandbox::ActivityGrants::default());
+    let mut store = shared
+        .wasm
+        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let instance = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    let guest = indices
+        .load(&mut store, &instance)
+        .map_err(|e| e.to_string())?;
+    guest
+        .call_activities(&mut store)
+        .await
+        .map_err(|e| format!("component trapped listing its activities: {e:#}"))
+}
+
+/// Native activities by name.
+pub(crate) type Natives = HashMap<String, NativeActivity>;

@@ -1,0 +1,232 @@
+//! The commands of the `reprise` binary. Every command works on one database
+//! file; `worker` (or `start --wait`) executes instances, the others read or
+//! write requests that the worker picks up.
+
+mod timeline;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use reprise::store::Status;
+use reprise::store::sqlite::SqliteStore;
+use reprise::{Runtime, StartOptions};
+
+/// Durable orchestrations and activities as WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "reprise", version)]
+pub(crate) struct Args {
+    /// The database file (created if missing).
+    #[arg(long, global = true, env = "REPRISE_DB", default_value = "reprise.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Register components (.wasm) and the orchestrations and activities they export.
+    Register {
+        /// Component files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Start an orchestration.
+    Start {
+        /// Registered orchestration name.
+        name: String,
+        /// Input, JSON.
+        #[arg(long, default_value = "null")]
+        input: String,
+        /// Instance id (random if not given).
+        #[arg(long)]
+        id: Option<String>,
+        /// Wait for the result and print it; runs a worker in this process
+        /// if none runs on the database.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Execute instances, activities and timers until interrupted.
+    Worker {
+        /// Activities run at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
+    /// Print an instance's status as JSON.
+    Status {
+        /// Instance id.
+        id: String,
+    },
+    /// Print an instance's history as a timeline.
+    History {
+        /// Instance id.
+        id: String,
+        /// Print the raw events as JSON lines instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send an external event to an instance.
+    RaiseEvent {
+        /// Instance id.
+        id: String,
+        /// Event name.
+        name: String,
+        /// Event data, JSON.
+        #[arg(default_value = "null")]
+        data: String,
+    },
+    /// Stop an instance for good.
+    Terminate {
+        /// Instance id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "terminated by request")]
+        reason: String,
+    },
+    /// Pause an instance.
+    Suspend {
+        /// Instance id.
+        id: String,
+    },
+    /// Resume a suspended instance.
+    Resume {
+        /// Instance id.
+        id: String,
+    },
+    /// Delete a finished instance and its history.
+    Purge {
+        /// Instance id.
+        id: String,
+    },
+    /// List instances, newest first.
+    List {
+        /// Only instances with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Replay an instance's history against its code, or against new code
+    /// before rolling it out.
+    Replay {
+        /// Instance id.
+        id: String,
+        /// The new component to check instead of the instance's own.
+        #[arg(long)]
+        component: Option<PathBuf>,
+    },
+}
+
+/// One worker per database: a lock file beside it.
+fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
+    let path = db.with_extension("worker.lock");
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("cannot lock the worker lock file"),
+    }
+}
+
+fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let store = SqliteStore::open(&args.db)
+        .with_context(|| format!("cannot open {}", args.db.display()))?;
+    let runtime = Runtime::builder(Arc::new(store)).build()?;
+    match args.command {
+        Command::Register { files } => {
+            for file in files {
+                let bytes = read_component(&file)?;
+                let info = runtime
+                    .register(&bytes)
+                    .await
+                    .with_context(|| format!("cannot register {}", file.display()))?;
+                println!("{}", serde_json::to_string(&info)?);
+            }
+        }
+        Command::Start {
+            name,
+            input,
+            id,
+            wait,
+            timeout,
+        } => {
+            let _worker = if wait {
+                try_lock_worker(&args.db)?.map(|lock| (lock, runtime.start_worker(64)))
+            } else {
+                None
+            };
+            let id = runtime
+                .start(&name, &input, StartOptions { instance_id: id })
+                .await?;
+            if !wait {
+                println!("{id}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let record = runtime.wait(&id, Duration::from_secs(timeout)).await?;
+            let output = record.output.unwrap_or_default();
+            if record.status == Status::Completed {
+                println!("{output}");
+            } else {
+                bail!("instance {id} {}: {output}", record.status.as_str());
+            }
+        }
+        Command::Worker { concurrency } => {
+            let Some(_lock) = try_lock_worker(&args.db)? else {
+                bail!("another worker is running on {}", args.db.display());
+            };
+            let _worker = runtime.start_worker(concurrency);
+            eprintln!(
+                "reprise worker running on {}; Ctrl-C to stop",
+                args.db.display()
+            );
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Status { id } => {
+            println!("{}", serde_json::to_string_pretty(&runtime.status(&id)?)?);
+        }
+        Command::History { id, json } => {
+            let history = runtime.history(&id)?;
+            if json {
+                for event in &history {
+                    println!("{}", serde_json::to_string(event)?);
+                }
+            } else {
+                print!("{}", timeline::render(&history));
+            }
+        }
+        Command::RaiseEvent { id, name, data } => runtime.raise_event(&id, &name, &data).await?,
+        Command::Terminate { id, reason } => runtime.terminate(&id, &reason).await?,
+        Command::Suspend { id } => runtime.suspend(&id).await?,
+        Command::Resume { id } => runtime.resume(&id).await?,
+        Command::Purge { id } => runtime.purge(&id).await?,
+        Command::List { status, limit } => {
+            let status = match status {
+                Some(text) => Some(Status::parse(&text).with_context(|| {
+                    format!("unknown status {text:?}: running, suspended, completed, failed or terminated")
+                })?),
+                None => None,
+            };
+            for record in runtime.list(status, limit)? {
+                println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
+            }
+        }
+        Command::Replay { id, component } => {
+            let bytes = component.as_deref().map(read_component).transpose()?;
+            let verdict = runtime.replay_check(&id, bytes.as_deref()).await?;
+            println!("replay of {id} is consistent: {verdict:?}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

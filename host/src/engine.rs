@@ -1,0 +1,279 @@
+//! The wasmtime side: one `Engine` configured for determinism, the linkers
+//! for both roles, compiled components, and the limits every guest runs under.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::activity::ActivityState;
+use crate::orchestration::OrchestrationState;
+use crate::wit::exports::reprise::durable::{activities, orchestrator};
+use crate::wit::reprise::durable::{activity_context, orchestration_context};
+
+/// Resource limits for guests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Linear memory a guest instance may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Wall time an orchestration may compute between two waits (one
+    /// episode), and a guest activity per attempt when it sets no timeout.
+    pub cpu_per_episode: Duration,
+    /// Time limit of an activity attempt that sets none.
+    pub activity_timeout: Duration,
+    /// Largest JSON payload accepted anywhere: inputs, outputs, events.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            cpu_per_episode: Duration::from_secs(10),
+            activity_timeout: Duration::from_secs(300),
+            max_payload_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Why a guest was stopped by the host rather than by its own doing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuestLimit {
+    /// It computed too long without waiting.
+    #[error("guest exceeded its CPU deadline of {0:?}")]
+    Deadline(Duration),
+    /// It tried to grow its memory past the limit.
+    #[error("guest exceeded its memory limit of {0} bytes")]
+    Memory(usize),
+}
+
+/// Time spent computing since the guest last waited.
+#[derive(Debug)]
+pub(crate) struct CpuBudget {
+    limit: Duration,
+    since: Instant,
+}
+
+impl CpuBudget {
+    fn new(limit: Duration) -> Self {
+        Self {
+            limit,
+            since: Instant::now(),
+        }
+    }
+
+    /// Starts a new episode's allowance.
+    pub(crate) fn restart(&mut self) {
+        self.since = Instant::now();
+    }
+
+    fn exceeded(&self) -> bool {
+        self.since.elapsed() > self.limit
+    }
+}
+
+/// Memory limiter that says why it refused.
+#[derive(Debug)]
+struct MemoryLimit(usize);
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.0 {
+            return Err(GuestLimit::Memory(self.0).into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// The state every guest store carries, whatever its role.
+pub(crate) struct GuestData<S> {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimit,
+    pub(crate) budget: CpuBudget,
+    pub(crate) state: S,
+}
+
+impl<S: Send> WasiView for GuestData<S> {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A component compiled and checked, ready to instantiate in either role it supports.
+pub(crate) struct LoadedComponent {
+    pub(crate) digest: String,
+    pub(crate) orchestration: Option<(
+        InstancePre<GuestData<OrchestrationState>>,
+        orchestrator::GuestIndices,
+    )>,
+    pub(crate) activity: Option<(
+        InstancePre<GuestData<ActivityState>>,
+        activities::GuestIndices,
+    )>,
+}
+
+impl std::fmt::Debug for LoadedComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedComponent")
+            .field("digest", &self.digest)
+            .field("orchestration", &self.orchestration.is_some())
+            .field("activity", &self.activity.is_some())
+            .finish()
+    }
+}
+
+/// The engine and linkers shared by all guests of a runtime.
+pub(crate) struct WasmEngine {
+    engine: wasmtime::Engine,
+    orchestration_linker: Linker<GuestData<OrchestrationState>>,
+    activity_linker: Linker<GuestData<ActivityState>>,
+    pub(crate) limits: Limits,
+}
+
+/// How often the epoch advances: the granularity of CPU deadlines and of
+/// yielding to other tasks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+impl WasmEngine {
+    pub(crate) fn new(limits: Limits) -> wasmtime::Result<Arc<Self>> {
+        let mut config = Config::new();
+        // Same history, same result on any machine: no NaN bit patterns or
+        // relaxed-SIMD results that differ by CPU.
+        config.cranelift_nan_canonicalization(true);
+        config.relaxed_simd_deterministic(true);
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config)?;
+
+        let mut orchestration_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut orchestration_linker)?;
+        orchestration_context::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut orchestration_linker,
+            |data| data,
+        )?;
+        let mut activity_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut activity_linker)?;
+        activity_context::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut activity_linker,
+            |data| data,
+        )?;
+
+        // The ticker holds only a weak handle so it ends with the engine.
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("reprise-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
+
+        Ok(Arc::new(Self {
+            engine,
+            orchestration_linker,
+            activity_linker,
+            limits,
+        }))
+    }
+
+    /// Compiles and checks a component. It must export the orchestrator or
+    /// the activities interface of `reprise:durable`, and import nothing the
+    /// host cannot provide.
+    pub(crate) fn load(&self, digest: &str, bytes: &[u8]) -> Result<LoadedComponent, String> {
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| format!("not a valid component: {e:#}"))?;
+        let orchestration = if component
+            .get_export_index(None, "reprise:durable/orchestrator@0.1.0")
+            .is_some()
+        {
+            let mut linker = self.orchestration_linker.clone();
+            // An `app` component also imports the activity context; calling it
+            // from an orchestration traps.
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .map_err(|e| e.to_string())?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| format!("component cannot run as an orchestration: {e:#}"))?;
+            let indices = orchestrator::GuestIndices::new(&pre).map_err(|e| e.to_string())?;
+            Some((pre, indices))
+        } else {
+            None
+        };
+        let activity = if component
+            .get_export_index(None, "reprise:durable/activities@0.1.0")
+            .is_some()
+        {
+            let mut linker = self.activity_linker.clone();
+            linker
+                .define_unknown_imports_as_traps(&component)
+                .map_err(|e| e.to_string())?;
+            let pre = linker
+                .instantiate_pre(&component)
+                .map_err(|e| format!("component cannot run as activities: {e:#}"))?;
+            let indices = activities::GuestIndices::new(&pre).map_err(|e| e.to_string())?;
+            Some((pre, indices))
+        } else {
+            None
+        };
+        if orchestration.is_none() && activity.is_none() {
+            return Err("component is for another world: it exports neither \
+                 reprise:durable/orchestrator@0.1.0 nor reprise:durable/activities@0.1.0"
+                .into());
+        }
+        Ok(LoadedComponent {
+            digest: digest.to_owned(),
+            orchestration,
+            activity,
+        })
+    }
+
+    /// A store for one guest instance, with memory limit and CPU deadline.
+    pub(crate) fn store<S: Send + 'static>(
+        &self,
+        wasi: WasiCtx,
+        state: S,
+        cpu: Duration,
+    ) -> Store<GuestData<S>> {
+        let data = GuestData {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimit(self.limits.memory_bytes),
+            budget: CpuBudget::new(cpu),
+            state,
+        };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|data| &mut data.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            let budget = &ctx.data().budget;
+            if budget.exceeded() {
+                return Err(GuestLimit::Deadline(budget.limit).into());
+            }
+            // Let other instances run on this thread between ticks.
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+}

@@ -1,0 +1,33 @@
+//! Reprise runs durable orchestrations and activities compiled to
+//! WebAssembly components.
+//!
+//! An orchestration calls the host for everything non-deterministic; the host
+//! records each call in a SQLite history and, after a crash or eviction,
+//! replays the guest from that history to the same point.
+//!
+//! - [`Runtime`]: register components, start and steer instances, run a worker.
+//! - [`store`]: the durable state, behind the [`store::Store`] trait.
+//! - [`history`]: the events an execution records.
+
+#![forbid(unsafe_code)]
+
+mod activity;
+mod engine;
+mod error;
+pub mod history;
+mod orchestration;
+mod registry;
+pub mod replay;
+mod router;
+mod runtime;
+mod sandbox;
+pub mod store;
+mod timers;
+mod wit;
+
+pub use activity::NativeCall;
+pub use engine::{GuestLimit, Limits};
+pub use error::Error;
+pub use orchestration::ReplayVerdict;
+pub use runtime::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
+pub use sandbox::ActivityGrants;

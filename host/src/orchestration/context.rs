@@ -1,0 +1,442 @@
+//! The `orchestration-context` host functions: each call is checked against
+//! history when replaying and recorded when live.
+
+use wasmtime::Result;
+
+use super::state::{OrchestrationState, TaskKind, Unwind};
+use crate::engine::GuestData;
+use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
+use crate::runtime::Signal;
+use crate::store::{
+    ActivityTask, InstanceRecord, MessageKind, NewMessage, Op, ParentRef, Status, TimerRecord,
+};
+use crate::wit::reprise::durable::orchestration_context::Host;
+use crate::wit::reprise::durable::types::{self, LogLevel};
+
+type Data = GuestData<OrchestrationState>;
+
+impl types::Host for Data {}
+
+fn to_wit(outcome: Outcome) -> types::Outcome {
+    outcome.map_err(|f| types::Failure {
+        message: f.message,
+        details: f.details,
+    })
+}
+
+fn options_from_wit(options: types::ActivityOptions) -> ActivityOptions {
+    ActivityOptions {
+        retry: options.retry.map(|r| RetryPolicy {
+            max_attempts: r.max_attempts.max(1),
+            first_retry_ms: r.first_retry_ms,
+            backoff_coefficient: r.backoff_coefficient,
+            max_retry_ms: r.max_retry_ms,
+        }),
+        timeout_ms: options.timeout_ms,
+    }
+}
+
+impl OrchestrationState {
+    /// Replays or records a call; returns its position (the task id of a
+    /// scheduling call) and the recorded event when replaying.
+    fn call(&mut self, event: Event) -> Result<(u32, Option<Event>)> {
+        let signature = event.signature().expect("calls have signatures");
+        let seq = self.journal.next_seq();
+        let replayed = self
+            .journal
+            .replay(&signature)
+            .map_err(Unwind::from)?
+            .map(|e| {
+                self.determinism.set_time(e.at);
+                e.event.clone()
+            });
+        if replayed.is_none() {
+            self.record(event);
+        }
+        self.sync_replaying();
+        Ok((seq, replayed))
+    }
+
+    /// A task that is already finished with `outcome`: sent through the inbox
+    /// in this episode, so a crash before it is awaited loses nothing.
+    fn complete_now(&mut self, task: u32, kind: MessageKind, outcome: &Outcome) {
+        self.ops.push(Op::Send(NewMessage {
+            instance_id: self.instance_id.clone(),
+            execution: Some(self.execution),
+            task: Some(task),
+            kind,
+            name: None,
+            payload: serde_json::to_string(outcome).unwrap_or_default(),
+        }));
+    }
+
+    fn oversized(&self, what: &str, payload: &str) -> Option<Outcome> {
+        let limit = self.shared.wasm.limits.max_payload_bytes;
+        (payload.len() > limit).then(|| {
+            Err(history::Failure::new(format!(
+                "{what} of {} bytes exceeds the limit of {limit} bytes",
+                payload.len()
+            )))
+        })
+    }
+}
+
+impl Data {
+    /// Commits the episode, then waits for the next message. Returns when
+    /// something arrived; unwinds the guest when it must stop.
+    async fn wait(&mut self) -> Result<()> {
+        let state = &mut self.state;
+        if state.dry_run {
+            return Err(Unwind::Stopped("history ends here".into()).into());
+        }
+        if state.has_writes() {
+            let batch = state.take_batch();
+            state.shared.commit(batch).await.map_err(|e| match e {
+                crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),
+                other => Unwind::Store(other.to_string()),
+            })?;
+        }
+        let mut signals = state
+            .signals
+            .take()
+            .ok_or_else(|| Unwind::Stopped("no inbox".into()))?;
+        let evict_after = state.shared.evict_after;
+        let outcome = loop {
+            match tokio::time::timeout(evict_after, signals.recv()).await {
+                Ok(Some(Signal::Message(message))) => {
+                    state.accept(message);
+                    while let Ok(Signal::Message(more)) = signals.try_recv() {
+                        state.accept(more);
+                    }
+                    break Ok(());
+                }
+                Ok(Some(Signal::Stop(why))) => break Err(Unwind::Stopped(why)),
+                Ok(None) => break Err(Unwind::Stopped("the runtime is shutting down".into())),
+                Err(_idle) => {
+                    if state
+                        .shared
+                        .router
+                        .try_evict(&state.instance_id, state.generation, &signals)
+                    {
+                        break Err(Unwind::Evicted);
+                    }
+                }
+            }
+        };
+        state.signals = Some(signals);
+        self.budget.restart();
+        Ok(outcome?)
+    }
+}
+
+impl Host for Data {
+    async fn instance_id(&mut self) -> Result<String> {
+        Ok(self.state.instance_id.clone())
+    }
+
+    async fn schedule_activity(
+        &mut self,
+        name: String,
+        input: String,
+        options: types::ActivityOptions,
+    ) -> Result<u32> {
+        let options = options_from_wit(options);
+        let s = &mut self.state;
+        let event = Event::ActivityScheduled {
+            name: name.clone(),
+            input: input.clone(),
+            options,
+        };
+        let (task, replayed) = s.call(event)?;
+        s.tasks.insert(task, TaskKind::Result);
+        if replayed.is_some() {
+            return Ok(task);
+        }
+        if let Some(failure) = s.oversized("activity input", &input) {
+            s.complete_now(task, MessageKind::Activity, &failure);
+            return Ok(task);
+        }
+        match s.shared.activity_digest(&name, &s.digest) {
+            Some(digest) => s.ops.push(Op::ScheduleActivity(ActivityTask {
+                id: 0,
+                instance_id: s.instance_id.clone(),
+                execution: s.execution,
+                task,
+                name,
+                digest,
+                input,
+                options,
+                attempt: 1,
+                visible_at: 0,
+            })),
+            None => {
+                let failure = Err(history::Failure::new(format!(
+                    "no activity named {name:?} is registered"
+                )));
+                s.complete_now(task, MessageKind::Activity, &failure);
+            }
+        }
+        Ok(task)
+    }
+
+    async fn schedule_timer(&mut self, delay_ms: u64) -> Result<u32> {
+        let s = &mut self.state;
+        let fire_at = s.journal.time().saturating_add(delay_ms);
+        let (task, replayed) = s.call(Event::TimerScheduled { delay_ms, fire_at })?;
+        s.tasks.insert(task, TaskKind::Result);
+        if replayed.is_none() {
+            // Orchestration time is the recorded time of this call.
+            let fire_at = s.journal.time().saturating_add(delay_ms);
+            s.ops.push(Op::ScheduleTimer(TimerRecord {
+                instance_id: s.instance_id.clone(),
+                execution: s.execution,
+                task,
+                fire_at,
+            }));
+        }
+        Ok(task)
+    }
+
+    async fn schedule_orchestration(
+        &mut self,
+        name: String,
+        input: String,
+        instance_id: Option<String>,
+    ) -> Result<u32> {
+        let s = &mut self.state;
+        let seq = s.journal.next_seq();
+        let explicit_id = instance_id.is_some();
+        let child_id =
+            instance_id.unwrap_or_else(|| format!("{}:{}:{seq}", s.instance_id, s.execution));
+        let event = Event::ChildScheduled {
+            name: name.clone(),
+            input: input.clone(),
+            instance_id: child_id.clone(),
+            explicit_id,
+        };
+        let (task, replayed) = s.call(event)?;
+        s.tasks.insert(task, TaskKind::Result);
+        if replayed.is_some() {
+            return Ok(task);
+        }
+        if let Some(failure) = s.oversized("sub-orchestration input", &input) {
+            s.complete_now(task, MessageKind::Child, &failure);
+            return Ok(task);
+        }
+        let Some(digest) = s.shared.orchestration_digest(&name) else {
+            let failure = Err(history::Failure::new(format!(
+                "no orchestration named {name:?} is registered"
+            )));
+            s.complete_now(task, MessageKind::Child, &failure);
+            return Ok(task);
+        };
+        let at = s.journal.time();
+        s.ops.push(Op::CreateInstance {
+            record: InstanceRecord {
+                id: child_id,
+                name: name.clone(),
+                digest,
+                execution: 0,
+                input: input.clone(),
+                status: Status::Running,
+                output: None,
+                custom_status: None,
+                parent: Some(ParentRef {
+                    instance_id: s.instance_id.clone(),
+                    execution: s.execution,
+                    task,
+                }),
+                created_at: at,
+                updated_at: at,
+            },
+            started: history::HistoryEvent {
+                seq: 0,
+                at,
+                event: Event::Started { name, input },
+            },
+        });
+        Ok(task)
+    }
+
+    async fn wait_event(&mut self, name: String) -> Result<u32> {
+        let s = &mut self.state;
+        let (task, _) = s.call(Event::EventAwaited { name: name.clone() })?;
+        s.tasks.insert(task, TaskKind::Event(name));
+        Ok(task)
+    }
+
+    async fn await_task(&mut self, task: u32) -> Result<types::Outcome> {
+        let placeholder = Event::TaskAwaited {
+            task,
+            outcome: Ok(String::new()),
+        };
+        let signature = placeholder.signature().expect("calls have signatures");
+        if let Some(recorded) = self
+            .state
+            .journal
+            .replay(&signature)
+            .map_err(Unwind::from)?
+        {
+            let (at, event) = (recorded.at, recorded.event.clone());
+            self.state.determinism.set_time(at);
+            self.state.sync_replaying();
+            if let Event::TaskAwaited { outcome, .. } = event {
+                return Ok(to_wit(outcome));
+            }
+        }
+        if !self.state.tasks.contains_key(&task) {
+            let outcome = Err(history::Failure::new(format!("there is no task {task}")));
+            self.state.record(Event::TaskAwaited {
+                task,
+                outcome: outcome.clone(),
+            });
+            return Ok(to_wit(outcome));
+        }
+        loop {
+            if let Some(outcome) = self.state.take(task) {
+                self.state.record(Event::TaskAwaited {
+                    task,
+                    outcome: outcome.clone(),
+                });
+                return Ok(to_wit(outcome));
+            }
+            self.wait().await?;
+        }
+    }
+
+    async fn await_any(&mut self, tasks: Vec<u32>) -> Result<(u32, types::Outcome)> {
+        let placeholder = Event::AnyAwaited {
+            tasks: tasks.clone(),
+            winner: 0,
+            outcome: Ok(String::new()),
+        };
+        let signature = placeholder.signature().expect("calls have signatures");
+        if let Some(recorded) = self
+            .state
+            .journal
+            .replay(&signature)
+            .map_err(Unwind::from)?
+        {
+            let (at, event) = (recorded.at, recorded.event.clone());
+            self.state.determinism.set_time(at);
+            self.state.sync_replaying();
+            if let Event::AnyAwaited {
+                winner, outcome, ..
+            } = event
+            {
+                return Ok((winner, to_wit(outcome)));
+            }
+        }
+        if tasks.is_empty() || tasks.iter().any(|t| !self.state.tasks.contains_key(t)) {
+            let outcome = Err(history::Failure::new(
+                "await-any needs one or more existing tasks",
+            ));
+            self.state.record(Event::AnyAwaited {
+                tasks,
+                winner: 0,
+                outcome: outcome.clone(),
+            });
+            return Ok((0, to_wit(outcome)));
+        }
+        loop {
+            if let Some(index) = tasks.iter().position(|t| self.state.ready(*t)) {
+                let outcome = self
+                    .state
+                    .take(tasks[index])
+                    .expect("ready task has a result");
+                let winner = index as u32;
+                self.state.record(Event::AnyAwaited {
+                    tasks,
+                    winner,
+                    outcome: outcome.clone(),
+                });
+                return Ok((winner, to_wit(outcome)));
+            }
+            self.wait().await?;
+        }
+    }
+
+    async fn now_ms(&mut self) -> Result<u64> {
+        let s = &mut self.state;
+        let live = crate::store::sqlite::now_ms().max(s.journal.time());
+        match s.call(Event::Now { ms: live })? {
+            (_, Some(Event::Now { ms })) => Ok(ms),
+            _ => Ok(live),
+        }
+    }
+
+    async fn random_u64(&mut self) -> Result<u64> {
+        use rand::Rng;
+        let s = &mut self.state;
+        let live = s.rng.next_u64();
+        match s.call(Event::Random { value: live })? {
+            (_, Some(Event::Random { value })) => Ok(value),
+            _ => Ok(live),
+        }
+    }
+
+    async fn new_uuid(&mut self) -> Result<String> {
+        use rand::Rng;
+        let s = &mut self.state;
+        let mut bytes = [0u8; 16];
+        s.rng.fill_bytes(&mut bytes);
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let hex = hex::encode(bytes);
+        let live = format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        );
+        match s.call(Event::Uuid {
+            value: live.clone(),
+        })? {
+            (_, Some(Event::Uuid { value })) => Ok(value),
+            _ => Ok(live),
+        }
+    }
+
+    async fn continue_as_new(&mut self, input: String) -> Result<()> {
+        let s = &mut self.state;
+        if let Some(Err(failure)) = s.oversized("continue-as-new input", &input) {
+            return Err(wasmtime::Error::msg(failure.message));
+        }
+        s.continue_as_new = Some(input);
+        Err(Unwind::ContinueAsNew.into())
+    }
+
+    async fn set_custom_status(&mut self, status: Option<String>) -> Result<()> {
+        let s = &mut self.state;
+        let (_, replayed) = s.call(Event::CustomStatus {
+            status: status.clone(),
+        })?;
+        if replayed.is_none() {
+            s.ops.push(Op::SetCustomStatus {
+                instance_id: s.instance_id.clone(),
+                status,
+            });
+        }
+        Ok(())
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
+        if !self.state.journal.replaying() {
+            let id = &self.state.instance_id;
+            match level {
+                LogLevel::Trace => tracing::trace!(instance_id = %id, "{message}"),
+                LogLevel::Debug => tracing::debug!(instance_id = %id, "{message}"),
+                LogLevel::Info => tracing::info!(instance_id = %id, "{message}"),
+                LogLevel::Warn => tracing::warn!(instance_id = %id, "{message}"),
+                LogLevel::Error => tracing::error!(instance_id = %id, "{message}"),
+            }
+        }
+        Ok(())
+    }
+
+    async fn is_replaying(&mut self) -> Result<bool> {
+        Ok(self.state.journal.replaying())
+    }
+}

@@ -1,0 +1,390 @@
+//! Running orchestrations: one tokio task per live instance drives its guest
+//! through executions and episodes.
+//!
+//! An instance is *hot* while its task lives: the guest is suspended inside
+//! `await-task` and resumes without replay when a message arrives. It goes
+//! *cold* when it finishes, is evicted after idling, or the host restarts;
+//! the next message then replays it from history.
+
+mod context;
+mod state;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::Instrument;
+
+pub(crate) use state::OrchestrationState;
+use state::Unwind;
+
+use crate::engine::GuestLimit;
+use crate::history::{Event, Failure, HistoryEvent, Outcome};
+use crate::replay::{Journal, Nondeterminism};
+use crate::runtime::{Shared, Signal};
+use crate::sandbox::{self, Determinism};
+use crate::store::sqlite::now_ms;
+use crate::store::{InstanceRecord, MessageKind, NewMessage, Op, Status};
+
+/// How an execution ended.
+enum Ending {
+    /// The instance moved to its next execution; keep driving it.
+    ContinueAsNew,
+    /// Nothing more to do in this task.
+    Done,
+}
+
+/// What a replay-only run found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplayVerdict {
+    /// The code returned this, having made exactly the recorded calls.
+    Returned(Outcome),
+    /// The code consumed all of history and waits for more: consistent so far.
+    Waiting,
+    /// The code continued as new with this input.
+    ContinuedAsNew(String),
+}
+
+/// Drives one instance until it finishes, stops or is evicted.
+pub(crate) async fn drive(
+    shared: Arc<Shared>,
+    instance_id: String,
+    signals: UnboundedReceiver<Signal>,
+    generation: u64,
+) {
+    let span = tracing::info_span!("instance", %instance_id);
+    async {
+        let mut signals = Some(signals);
+        while let Some(inbox) = signals.take() {
+            match run_execution(&shared, &instance_id, inbox, generation).await {
+                Ok((Ending::ContinueAsNew, inbox)) => signals = Some(inbox),
+                Ok((Ending::Done, _)) => {}
+                Err(error) => tracing::error!(%error, "instance stopped"),
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+    shared.router.release(&instance_id, generation);
+}
+
+fn failure_text(failure: &Failure) -> String {
+    serde_json::to_string(failure).unwrap_or_default()
+}
+
+/// Runs the current execution of an instance from the start, replaying what
+/// history holds, then live.
+async fn run_execution(
+    shared: &Arc<Shared>,
+    instance_id: &str,
+    signals: UnboundedReceiver<Signal>,
+    generation: u64,
+) -> Result<(Ending, UnboundedReceiver<Signal>), String> {
+    let store = &shared.store;
+    let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
+        return Ok((Ending::Done, signals));
+    };
+    if record.status != Status::Running {
+        return Ok((Ending::Done, signals));
+    }
+    let history = store
+        .history(instance_id, record.execution)
+        .map_err(|e| e.to_string())?;
+    let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
+        return Err(format!("execution {} has no start event", record.execution));
+    };
+    let inbox = store.inbox(instance_id).map_err(|e| e.to_string())?;
+
+    let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
+    state.signals = Some(signals);
+    state.generation = generation;
+    for message in inbox {
+        state.accept(message);
+    }
+    let component = match shared.registry.load(&record.digest) {
+        Ok(component) => component,
+        Err(why) => {
+            let batch = finish(&mut state, &record, Err(Failure::new(why)));
+            commit_final(shared, batch).await;
+            return Ok((Ending::Done, state.signals.take().unwrap_or_else(closed)));
+        }
+    };
+    let (result, mut state) = execute(shared, &component, state, &record.name, &input).await;
+
+    let ending = match result {
+        Ok(outcome) => {
+            let batch = finish(&mut state, &record, outcome);
+            commit_final(shared, batch).await;
+            Ending::Done
+        }
+        Err(Unwind::ContinueAsNew) => {
+            let input = state.continue_as_new.take().unwrap_or_default();
+            let mut batch = state.take_batch();
+            batch.push(Op::ContinueAsNew {
+                instance_id: record.id.clone(),
+                execution: record.execution,
+                input: input.clone(),
+                started: HistoryEvent {
+                    seq: 0,
+                    at: now_ms(),
+                    event: Event::Started {
+                        name: record.name.clone(),
+                        input,
+                    },
+                },
+            });
+            match shared.commit(batch).await {
+                Ok(_) => Ending::ContinueAsNew,
+                Err(e) => {
+                    tracing::info!(error = %e, "continue-as-new not committed");
+                    Ending::Done
+                }
+            }
+        }
+        Err(Unwind::Evicted) => {
+            tracing::debug!("evicted while idle");
+            Ending::Done
+        }
+        Err(Unwind::Stopped(why)) => {
+            tracing::info!(%why, "stopped");
+            Ending::Done
+        }
+        Err(Unwind::Store(why)) => return Err(why),
+        Err(Unwind::Nondeterminism(error)) => {
+            tracing::error!(%error, "non-determinism");
+            let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
+            commit_final(shared, batch).await;
+            Ending::Done
+        }
+    };
+    Ok((ending, state.signals.take().unwrap_or_else(closed)))
+}
+
+fn closed() -> UnboundedReceiver<Signal> {
+    tokio::sync::mpsc::unbounded_channel().1
+}
+
+/// Instantiates the guest and runs it. Traps and limit breaches become the
+/// orchestration's failure; host-initiated unwinds are returned as such.
+async fn execute(
+    shared: &Arc<Shared>,
+    component: &crate::engine::LoadedComponent,
+    state: OrchestrationState,
+    name: &str,
+    input: &str,
+) -> (Result<Outcome, Unwind>, OrchestrationState) {
+    let Some((pre, indices)) = &component.orchestration else {
+        let failure = Failure::new(format!(
+            "component {} holds no orchestrations",
+            component.digest
+        ));
+        return (Ok(Err(failure)), state);
+    };
+    let wasi = sandbox::orchestration_wasi(&state.instance_id, state.execution, &state.determinism);
+    let mut store = shared
+        .wasm
+        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let run = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        let guest = indices.load(&mut store, &instance)?;
+        guest.call_run(&mut store, name, &input.to_owned()).await
+    };
+    let result = match run.await {
+        Ok(Ok(output)) => match store.data().state.journal.check_finished() {
+            Err(nondeterminism) => Err(Unwind::Nondeterminism(nondeterminism)),
+            Ok(()) => {
+                let limit = shared.wasm.limits.max_payload_bytes;
+                if output.len() > limit {
+                    Ok(Err(Failure::new(format!(
+                        "output of {} bytes exceeds the limit of {limit} bytes",
+                        output.len()
+                    ))))
+                } else {
+                    Ok(Ok(output))
+                }
+            }
+        },
+        Ok(Err(failure)) => Ok(Err(Failure {
+            message: failure.message,
+            details: failure.details,
+        })),
+        Err(error) => classify(error),
+    };
+    (result, store.into_data().state)
+}
+
+fn classify(error: wasmtime::Error) -> Result<Outcome, Unwind> {
+    let error = match error.downcast::<Unwind>() {
+        Ok(unwind) => return Err(unwind),
+        Err(error) => error,
+    };
+    if let Some(limit) = error.downcast_ref::<GuestLimit>() {
+        return Ok(Err(Failure::new(limit.to_string())));
+    }
+    if let Some(nondeterminism) = error.downcast_ref::<Nondeterminism>() {
+        return Err(Unwind::Nondeterminism(nondeterminism.clone()));
+    }
+    Ok(Err(Failure::new(format!("guest trapped: {error:#}"))))
+}
+
+/// The batch that ends an execution with its outcome.
+fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outcome) -> Vec<Op> {
+    let mut batch = state.take_batch();
+    let (status, output, event) = match &outcome {
+        Ok(output) => (
+            Status::Completed,
+            output.clone(),
+            Event::Completed {
+                output: output.clone(),
+            },
+        ),
+        Err(failure) => (
+            Status::Failed,
+            failure_text(failure),
+            Event::Failed {
+                failure: failure.clone(),
+            },
+        ),
+    };
+    batch.push(Op::AppendHistory {
+        instance_id: record.id.clone(),
+        execution: record.execution,
+        events: vec![HistoryEvent {
+            seq: state.journal.len() as u32,
+            at: now_ms().max(state.journal.time()),
+            event,
+        }],
+    });
+    batch.push(Op::SetStatus {
+        instance_id: record.id.clone(),
+        status,
+        output: Some(output),
+    });
+    if let Some(parent) = &record.parent {
+        batch.push(Op::Send(NewMessage {
+            instance_id: parent.instance_id.clone(),
+            execution: Some(parent.execution),
+            task: Some(parent.task),
+            kind: MessageKind::Child,
+            name: None,
+            payload: serde_json::to_string(&outcome).unwrap_or_default(),
+        }));
+    }
+    batch
+}
+
+async fn commit_final(shared: &Arc<Shared>, batch: Vec<Op>) {
+    if let Err(error) = shared.commit(batch).await {
+        tracing::info!(%error, "final episode not committed");
+    }
+    shared.finished.notify_waiters();
+}
+
+impl OrchestrationState {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        record: &InstanceRecord,
+        history: Vec<HistoryEvent>,
+        dry_run: bool,
+    ) -> Self {
+        let determinism = Determinism::default();
+        let journal = Journal::new(&record.id, history);
+        determinism.set_time(journal.time());
+        let committed_len = journal.len();
+        let state = Self {
+            shared,
+            instance_id: record.id.clone(),
+            execution: record.execution,
+            digest: record.digest.clone(),
+            journal,
+            determinism,
+            committed_len,
+            ops: Vec::new(),
+            consumed: Vec::new(),
+            tasks: HashMap::new(),
+            results: HashMap::new(),
+            events: BTreeMap::new(),
+            seen: HashSet::new(),
+            signals: None,
+            generation: 0,
+            rng: StdRng::from_seed(sandbox::seed(&record.id, record.execution, "context")),
+            continue_as_new: None,
+            dry_run,
+        };
+        state.sync_replaying();
+        state
+    }
+}
+
+/// Replays an instance's recorded history against `component` without
+/// writing anything: what would this code do with this history?
+pub(crate) async fn replay_only(
+    shared: &Arc<Shared>,
+    component: &crate::engine::LoadedComponent,
+    record: &InstanceRecord,
+    history: Vec<HistoryEvent>,
+) -> Result<ReplayVerdict, String> {
+    let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
+        return Err("history has no start event".into());
+    };
+    let state = OrchestrationState::new(shared.clone(), record, history, true);
+    let (result, mut state) = execute(shared, component, state, &record.name, &input).await;
+    match result {
+        Ok(outcome) => Ok(ReplayVerdict::Returned(outcome)),
+        Err(Unwind::ContinueAsNew) => Ok(ReplayVerdict::ContinuedAsNew(
+            state.continue_as_new.take().unwrap_or_default(),
+        )),
+        Err(Unwind::Stopped(_)) => Ok(ReplayVerdict::Waiting),
+        Err(Unwind::Nondeterminism(error)) => Err(error.to_string()),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+/// The names a component's orchestrator exports (none if it has none).
+pub(crate) async fn names(
+    shared: &Arc<Shared>,
+    component: &crate::engine::LoadedComponent,
+) -> Result<Vec<String>, String> {
+    let Some((pre, indices)) = &component.orchestration else {
+        return Ok(Vec::new());
+    };
+    let record = InstanceRecord {
+        id: "registration".into(),
+        name: String::new(),
+        digest: component.digest.clone(),
+        execution: 0,
+        input: "null".into(),
+        status: Status::Running,
+        output: None,
+        custom_status: None,
+        parent: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    let started = HistoryEvent {
+        seq: 0,
+        at: 0,
+        event: Event::Started {
+            name: String::new(),
+            input: "null".into(),
+        },
+    };
+    let state = OrchestrationState::new(shared.clone(), &record, vec![started], true);
+    let wasi = sandbox::orchestration_wasi(&record.id, 0, &state.determinism);
+    let mut store = shared
+        .wasm
+        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let instance = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    let guest = indices
+        .load(&mut store, &instance)
+        .map_err(|e| e.to_string())?;
+    guest
+        .call_orchestrations(&mut store)
+        .await
+        .map_err(|e| format!("component trapped listing its orchestrations: {e:#}"))
+}

@@ -1,0 +1,167 @@
+//! What the host keeps for one orchestration execution while its guest runs:
+//! the journal, the writes of the current episode, and the task results that
+//! have arrived but not yet been consumed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::history::{Event, Outcome};
+use crate::replay::Journal;
+use crate::runtime::{Shared, Signal};
+use crate::sandbox::Determinism;
+use crate::store::{Message, MessageKind, Op};
+
+/// What a task is, as far as awaiting it is concerned.
+#[derive(Debug, Clone)]
+pub(crate) enum TaskKind {
+    /// Completed by a message carrying the task's id.
+    Result,
+    /// Completed by the oldest unconsumed event of this name.
+    Event(String),
+}
+
+/// Why the guest was unwound by the host rather than returning.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unwind {
+    /// `continue-as-new` was called.
+    #[error("continued as new")]
+    ContinueAsNew,
+    /// Idle too long: unloaded; the next message replays it.
+    #[error("evicted while idle")]
+    Evicted,
+    /// Terminated, suspended or otherwise changed by someone else.
+    #[error("stopped: {0}")]
+    Stopped(String),
+    /// The code diverged from history.
+    #[error(transparent)]
+    Nondeterminism(#[from] crate::replay::Nondeterminism),
+    /// The store failed while committing an episode.
+    #[error("store failed: {0}")]
+    Store(String),
+}
+
+pub(crate) struct OrchestrationState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) instance_id: String,
+    pub(crate) execution: u32,
+    pub(crate) digest: String,
+    pub(crate) journal: Journal,
+    pub(crate) determinism: Determinism,
+    /// Index in the journal of the first event not yet committed.
+    pub(crate) committed_len: usize,
+    /// Writes of the current episode besides history.
+    pub(crate) ops: Vec<Op>,
+    /// Inbox messages consumed in the current episode.
+    pub(crate) consumed: Vec<i64>,
+    pub(crate) tasks: HashMap<u32, TaskKind>,
+    /// Task results of this execution that arrived, by task: (message id, outcome).
+    pub(crate) results: HashMap<u32, (i64, Outcome)>,
+    /// Unconsumed external events in arrival order: id → (name, payload).
+    pub(crate) events: BTreeMap<i64, (String, String)>,
+    pub(crate) seen: HashSet<i64>,
+    pub(crate) signals: Option<UnboundedReceiver<Signal>>,
+    pub(crate) generation: u64,
+    pub(crate) rng: StdRng,
+    pub(crate) continue_as_new: Option<String>,
+    /// Replay-only runs (the replay check) never wait or write.
+    pub(crate) dry_run: bool,
+}
+
+impl OrchestrationState {
+    /// Takes in a message from the inbox (once, however often it is delivered).
+    pub(crate) fn accept(&mut self, message: Message) {
+        if !self.seen.insert(message.id) {
+            return;
+        }
+        match message.kind {
+            MessageKind::Event => {
+                let name = message.name.unwrap_or_default();
+                self.events.insert(message.id, (name, message.payload));
+            }
+            MessageKind::Activity | MessageKind::Timer | MessageKind::Child => {
+                if message.execution != Some(self.execution) {
+                    return;
+                }
+                let Some(task) = message.task else { return };
+                let outcome =
+                    serde_json::from_str::<Outcome>(&message.payload).unwrap_or_else(|e| {
+                        Err(crate::history::Failure::new(format!(
+                            "unreadable task result: {e}"
+                        )))
+                    });
+                self.results.insert(task, (message.id, outcome));
+            }
+        }
+    }
+
+    /// The task's result if it is available now, consuming it.
+    pub(crate) fn take(&mut self, task: u32) -> Option<Outcome> {
+        match self.tasks.get(&task)? {
+            TaskKind::Result => {
+                let (id, outcome) = self.results.remove(&task)?;
+                self.consumed.push(id);
+                Some(outcome)
+            }
+            TaskKind::Event(name) => {
+                let id = self
+                    .events
+                    .iter()
+                    .find(|(_, (event_name, _))| event_name == name)
+                    .map(|(id, _)| *id)?;
+                let (_, payload) = self.events.remove(&id)?;
+                self.consumed.push(id);
+                Some(Ok(payload))
+            }
+        }
+    }
+
+    /// Whether the task could be taken now, without taking it.
+    pub(crate) fn ready(&self, task: u32) -> bool {
+        match self.tasks.get(&task) {
+            Some(TaskKind::Result) => self.results.contains_key(&task),
+            Some(TaskKind::Event(name)) => self.events.values().any(|(n, _)| n == name),
+            None => false,
+        }
+    }
+
+    /// Appends a live call to the journal, advancing orchestration time.
+    pub(crate) fn record(&mut self, event: Event) {
+        let at = crate::store::sqlite::now_ms().max(self.journal.time());
+        self.journal.record(at, event);
+        self.determinism.set_time(at);
+    }
+
+    pub(crate) fn sync_replaying(&self) {
+        self.determinism.set_replaying(self.journal.replaying());
+    }
+
+    /// True when the episode has something to commit.
+    pub(crate) fn has_writes(&self) -> bool {
+        self.journal.len() > self.committed_len || !self.ops.is_empty() || !self.consumed.is_empty()
+    }
+
+    /// Drains the episode's writes into one batch.
+    pub(crate) fn take_batch(&mut self) -> Vec<Op> {
+        let mut batch = vec![Op::ExpectRunning {
+            instance_id: self.instance_id.clone(),
+            execution: self.execution,
+        }];
+        let events = self.journal.since(self.committed_len).to_vec();
+        self.committed_len = self.journal.len();
+        if !events.is_empty() {
+            batch.push(Op::AppendHistory {
+                instance_id: self.instance_id.clone(),
+                execution: self.execution,
+                events,
+            });
+        }
+        batch.append(&mut self.ops);
+        if !self.consumed.is_empty() {
+            batch.push(Op::Consume(std::mem::take(&mut self.consumed)));
+        }
+        batch
+    }
+}

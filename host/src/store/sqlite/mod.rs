@@ -1,0 +1,290 @@
+//! The embedded default store: one SQLite file in WAL mode, one writer thread
+//! with group commit, and a few reader connections.
+
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tokio::sync::oneshot;
+
+pub use schema::Durability;
+
+use super::{
+    ActivityTask, Batch, CommitTicket, InstanceRecord, Message, MessageKind, ParentRef,
+    Registration, Role, Status, Store, StoreError, TimerRecord,
+};
+use crate::history::{Event, HistoryEvent};
+
+/// Readers kept open; more concurrent reads wait for one.
+const READERS: usize = 4;
+
+/// A Reprise database in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<writer::Request>>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`, with
+    /// fsync at every commit.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// Opens the database with the given durability.
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        schema::configure(&conn, durability)?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open(&path)?;
+                schema::configure(&reader, durability)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        let (sender, receiver) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("reprise-sqlite-writer".into())
+            .spawn(move || writer::run(conn, receiver))
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(sender),
+            readers,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let reader = self
+            .readers
+            .iter()
+            .find_map(|r| r.try_lock().ok())
+            .unwrap_or_else(|| self.readers[0].lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(f(&reader)?)
+    }
+}
+
+fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    let status: String = row.get("status")?;
+    let parent_id: Option<String> = row.get("parent_id")?;
+    let parent = match parent_id {
+        Some(instance_id) => Some(ParentRef {
+            instance_id,
+            execution: row.get("parent_execution")?,
+            task: row.get("parent_task")?,
+        }),
+        None => None,
+    };
+    Ok(InstanceRecord {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        digest: row.get("digest")?,
+        execution: row.get("execution")?,
+        input: row.get("input")?,
+        status: Status::parse(&status).unwrap_or(Status::Failed),
+        output: row.get("output")?,
+        custom_status: row.get("custom_status")?,
+        parent,
+        created_at: row.get("created_at")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let kind: String = row.get("kind")?;
+    Ok(Message {
+        id: row.get("id")?,
+        instance_id: row.get("instance_id")?,
+        execution: row.get("execution")?,
+        task: row.get("task")?,
+        kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Event),
+        name: row.get("name")?,
+        payload: row.get("payload")?,
+    })
+}
+
+fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
+    let options: String = row.get("options")?;
+    Ok(ActivityTask {
+        id: row.get("id")?,
+        instance_id: row.get("instance_id")?,
+        execution: row.get("execution")?,
+        task: row.get("task")?,
+        name: row.get("name")?,
+        digest: row.get("digest")?,
+        input: row.get("input")?,
+        options: serde_json::from_str(&options).unwrap_or_default(),
+        attempt: row.get("attempt")?,
+        visible_at: row.get("visible_at")?,
+    })
+}
+
+fn decode_event(text: &str) -> rusqlite::Result<Event> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
+    parent_id, parent_execution, parent_task, created_at, updated_at";
+
+impl Store for SqliteStore {
+    fn commit(&self, batch: Batch) -> CommitTicket {
+        let (reply, ticket) = oneshot::channel();
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(mpsc::SendError((_, reply))) = writer.send((batch, reply)) {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+        ticket
+    }
+
+    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
+            ))?
+            .query_row([id], read_instance)
+            .optional()
+        })
+    }
+
+    fn instances(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances
+                 WHERE ?1 IS NULL OR status = ?1 ORDER BY created_at DESC, id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(
+                params![status.map(Status::as_str), limit as i64],
+                read_instance,
+            )?;
+            rows.collect()
+        })
+    }
+
+    fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, at, event FROM history WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![id, execution], |row| {
+                let text: String = row.get(2)?;
+                Ok(HistoryEvent {
+                    seq: row.get(0)?,
+                    at: row.get(1)?,
+                    event: decode_event(&text)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
+                 WHERE instance_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([id], read_message)?;
+            rows.collect()
+        })
+    }
+
+    fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit as i64], read_message)?;
+            rows.collect()
+        })
+    }
+
+    fn due_activities(&self, now: u64, limit: usize) -> Result<Vec<ActivityTask>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, name, digest, input, options, attempt, visible_at
+                 FROM activity_tasks WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], read_activity)?;
+            rows.collect()
+        })
+    }
+
+    fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                Ok(TimerRecord {
+                    instance_id: row.get(0)?,
+                    execution: row.get(1)?,
+                    task: row.get(2)?,
+                    fire_at: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT bytes FROM components WHERE digest = ?1")?
+                .query_row([digest], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT seq, role, name, digest FROM registrations ORDER BY seq")?;
+            let rows = stmt.query_map([], |row| {
+                let role: String = row.get(1)?;
+                Ok(Registration {
+                    seq: row.get(0)?,
+                    role: if role == "activity" {
+                        Role::Activity
+                    } else {
+                        Role::Orchestration
+                    },
+                    name: row.get(2)?,
+                    digest: row.get(3)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn data_version(&self) -> Result<i64, StoreError> {
+        // The value is per connection, so always ask the same one.
+        let reader = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
+        Ok(reader.pragma_query_value(None, "data_version", |row| row.get(0))?)
+    }
+}

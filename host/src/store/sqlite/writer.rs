@@ -1,0 +1,378 @@
+//! The one writer: a thread that owns the write connection and commits many
+//! batches per transaction (group commit), each batch in its own savepoint so
+//! a failing batch rolls back alone.
+
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tokio::sync::oneshot;
+
+use super::now_ms;
+use crate::store::{
+    Batch, Committed, InstanceRecord, Message, MessageKind, NewMessage, Op, Status, StoreError,
+};
+
+/// A batch and where to report its outcome.
+pub(super) type Request = (Batch, oneshot::Sender<Result<Committed, StoreError>>);
+
+/// Most batches folded into one transaction: bounds the latency of the first.
+const MAX_GROUP: usize = 512;
+
+/// Runs until every sender is dropped.
+pub(super) fn run(mut conn: Connection, requests: Receiver<Request>) {
+    while let Ok(first) = requests.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match requests.try_recv() {
+                Ok(next) => group.push(next),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        commit_group(&mut conn, group);
+    }
+}
+
+fn commit_group(conn: &mut Connection, group: Vec<Request>) {
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(group, &e),
+    };
+    let mut results = Vec::with_capacity(group.len());
+    for (batch, _) in &group {
+        results.push(apply_in_savepoint(&tx, batch));
+    }
+    if let Err(e) = tx.commit() {
+        return fail_all(group, &e);
+    }
+    for ((_, reply), result) in group.into_iter().zip(results) {
+        // The requester may have given up waiting; the batch is durable anyway.
+        let _ = reply.send(result);
+    }
+}
+
+fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
+    tracing::error!(%error, "group commit failed");
+    for (_, reply) in group {
+        let _ = reply.send(Err(StoreError::Database(error.to_string())));
+    }
+}
+
+fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, StoreError> {
+    tx.execute_batch("SAVEPOINT batch")?;
+    let mut committed = Committed::default();
+    let result = batch
+        .iter()
+        .try_for_each(|op| apply(tx, op, &mut committed));
+    match result {
+        Ok(()) => {
+            tx.execute_batch("RELEASE batch")?;
+            Ok(committed)
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
+            Err(e)
+        }
+    }
+}
+
+fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, StoreError> {
+    let row: Option<(String, u32)> = tx
+        .prepare_cached("SELECT status, execution FROM instances WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(
+        row.map(|(status, execution)| {
+            (Status::parse(&status).unwrap_or(Status::Failed), execution)
+        }),
+    )
+}
+
+fn send(
+    tx: &Transaction<'_>,
+    message: &NewMessage,
+    committed: &mut Committed,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO inbox (instance_id, execution, task, kind, name, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        message.instance_id,
+        message.execution,
+        message.task,
+        message.kind.as_str(),
+        message.name,
+        message.payload
+    ])?;
+    committed.messages.push(Message {
+        id: tx.last_insert_rowid(),
+        instance_id: message.instance_id.clone(),
+        execution: message.execution,
+        task: message.task,
+        kind: message.kind,
+        name: message.name.clone(),
+        payload: message.payload.clone(),
+    });
+    Ok(())
+}
+
+fn append_history(
+    tx: &Transaction<'_>,
+    instance_id: &str,
+    execution: u32,
+    events: &[crate::history::HistoryEvent],
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO history (instance_id, execution, seq, at, event) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for event in events {
+        let json =
+            serde_json::to_string(&event.event).map_err(|e| StoreError::Conflict(e.to_string()))?;
+        insert.execute(params![instance_id, execution, event.seq, event.at, json])?;
+    }
+    Ok(())
+}
+
+fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), StoreError> {
+    let parent = r.parent.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO instances (id, name, digest, execution, input, status, output, custom_status,
+             parent_id, parent_execution, parent_task, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9, ?10, ?10)",
+    )?
+    .execute(params![
+        r.id,
+        r.name,
+        r.digest,
+        r.execution,
+        r.input,
+        r.status.as_str(),
+        parent.map(|p| &p.instance_id),
+        parent.map(|p| p.execution),
+        parent.map(|p| p.task),
+        r.created_at,
+    ])?;
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(), StoreError> {
+    match op {
+        Op::ExpectRunning {
+            instance_id,
+            execution,
+        } => match status_of(tx, instance_id)? {
+            Some((Status::Running, current)) if current == *execution => {}
+            Some((status, current)) => {
+                return Err(StoreError::Conflict(format!(
+                    "instance {instance_id} is {} in execution {current}",
+                    status.as_str()
+                )));
+            }
+            None => return Err(StoreError::NotFound(format!("no instance {instance_id}"))),
+        },
+        Op::RegisterComponent {
+            digest,
+            bytes,
+            names,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO components (digest, bytes, registered_at) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![digest, bytes, now_ms()])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO registrations (role, name, digest) VALUES (?1, ?2, ?3)",
+            )?;
+            for (role, name) in names {
+                let role = match role {
+                    crate::store::Role::Orchestration => "orchestration",
+                    crate::store::Role::Activity => "activity",
+                };
+                insert.execute(params![role, name, digest])?;
+            }
+        }
+        Op::CreateInstance { record, started } => {
+            if status_of(tx, &record.id)?.is_some() {
+                let problem = format!("an instance with id {} already exists", record.id);
+                let Some(parent) = &record.parent else {
+                    return Err(StoreError::Conflict(problem));
+                };
+                let outcome: crate::history::Outcome = Err(crate::history::Failure::new(problem));
+                let message = NewMessage {
+                    instance_id: parent.instance_id.clone(),
+                    execution: Some(parent.execution),
+                    task: Some(parent.task),
+                    kind: MessageKind::Child,
+                    name: None,
+                    payload: serde_json::to_string(&outcome).unwrap_or_default(),
+                };
+                return send(tx, &message, committed);
+            }
+            insert_instance(tx, record)?;
+            append_history(
+                tx,
+                &record.id,
+                record.execution,
+                std::slice::from_ref(started),
+            )?;
+        }
+        Op::AppendHistory {
+            instance_id,
+            execution,
+            events,
+        } => append_history(tx, instance_id, *execution, events)?,
+        Op::ScheduleActivity(task) => {
+            let options = serde_json::to_string(&task.options).unwrap_or_default();
+            tx.prepare_cached(
+                "INSERT INTO activity_tasks
+                     (instance_id, execution, task, name, digest, input, options, attempt, visible_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                task.instance_id,
+                task.execution,
+                task.task,
+                task.name,
+                task.digest,
+                task.input,
+                options,
+                task.attempt,
+                task.visible_at
+            ])?;
+        }
+        Op::ScheduleTimer(timer) => {
+            tx.prepare_cached(
+                "INSERT INTO timers (instance_id, execution, task, fire_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![timer.instance_id, timer.execution, timer.task, timer.fire_at])?;
+        }
+        Op::Send(message) => {
+            if message.kind == MessageKind::Event {
+                match status_of(tx, &message.instance_id)? {
+                    None => {
+                        return Err(StoreError::NotFound(format!(
+                            "no instance {}",
+                            message.instance_id
+                        )));
+                    }
+                    Some((status, _)) if status.is_final() => {
+                        return Err(StoreError::Conflict(format!(
+                            "instance {} is {} and takes no more events",
+                            message.instance_id,
+                            status.as_str()
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            send(tx, message, committed)?;
+        }
+        Op::Consume(ids) => {
+            let mut delete = tx.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
+            for id in ids {
+                delete.execute([id])?;
+            }
+        }
+        Op::SetCustomStatus {
+            instance_id,
+            status,
+        } => {
+            tx.prepare_cached(
+                "UPDATE instances SET custom_status = ?2, updated_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![instance_id, status, now_ms()])?;
+        }
+        Op::SetStatus {
+            instance_id,
+            status,
+            output,
+        } => {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE instances SET status = ?2, output = ?3, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![instance_id, status.as_str(), output, now_ms()])?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("no instance {instance_id}")));
+            }
+            if status.is_final() {
+                // Nothing will consume them: pending work of a finished instance goes.
+                tx.prepare_cached("DELETE FROM activity_tasks WHERE instance_id = ?1")?
+                    .execute([instance_id])?;
+                tx.prepare_cached("DELETE FROM timers WHERE instance_id = ?1")?
+                    .execute([instance_id])?;
+            }
+        }
+        Op::ContinueAsNew {
+            instance_id,
+            execution,
+            input,
+            started,
+        } => {
+            let next = execution + 1;
+            tx.prepare_cached(
+                "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4 WHERE id = ?1",
+            )?
+            .execute(params![instance_id, next, input, now_ms()])?;
+            for sql in [
+                "DELETE FROM history WHERE instance_id = ?1 AND execution = ?2",
+                "DELETE FROM inbox WHERE instance_id = ?1 AND execution = ?2",
+                "DELETE FROM activity_tasks WHERE instance_id = ?1 AND execution = ?2",
+                "DELETE FROM timers WHERE instance_id = ?1 AND execution = ?2",
+            ] {
+                tx.prepare_cached(sql)?
+                    .execute(params![instance_id, execution])?;
+            }
+            append_history(tx, instance_id, next, std::slice::from_ref(started))?;
+        }
+        Op::CompleteActivity { task_id, message } => {
+            let removed = tx
+                .prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+                .execute([task_id])?;
+            if removed == 1 {
+                send(tx, message, committed)?;
+            }
+        }
+        Op::RetryActivity {
+            task_id,
+            attempt,
+            visible_at,
+        } => {
+            tx.prepare_cached(
+                "UPDATE activity_tasks SET attempt = ?2, visible_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![task_id, attempt, visible_at])?;
+        }
+        Op::FireTimer { timer, message } => {
+            let removed = tx
+                .prepare_cached(
+                    "DELETE FROM timers WHERE instance_id = ?1 AND execution = ?2 AND task = ?3",
+                )?
+                .execute(params![timer.instance_id, timer.execution, timer.task])?;
+            if removed == 1 {
+                send(tx, message, committed)?;
+            }
+        }
+        Op::Purge { instance_id } => {
+            match status_of(tx, instance_id)? {
+                None => return Err(StoreError::NotFound(format!("no instance {instance_id}"))),
+                Some((status, _)) if !status.is_final() => {
+                    return Err(StoreError::Conflict(format!(
+                        "instance {instance_id} is {}; only finished instances can be purged",
+                        status.as_str()
+                    )));
+                }
+                Some(_) => {}
+            }
+            for sql in [
+                "DELETE FROM history WHERE instance_id = ?1",
+                "DELETE FROM inbox WHERE instance_id = ?1",
+                "DELETE FROM activity_tasks WHERE instance_id = ?1",
+                "DELETE FROM timers WHERE instance_id = ?1",
+                "DELETE FROM instances WHERE id = ?1",
+            ] {
+                tx.prepare_cached(sql)?.execute([instance_id])?;
+            }
+        }
+    }
+    Ok(())
+}
