@@ -206,7 +206,10 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
         }),
         Err(error) => match error.downcast_ref::<GuestLimit>() {
             Some(limit) => Err(Failure::new(limit.to_string())),
-            None => Err(Failure::new(format!("activity trapped: {error:#}"))),
+            None => Err(Failure::new(format!(
+                "activity trapped: {}",
+                error.root_cause()
+            ))),
         },
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -142,6 +143,32 @@ impl std::fmt::Debug for LoadedComponent {
     }
 }
 
+const ORCHESTRATION_CONTEXT: &str = "reprise:durable/orchestration-context@0.1.0";
+const ACTIVITY_CONTEXT: &str = "reprise:durable/activity-context@0.1.0";
+
+/// Defines every function of an interface the component imports as a trap
+/// with `why`: for the other role's context in an `app` component.
+fn trap_interface<T: 'static>(
+    linker: &mut Linker<T>,
+    component: &Component,
+    interface: &str,
+    why: &'static str,
+) -> wasmtime::Result<()> {
+    let engine = component.engine();
+    for (name, item) in component.component_type().imports(engine) {
+        if name != interface {
+            continue;
+        }
+        if let ComponentItem::ComponentInstance(instance) = item.ty {
+            let mut definitions = linker.instance(name)?;
+            for (function, _) in instance.exports(engine) {
+                definitions.func_new(function, move |_, _, _, _| Err(wasmtime::Error::msg(why)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The engine and linkers shared by all guests of a runtime.
 pub(crate) struct WasmEngine {
     engine: wasmtime::Engine,
@@ -210,9 +237,13 @@ impl WasmEngine {
             let mut linker = self.orchestration_linker.clone();
             // An `app` component also imports the activity context; calling it
             // from an orchestration traps.
-            linker
-                .define_unknown_imports_as_traps(&component)
-                .map_err(|e| e.to_string())?;
+            trap_interface(
+                &mut linker,
+                &component,
+                ACTIVITY_CONTEXT,
+                "the activity context is not available to orchestrations",
+            )
+            .map_err(|e| e.to_string())?;
             let pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| format!("component cannot run as an orchestration: {e:#}"))?;
@@ -226,9 +257,13 @@ impl WasmEngine {
             .is_some()
         {
             let mut linker = self.activity_linker.clone();
-            linker
-                .define_unknown_imports_as_traps(&component)
-                .map_err(|e| e.to_string())?;
+            trap_interface(
+                &mut linker,
+                &component,
+                ORCHESTRATION_CONTEXT,
+                "the orchestration context is not available to activities",
+            )
+            .map_err(|e| e.to_string())?;
             let pre = linker
                 .instantiate_pre(&component)
                 .map_err(|e| format!("component cannot run as activities: {e:#}"))?;

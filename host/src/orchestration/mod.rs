@@ -226,7 +226,10 @@ fn classify(error: wasmtime::Error) -> Result<Outcome, Unwind> {
     if let Some(nondeterminism) = error.downcast_ref::<Nondeterminism>() {
         return Err(Unwind::Nondeterminism(nondeterminism.clone()));
     }
-    Ok(Err(Failure::new(format!("guest trapped: {error:#}"))))
+    Ok(Err(Failure::new(format!(
+        "guest trapped: {}",
+        error.root_cause()
+    ))))
 }
 
 /// The batch that ends an execution with its outcome.
