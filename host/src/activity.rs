@@ -205,6 +205,9 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
             details: failure.details,
         }),
         Err(error) => match error.downcast_ref::<GuestLimit>() {
+            Some(GuestLimit::Deadline(_)) => Err(Failure::new(format!(
+                "activity timed out after {timeout:?}"
+            ))),
             Some(limit) => Err(Failure::new(limit.to_string())),
             None => Err(Failure::new(format!(
                 "activity trapped: {}",

@@ -169,6 +169,14 @@ fn trap_interface<T: 'static>(
     Ok(())
 }
 
+/// An error chain on one line: parser errors span several.
+fn one_line(error: &wasmtime::Error) -> String {
+    format!("{error:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The engine and linkers shared by all guests of a runtime.
 pub(crate) struct WasmEngine {
     engine: wasmtime::Engine,
@@ -229,7 +237,7 @@ impl WasmEngine {
     /// host cannot provide.
     pub(crate) fn load(&self, digest: &str, bytes: &[u8]) -> Result<LoadedComponent, String> {
         let component = Component::new(&self.engine, bytes)
-            .map_err(|e| format!("not a valid component: {e:#}"))?;
+            .map_err(|e| format!("not a valid component: {}", one_line(&e)))?;
         let orchestration = if component
             .get_export_index(None, "reprise:durable/orchestrator@0.1.0")
             .is_some()

@@ -60,10 +60,10 @@ impl Router {
     pub(crate) fn deliver(&self, message: Message) -> Option<Spawn> {
         let mut slots = self.slots();
         let id = message.instance_id.clone();
-        if let Some(slot) = slots.get(&id) {
-            if slot.sender.send(Signal::Message(message)).is_ok() {
-                return None;
-            }
+        if let Some(slot) = slots.get(&id)
+            && slot.sender.send(Signal::Message(message)).is_ok()
+        {
+            return None;
         }
         Some(self.new_slot(&mut slots, &id))
     }

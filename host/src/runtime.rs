@@ -397,10 +397,10 @@ impl Runtime {
     pub async fn resume(&self, instance_id: &str) -> Result<(), Error> {
         self.set_status(instance_id, &[Status::Suspended], Status::Running, None)
             .await?;
-        if self.shared.worker.load(Ordering::Relaxed) {
-            if let Some(spawn) = self.shared.router.ensure(instance_id) {
-                self.shared.spawn(spawn);
-            }
+        if self.shared.worker.load(Ordering::Relaxed)
+            && let Some(spawn) = self.shared.router.ensure(instance_id)
+        {
+            self.shared.spawn(spawn);
         }
         Ok(())
     }
@@ -567,11 +567,11 @@ fn rescan(shared: &Arc<Shared>, last_message: &mut i64) -> Result<(), StoreError
         }
     }
     for id in shared.router.hot_ids() {
-        if let Some(record) = shared.store.instance(&id)? {
-            if record.status != Status::Running {
-                shared.router.stop(&id, record.status.as_str());
-                shared.finished.notify_waiters();
-            }
+        if let Some(record) = shared.store.instance(&id)?
+            && record.status != Status::Running
+        {
+            shared.router.stop(&id, record.status.as_str());
+            shared.finished.notify_waiters();
         }
     }
     loop {
@@ -579,10 +579,10 @@ fn rescan(shared: &Arc<Shared>, last_message: &mut i64) -> Result<(), StoreError
         let Some(last) = messages.last() else { break };
         *last_message = last.id;
         for message in messages {
-            if shared.router.is_hot(&message.instance_id) {
-                if let Some(spawn) = shared.router.deliver(message) {
-                    shared.spawn(spawn);
-                }
+            if shared.router.is_hot(&message.instance_id)
+                && let Some(spawn) = shared.router.deliver(message)
+            {
+                shared.spawn(spawn);
             }
         }
     }

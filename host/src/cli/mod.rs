@@ -59,6 +59,14 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// Wait for an instance to finish and print its output.
+    Wait {
+        /// Instance id.
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Print an instance's status as JSON.
     Status {
         /// Instance id.
@@ -140,6 +148,17 @@ fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
+/// Waits for the instance and prints its output; a failure is an error.
+async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Result<()> {
+    let record = runtime.wait(id, Duration::from_secs(timeout)).await?;
+    let output = record.output.unwrap_or_default();
+    if record.status != Status::Completed {
+        bail!("instance {id} {}: {output}", record.status.as_str());
+    }
+    println!("{output}");
+    Ok(())
+}
+
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&args.db)
         .with_context(|| format!("cannot open {}", args.db.display()))?;
@@ -174,14 +193,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("{id}");
                 return Ok(ExitCode::SUCCESS);
             }
-            let record = runtime.wait(&id, Duration::from_secs(timeout)).await?;
-            let output = record.output.unwrap_or_default();
-            if record.status == Status::Completed {
-                println!("{output}");
-            } else {
-                bail!("instance {id} {}: {output}", record.status.as_str());
-            }
+            print_result(&runtime, &id, timeout).await?;
         }
+        Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
         Command::Worker { concurrency } => {
             let Some(_lock) = try_lock_worker(&args.db)? else {
                 bail!("another worker is running on {}", args.db.display());

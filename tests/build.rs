@@ -1,0 +1,49 @@
+//! Builds every guest component (examples and test guests) for wasm32-wasip2
+//! before the tests compile, like wasmtime's test-programs artifacts. The
+//! guests get their own target directory so this nested cargo never waits on
+//! the lock of the build that runs it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const GUESTS: &[&str] = &[
+    "hello-sequence",
+    "fan-out",
+    "approval",
+    "counter",
+    "misbehaving",
+    "hello-v2",
+    "not-reprise",
+];
+
+fn main() {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest_dir.parent().unwrap().to_path_buf();
+    for dir in ["wit", "guest-sdk", "examples", "tests/guests"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    let target_dir = root.join("target").join("guests");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .current_dir(&root)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])
+        .env("CARGO_TARGET_DIR", &target_dir);
+    // Settings meant for the host build must not leak into the guests'.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CARGO_") && key != "CARGO_HOME"
+            || key.starts_with("RUSTC")
+            || key == "RUSTFLAGS"
+        {
+            cargo.env_remove(key);
+        }
+    }
+    for guest in GUESTS {
+        cargo.args(["-p", guest]);
+    }
+    let status = cargo
+        .status()
+        .expect("cannot run cargo to build the guests");
+    assert!(status.success(), "building the guest components failed");
+    let out = target_dir.join("wasm32-wasip2").join("release");
+    println!("cargo:rustc-env=REPRISE_GUESTS={}", out.display());
+}

@@ -1,0 +1,125 @@
+//! Orchestrations and activities that test the sandbox, the limits and the
+//! retry machinery.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reprise_sdk::{Context, Failure, Result, RetryPolicy, activity};
+use serde::{Deserialize, Serialize};
+
+/// What an orchestration sees when it reaches for the outside world.
+#[derive(Debug, Serialize, Deserialize)]
+struct Probe {
+    clock_ms: u64,
+    file: std::result::Result<String, String>,
+    dir_listing: bool,
+    env: Vec<String>,
+    tcp: bool,
+    random_hash: u64,
+    now_ms: u64,
+}
+
+fn probe_sandbox(ctx: &Context, _: ()) -> Result<Probe> {
+    let clock_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    Ok(Probe {
+        clock_ms,
+        file: std::fs::read_to_string("/etc/hostname").map_err(|e| e.to_string()),
+        dir_listing: std::fs::read_dir(".").is_ok() || std::fs::read_dir("/").is_ok(),
+        env: std::env::vars().map(|(k, _)| k).collect(),
+        tcp: std::net::TcpStream::connect("127.0.0.1:80").is_ok(),
+        // RandomState is seeded from WASI randomness.
+        random_hash: RandomState::new().hash_one(42u64),
+        now_ms: ctx
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default(),
+    })
+}
+
+/// Computes forever without waiting.
+fn spin(_: &Context, _: ()) -> Result<u64> {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+}
+
+/// Allocates until something stops it.
+fn eat_memory(_: &Context, _: ()) -> Result<usize> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Chain {
+    steps: u64,
+    /// How long each step's activity takes, so the chain takes a known time.
+    pause_ms: u64,
+}
+
+/// A chain of activities, for crash tests: output is the sum of the step
+/// numbers each activity echoed back.
+fn chain(ctx: &Context, chain: Chain) -> Result<u64> {
+    let mut sum = 0;
+    for step in 1..=chain.steps {
+        sum += ctx.call_activity::<_, u64>("echo_after", &(step, chain.pause_ms))?;
+    }
+    Ok(sum)
+}
+
+/// Calls `flaky` with retries; returns the attempt that succeeded.
+fn retrying(ctx: &Context, failures: u32) -> Result<u32> {
+    ctx.activity("flaky", &failures)
+        .retry(RetryPolicy::exponential(
+            failures + 1,
+            Duration::from_millis(10),
+        ))
+        .call()
+}
+
+/// Calls `sleepy` with a short timeout and no retries.
+fn timing_out(ctx: &Context, _: ()) -> Result<()> {
+    ctx.activity("sleepy", &())
+        .timeout(Duration::from_millis(200))
+        .call()
+}
+
+/// Schedules an activity nobody registered.
+fn calls_unknown(ctx: &Context, _: ()) -> Result<()> {
+    ctx.call_activity("no_such_activity", &())
+}
+
+fn echo_after((n, pause_ms): (u64, u64)) -> Result<u64> {
+    std::thread::sleep(Duration::from_millis(pause_ms));
+    Ok(n)
+}
+
+/// Fails until attempt `failures + 1`.
+fn flaky(failures: u32) -> Result<u32> {
+    let attempt = activity::attempt();
+    if attempt <= failures {
+        return Err(Failure::new(format!("attempt {attempt} fails on purpose")));
+    }
+    Ok(attempt)
+}
+
+fn sleepy(_: ()) -> Result<()> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        std::hint::black_box(start);
+    }
+    Ok(())
+}
+
+reprise_sdk::app! {
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, retrying, timing_out, calls_unknown],
+    activities: [echo_after, flaky, sleepy],
+}

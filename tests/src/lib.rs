@@ -1,0 +1,161 @@
+//! Helpers for the integration tests: the guest components built by
+//! `build.rs`, a host on a fresh database, and the `reprise` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use reprise::store::InstanceRecord;
+use reprise::store::sqlite::SqliteStore;
+use reprise::{Limits, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
+
+/// The compiled guest components.
+pub fn guest_path(file: &str) -> PathBuf {
+    Path::new(env!("REPRISE_GUESTS")).join(format!("{file}.wasm"))
+}
+
+/// A guest component's bytes, e.g. `guest("hello_sequence")`.
+pub fn guest(file: &str) -> Vec<u8> {
+    let path = guest_path(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Every component the tests use, registered on each new host.
+pub const COMPONENTS: &[&str] = &[
+    "hello_sequence",
+    "fan_out",
+    "approval",
+    "counter",
+    "misbehaving",
+];
+
+/// A host on a fresh database in a temporary directory, with a worker.
+pub struct Host {
+    /// Keeps the directory alive.
+    pub dir: tempfile::TempDir,
+    /// The database file.
+    pub db: PathBuf,
+    /// The runtime under test.
+    pub runtime: Runtime,
+    worker: Option<WorkerHandle>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host").field("db", &self.db).finish()
+    }
+}
+
+impl Host {
+    /// Default limits, worker running, all components registered.
+    pub async fn new() -> Self {
+        Self::with(|builder| builder).await
+    }
+
+    /// Like [`Host::new`], with the builder adjusted first.
+    pub async fn with(adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let db = dir.path().join("reprise.db");
+        let runtime = open(&db, adjust);
+        for component in COMPONENTS {
+            runtime.register(&guest(component)).await.expect("register");
+        }
+        let worker = Some(runtime.start_worker(64));
+        Self {
+            dir,
+            db,
+            runtime,
+            worker,
+        }
+    }
+
+    /// Starts an orchestration and waits for it to finish.
+    pub async fn run(&self, name: &str, input: &str) -> InstanceRecord {
+        let id = self.start(name, input).await;
+        self.wait(&id).await
+    }
+
+    /// Starts an orchestration.
+    pub async fn start(&self, name: &str, input: &str) -> String {
+        self.runtime
+            .start(name, input, StartOptions::default())
+            .await
+            .expect("start")
+    }
+
+    /// Waits (up to a minute) for an instance to finish.
+    pub async fn wait(&self, id: &str) -> InstanceRecord {
+        self.runtime
+            .wait(id, Duration::from_secs(60))
+            .await
+            .expect("instance finishes")
+    }
+
+    /// Waits (up to five seconds) until the instance shows this custom status.
+    pub async fn wait_for_custom_status(&self, id: &str, want: &str) {
+        for _ in 0..500 {
+            if self
+                .runtime
+                .status(id)
+                .expect("status")
+                .custom_status
+                .as_deref()
+                == Some(want)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("instance {id} never reached custom status {want}");
+    }
+
+    /// Stops the worker (the runtime can still be used as a client).
+    pub fn stop_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.abort();
+        }
+    }
+}
+
+/// A runtime on the database at `db`, without a worker.
+pub fn open(db: &Path, adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Runtime {
+    let store = SqliteStore::open(db).expect("open database");
+    adjust(Runtime::builder(Arc::new(store)))
+        .build()
+        .expect("runtime")
+}
+
+/// Limits small enough for tests to hit quickly.
+pub fn tight_limits() -> Limits {
+    Limits {
+        memory_bytes: 64 << 20,
+        cpu_per_episode: Duration::from_millis(500),
+        ..Limits::default()
+    }
+}
+
+/// The `reprise` binary, built (once per test run) in the profile the tests use.
+pub fn reprise_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        // target/<profile>/deps/<test binary>
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile dir");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo.args(["build", "--quiet", "-p", "reprise", "--bin", "reprise"]);
+        if release {
+            cargo.arg("--release");
+        }
+        let status = cargo
+            .status()
+            .expect("run cargo build for the reprise binary");
+        assert!(status.success(), "building the reprise binary failed");
+        profile_dir.join("reprise")
+    })
+    .clone()
+}

@@ -1,0 +1,99 @@
+//! Suspend, resume, terminate, purge; eviction and cold replay.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use reprise::Error;
+use reprise::store::Status;
+use reprise_tests::Host;
+
+const REQUEST: &str = r#"{"item":"desk","amount":300,"timeout_secs":3600}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suspended_instances_keep_their_events_until_resumed() {
+    let host = Host::new().await;
+    let id = host.start("approval", REQUEST).await;
+    host.wait_for_custom_status(&id, r#""waiting for manager""#)
+        .await;
+    host.runtime.suspend(&id).await.unwrap();
+    assert_eq!(host.runtime.status(&id).unwrap().status, Status::Suspended);
+    host.runtime
+        .raise_event(&id, "approval", r#"{"approved":true,"by":"sam"}"#)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        host.runtime.status(&id).unwrap().status,
+        Status::Suspended,
+        "no progress while suspended"
+    );
+    host.runtime.resume(&id).await.unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed);
+    assert!(record.output.unwrap().contains(r#""by":"sam""#));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminate_then_purge() {
+    let host = Host::new().await;
+    let id = host.start("approval", REQUEST).await;
+    host.wait_for_custom_status(&id, r#""waiting for manager""#)
+        .await;
+    let error = host.runtime.purge(&id).await.unwrap_err();
+    assert!(
+        matches!(error, Error::Conflict(_)),
+        "running instances are not purged: {error:?}"
+    );
+    host.runtime
+        .terminate(&id, "changed my mind")
+        .await
+        .unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Terminated);
+    assert_eq!(record.output.as_deref(), Some(r#""changed my mind""#));
+    // A terminated instance takes no more events and does not move.
+    assert!(
+        host.runtime
+            .raise_event(&id, "approval", "{}")
+            .await
+            .is_err()
+    );
+    host.runtime.purge(&id).await.unwrap();
+    assert!(matches!(host.runtime.status(&id), Err(Error::NotFound(_))));
+    assert!(matches!(host.runtime.history(&id), Err(Error::NotFound(_))));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_evicted_instance_is_replayed_without_running_activities_again() {
+    let notices = Arc::new(AtomicU32::new(0));
+    let counted = notices.clone();
+    let host = Host::with(move |b| {
+        b.evict_after(Duration::from_millis(100))
+            .activity("notify", move |_| {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    Ok("null".to_owned())
+                }
+            })
+    })
+    .await;
+    let id = host.start("approval", REQUEST).await;
+    host.wait_for_custom_status(&id, r#""waiting for manager""#)
+        .await;
+    // Idle well past the eviction time: the guest is unloaded.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    host.runtime
+        .raise_event(&id, "approval", r#"{"approved":false,"by":"kim"}"#)
+        .await
+        .unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert!(record.output.unwrap().contains(r#""approved":false"#));
+    assert_eq!(
+        notices.load(Ordering::SeqCst),
+        2,
+        "replay must not run the first notify again"
+    );
+}

@@ -1,0 +1,10 @@
+//! Integration tests: real guest components, built from source, on the real
+//! host with a real SQLite file.
+
+mod bad_input;
+mod crash;
+mod determinism;
+mod events;
+mod examples;
+mod lifecycle;
+mod sandbox;
