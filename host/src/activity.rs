@@ -187,7 +187,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
             task.digest
         )));
     };
-    let wasi = sandbox::activity_wasi(&task.instance_id, &shared.grants);
+    let wasi = sandbox::activity_wasi(&task.instance_id, &shared.grants).map_err(Failure::new)?;
     let state = ActivityState {
         instance_id: task.instance_id.clone(),
         attempt: task.attempt,
@@ -229,7 +229,7 @@ pub(crate) async fn names(
         instance_id: "registration".into(),
         attempt: 0,
     };
-    let wasi = sandbox::activity_wasi("registration", &crate::sandbox::ActivityGrants::default());
+    let wasi = sandbox::activity_wasi("registration", &crate::sandbox::ActivityGrants::default())?;
     let mut store = shared
         .wasm
         .store(wasi, state, shared.wasm.limits.cpu_per_episode);

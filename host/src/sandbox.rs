@@ -4,6 +4,7 @@
 //! environment. Activities get the real world, limited to what they are granted.
 
 use std::io;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +16,7 @@ use rand::rngs::StdRng;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
 
 /// What the orchestration's sandbox shares with the host: the logical clock
 /// and whether history is being replayed.
@@ -116,11 +117,18 @@ pub struct ActivityGrants {
     pub network: bool,
     /// Environment variables visible to activities.
     pub env: Vec<(String, String)>,
+    /// Host directories, each visible read-write at its guest path.
+    pub dirs: Vec<(PathBuf, String)>,
 }
 
 /// The activity sandbox: real clocks and randomness, plus what is granted.
-pub(crate) fn activity_wasi(instance_id: &str, grants: &ActivityGrants) -> WasiCtx {
+pub(crate) fn activity_wasi(instance_id: &str, grants: &ActivityGrants) -> Result<WasiCtx, String> {
     let mut builder = WasiCtxBuilder::new();
+    for (host, guest) in &grants.dirs {
+        builder
+            .preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(|e| format!("cannot open granted directory {}: {e}", host.display()))?;
+    }
     builder
         .stdout(LogSink::new(instance_id, "stdout", None))
         .stderr(LogSink::new(instance_id, "stderr", None))
@@ -134,7 +142,7 @@ pub(crate) fn activity_wasi(instance_id: &str, grants: &ActivityGrants) -> WasiC
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
     }
-    builder.build()
+    Ok(builder.build())
 }
 
 /// Guest stdout/stderr turned into log lines, silenced during replay.

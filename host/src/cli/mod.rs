@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use reprise::store::Status;
 use reprise::store::sqlite::SqliteStore;
-use reprise::{Runtime, StartOptions};
+use reprise::{ActivityGrants, Runtime, StartOptions};
 
 /// Durable orchestrations and activities as WebAssembly components.
 #[derive(Debug, Parser)]
@@ -58,6 +58,15 @@ enum Command {
         /// Activities run at once.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Let activities open network connections.
+        #[arg(long)]
+        allow_network: bool,
+        /// An environment variable for activities, KEY=VALUE (repeatable).
+        #[arg(long = "env", value_parser = parse_pair)]
+        envs: Vec<(String, String)>,
+        /// A host directory for activities, HOST=GUEST (repeatable).
+        #[arg(long = "dir", value_parser = parse_pair)]
+        dirs: Vec<(String, String)>,
     },
     /// Wait for an instance to finish and print its output.
     Wait {
@@ -133,6 +142,12 @@ enum Command {
     },
 }
 
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
 /// One worker per database: a lock file beside it.
 fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
     let path = db.with_extension("worker.lock");
@@ -162,7 +177,24 @@ async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Resu
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&args.db)
         .with_context(|| format!("cannot open {}", args.db.display()))?;
-    let runtime = Runtime::builder(Arc::new(store)).build()?;
+    let mut builder = Runtime::builder(Arc::new(store));
+    if let Command::Worker {
+        allow_network,
+        envs,
+        dirs,
+        ..
+    } = &args.command
+    {
+        builder = builder.grants(ActivityGrants {
+            network: *allow_network,
+            env: envs.clone(),
+            dirs: dirs
+                .iter()
+                .map(|(host, guest)| (PathBuf::from(host), guest.clone()))
+                .collect(),
+        });
+    }
+    let runtime = builder.build()?;
     match args.command {
         Command::Register { files } => {
             for file in files {
@@ -196,7 +228,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             print_result(&runtime, &id, timeout).await?;
         }
         Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
-        Command::Worker { concurrency } => {
+        Command::Worker { concurrency, .. } => {
             let Some(_lock) = try_lock_worker(&args.db)? else {
                 bail!("another worker is running on {}", args.db.display());
             };

@@ -60,6 +60,18 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         .await
         .unwrap();
 
+    // Its one-second timers fall due while workers are being killed.
+    let approval = client
+        .start(
+            "approval",
+            r#"{"item":"chair","amount":90,"timeout_secs":1}"#,
+            StartOptions {
+                instance_id: Some("approval".into()),
+            },
+        )
+        .await
+        .unwrap();
+
     // Kill the worker at different points, sending events all the while,
     // including while no worker runs.
     let mut next_event = 1;
@@ -95,6 +107,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     let mut worker = spawn_worker(&db);
     let mut all = ids.clone();
     all.push(counter.clone());
+    all.push(approval.clone());
     for id in &all {
         let record = client.wait(id, Duration::from_secs(120)).await.unwrap();
         assert_eq!(
@@ -140,4 +153,11 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         serde_json::from_str(&client.status(&counter).unwrap().output.unwrap()).unwrap();
     assert_eq!(state["applied"], EVENTS);
     assert_eq!(state["total"], EVENTS * (EVENTS + 1) / 2);
+    // Durable timers fired after the restarts: both deadlines passed.
+    let outcome: Value =
+        serde_json::from_str(&client.status(&approval).unwrap().output.unwrap()).unwrap();
+    assert_eq!(
+        outcome,
+        serde_json::json!({"approved": false, "by": "deadline", "escalated": true})
+    );
 }

@@ -5,7 +5,8 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, mpsc};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -28,6 +29,16 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<writer::Request>>,
     readers: Vec<Mutex<Connection>>,
+    counters: Arc<writer::Counters>,
+}
+
+/// What the writer has committed since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// SQLite transactions (each one fsync with [`Durability::Full`]).
+    pub transactions: u64,
+    /// Batches in them: more batches than transactions is group commit at work.
+    pub batches: u64,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -58,15 +69,26 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, rusqlite::Error>>()?;
         let (sender, receiver) = mpsc::channel();
+        let counters = Arc::new(writer::Counters::default());
+        let writer_counters = counters.clone();
         std::thread::Builder::new()
             .name("reprise-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver))
+            .spawn(move || writer::run(conn, receiver, writer_counters))
             .map_err(|e| StoreError::Database(e.to_string()))?;
         Ok(Self {
             path,
             writer: Mutex::new(sender),
             readers,
+            counters,
         })
+    }
+
+    /// Transactions and batches committed so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+        }
     }
 
     /// The database file.

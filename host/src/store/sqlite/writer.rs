@@ -2,6 +2,8 @@
 //! batches per transaction (group commit), each batch in its own savepoint so
 //! a failing batch rolls back alone.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -18,8 +20,15 @@ pub(super) type Request = (Batch, oneshot::Sender<Result<Committed, StoreError>>
 /// Most batches folded into one transaction: bounds the latency of the first.
 const MAX_GROUP: usize = 512;
 
+/// Counts of what the writer committed, for measurements.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    pub(super) transactions: AtomicU64,
+    pub(super) batches: AtomicU64,
+}
+
 /// Runs until every sender is dropped.
-pub(super) fn run(mut conn: Connection, requests: Receiver<Request>) {
+pub(super) fn run(mut conn: Connection, requests: Receiver<Request>, counters: Arc<Counters>) {
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -28,26 +37,36 @@ pub(super) fn run(mut conn: Connection, requests: Receiver<Request>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        commit_group(&mut conn, group);
+        let batches = group.len() as u64;
+        if commit_group(&mut conn, group) {
+            counters.transactions.fetch_add(1, Ordering::Relaxed);
+            counters.batches.fetch_add(batches, Ordering::Relaxed);
+        }
     }
 }
 
-fn commit_group(conn: &mut Connection, group: Vec<Request>) {
+/// Commits the group in one transaction; false if the transaction failed.
+fn commit_group(conn: &mut Connection, group: Vec<Request>) -> bool {
     let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(e) => return fail_all(group, &e),
+        Err(e) => {
+            fail_all(group, &e);
+            return false;
+        }
     };
     let mut results = Vec::with_capacity(group.len());
     for (batch, _) in &group {
         results.push(apply_in_savepoint(&tx, batch));
     }
     if let Err(e) = tx.commit() {
-        return fail_all(group, &e);
+        fail_all(group, &e);
+        return false;
     }
     for ((_, reply), result) in group.into_iter().zip(results) {
         // The requester may have given up waiting; the batch is durable anyway.
         let _ = reply.send(result);
     }
+    true
 }
 
 fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
