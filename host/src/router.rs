@@ -88,10 +88,6 @@ impl Router {
         self.slots().contains_key(id)
     }
 
-    pub(crate) fn hot_ids(&self) -> Vec<String> {
-        self.slots().keys().cloned().collect()
-    }
-
     /// Called by an instance task as it ends.
     pub(crate) fn release(&self, id: &str, generation: u64) {
         let mut slots = self.slots();

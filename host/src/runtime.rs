@@ -542,15 +542,16 @@ impl WorkerHandle {
 }
 
 /// Recovers running instances at start, then keeps noticing what other
-/// processes write to the same database: new instances, events, status changes.
+/// processes write to the same database: new and resumed instances, events,
+/// terminations.
 async fn watch(shared: Arc<Shared>) {
     let mut last_version = None;
-    let mut last_message = 0;
+    let mut seen = Seen::default();
     loop {
         let version = shared.store.data_version().ok();
         if version.is_none() || version != last_version {
             last_version = version;
-            if let Err(error) = rescan(&shared, &mut last_message) {
+            if let Err(error) = rescan(&shared, &mut seen) {
                 tracing::error!(%error, "cannot scan the store");
             }
             shared.activity_wake.notify_one();
@@ -560,28 +561,43 @@ async fn watch(shared: Arc<Shared>) {
     }
 }
 
-fn rescan(shared: &Arc<Shared>, last_message: &mut i64) -> Result<(), StoreError> {
-    for record in shared.store.instances(Some(Status::Running), usize::MAX)? {
-        if let Some(spawn) = shared.router.ensure(&record.id) {
-            shared.spawn(spawn);
+/// How far the watcher has read.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Instances updated from this time on (ms) are looked at again.
+    updated_since: u64,
+    /// Last inbox message routed.
+    message: i64,
+}
+
+/// A commit stamped at time t may become visible a little after t: look back
+/// this far so none is missed.
+const VISIBILITY_MARGIN_MS: u64 = 2_000;
+
+fn rescan(shared: &Arc<Shared>, seen: &mut Seen) -> Result<(), StoreError> {
+    let scan_started = now_ms();
+    for (id, status) in shared.store.updated_since(seen.updated_since)? {
+        match status {
+            Status::Running => {
+                if let Some(spawn) = shared.router.ensure(&id) {
+                    shared.spawn(spawn);
+                }
+            }
+            status if shared.router.is_hot(&id) => {
+                shared.router.stop(&id, status.as_str());
+                shared.finished.notify_waiters();
+            }
+            _ => {}
         }
     }
-    for id in shared.router.hot_ids() {
-        if let Some(record) = shared.store.instance(&id)?
-            && record.status != Status::Running
-        {
-            shared.router.stop(&id, record.status.as_str());
-            shared.finished.notify_waiters();
-        }
-    }
+    seen.updated_since = scan_started.saturating_sub(VISIBILITY_MARGIN_MS);
     loop {
-        let messages = shared.store.messages_after(*last_message, 1000)?;
+        let messages = shared.store.messages_after(seen.message, 1000)?;
         let Some(last) = messages.last() else { break };
-        *last_message = last.id;
+        seen.message = last.id;
+        // Hot instances ignore what they already have; cold ones wake up.
         for message in messages {
-            if shared.router.is_hot(&message.instance_id)
-                && let Some(spawn) = shared.router.deliver(message)
-            {
+            if let Some(spawn) = shared.router.deliver(message) {
                 shared.spawn(spawn);
             }
         }

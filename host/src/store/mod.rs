@@ -393,6 +393,10 @@ pub trait Store: Send + Sync + 'static {
     fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError>;
     /// Unconsumed messages of an instance, in arrival order.
     fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError>;
+    /// Instances created or changed (status, custom status, execution) at or
+    /// after `since` (ms), with their status: how a host notices starts,
+    /// resumes and terminations written by other processes.
+    fn updated_since(&self, since: u64) -> Result<Vec<(String, Status)>, StoreError>;
     /// Messages with an id above `after`, in arrival order (for hosts that
     /// share the database with other writers).
     fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError>;

@@ -236,6 +236,21 @@ impl Store for SqliteStore {
         })
     }
 
+    fn updated_since(&self, since: u64) -> Result<Vec<(String, Status)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, status FROM instances WHERE updated_at >= ?1")?;
+            let rows = stmt.query_map([since], |row| {
+                let status: String = row.get(1)?;
+                Ok((
+                    row.get(0)?,
+                    Status::parse(&status).unwrap_or(Status::Failed),
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
     fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(

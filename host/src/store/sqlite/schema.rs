@@ -64,6 +64,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
         updated_at       INTEGER NOT NULL
     );
     CREATE INDEX instances_by_status ON instances(status, created_at);
+    CREATE INDEX instances_by_update ON instances(updated_at);
     -- Keyed for sequential reads of one execution during replay.
     CREATE TABLE history (
         instance_id TEXT NOT NULL,
