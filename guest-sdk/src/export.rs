@@ -3,9 +3,9 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::bindings::exports::reprise::durable::{activities, orchestrator};
+use crate::bindings::exports::reprise::durable::{activities, actors, orchestrator};
 use crate::bindings::reprise::durable::types;
-use crate::{Context, Failure, Result};
+use crate::{Actor, ActorContext, Context, Failure, Result};
 
 /// Implemented by the type [`app!`](crate::app) declares.
 pub trait App {
@@ -17,6 +17,42 @@ pub trait App {
     fn run_orchestration(name: &str, input: &str) -> Option<Result<String>>;
     /// Runs activity `name`, or `None` if there is none of that name.
     fn run_activity(name: &str, input: &str) -> Option<Result<String>>;
+    /// Kinds of the exported actors.
+    fn actor_kinds() -> Vec<String>;
+    /// Applies an operation to an actor of `kind`, or `None` if there is no such kind.
+    fn handle_actor(
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        state: Option<&str>,
+    ) -> Option<Result<Handled>>;
+}
+
+/// What an actor operation leaves: the new state (`None` deletes it) and the output.
+pub type Handled = (Option<String>, String);
+
+/// Decodes the state and operation, applies it, and encodes the results.
+pub fn run_actor<A: Actor>(
+    key: &str,
+    operation: &str,
+    input: &str,
+    state: Option<&str>,
+) -> Result<Handled> {
+    let mut actor: A = match state {
+        Some(state) => serde_json::from_str(state)
+            .map_err(|e| Failure::new(format!("cannot decode the actor's state: {e}")))?,
+        None => A::default(),
+    };
+    let operation: A::Operation = crate::actor::join(operation, input)?;
+    let ctx = ActorContext::new(key);
+    let output = actor.handle(&ctx, operation)?;
+    let state = if ctx.deleted() {
+        None
+    } else {
+        Some(encode(&actor)?)
+    };
+    Ok((state, encode(&output)?))
 }
 
 /// Decodes the input, runs a typed orchestration and encodes its output.
@@ -72,6 +108,26 @@ impl<T: App> activities::Guest for T {
         match T::run_activity(&name, &input) {
             Some(result) => result.map_err(Into::into),
             None => Err(unknown("activity", &name)),
+        }
+    }
+}
+
+impl<T: App> actors::Guest for T {
+    fn kinds() -> Vec<String> {
+        T::actor_kinds()
+    }
+
+    fn handle(
+        kind: String,
+        key: String,
+        operation: String,
+        input: String,
+        state: Option<String>,
+    ) -> std::result::Result<actors::Handled, types::Failure> {
+        match T::handle_actor(&kind, &key, &operation, &input, state.as_deref()) {
+            Some(Ok((state, output))) => Ok(actors::Handled { state, output }),
+            Some(Err(failure)) => Err(failure.into()),
+            None => Err(unknown("actor kind", &kind)),
         }
     }
 }

@@ -40,10 +40,12 @@
 #![deny(missing_docs)]
 
 pub mod activity;
+mod actor;
 mod export;
 mod failure;
 mod orchestration;
 
+pub use actor::{Actor, ActorContext, ActorOp, ActorRef};
 pub use failure::{Failure, Result};
 pub use orchestration::{ActivityCall, Completed, Context, LogLevel, RetryPolicy, Task, TaskId};
 
@@ -64,20 +66,32 @@ pub mod bindings {
 /// Items the [`app!`] macro expands to. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{App, run_activity, run_orchestration};
+    pub use crate::export::{App, Handled, run_activity, run_actor, run_orchestration};
 }
 
 /// Exports the listed functions as this component's orchestrations and
-/// activities, each under its function name.
+/// activities, each under its function name, and the listed [`Actor`] types
+/// under their kinds.
 ///
 /// An orchestration is `fn(&Context, I) -> Result<O>` and an activity is
-/// `fn(I) -> Result<O>`, where `I: Deserialize` and `O: Serialize`. Either
-/// list may be empty.
+/// `fn(I) -> Result<O>`, where `I: Deserialize` and `O: Serialize`. Any list
+/// may be empty; `actors` may be left out.
 #[macro_export]
 macro_rules! app {
     (
         orchestrations: [$($orchestration:ident),* $(,)?],
         activities: [$($activity:ident),* $(,)?] $(,)?
+    ) => {
+        $crate::app! {
+            orchestrations: [$($orchestration),*],
+            activities: [$($activity),*],
+            actors: [],
+        }
+    };
+    (
+        orchestrations: [$($orchestration:ident),* $(,)?],
+        activities: [$($activity:ident),* $(,)?],
+        actors: [$($actor:ty),* $(,)?] $(,)?
     ) => {
         struct __RepriseApp;
 
@@ -88,6 +102,10 @@ macro_rules! app {
 
             fn activity_names() -> ::std::vec::Vec<::std::string::String> {
                 ::std::vec![$(::std::string::String::from(stringify!($activity))),*]
+            }
+
+            fn actor_kinds() -> ::std::vec::Vec<::std::string::String> {
+                ::std::vec![$(::std::string::String::from(<$actor as $crate::Actor>::KIND)),*]
             }
 
             #[allow(unused_variables)]
@@ -114,6 +132,24 @@ macro_rules! app {
                     if name == stringify!($activity) {
                         return ::std::option::Option::Some(
                             $crate::__private::run_activity(input, $activity),
+                        );
+                    }
+                )*
+                ::std::option::Option::None
+            }
+
+            #[allow(unused_variables)]
+            fn handle_actor(
+                kind: &str,
+                key: &str,
+                operation: &str,
+                input: &str,
+                state: ::std::option::Option<&str>,
+            ) -> ::std::option::Option<$crate::Result<$crate::__private::Handled>> {
+                $(
+                    if kind == <$actor as $crate::Actor>::KIND {
+                        return ::std::option::Option::Some(
+                            $crate::__private::run_actor::<$actor>(key, operation, input, state),
                         );
                     }
                 )*

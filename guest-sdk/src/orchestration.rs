@@ -77,7 +77,7 @@ pub struct Task<T> {
 }
 
 impl<T: DeserializeOwned> Task<T> {
-    fn new(id: TaskId) -> Self {
+    pub(crate) fn new(id: TaskId) -> Self {
         Self {
             id,
             output: PhantomData,
@@ -121,7 +121,7 @@ fn encode<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("orchestration value must serialise to JSON")
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 

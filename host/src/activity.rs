@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::engine::{GuestData, GuestLimit};
 use crate::history::{Failure, Outcome};
@@ -113,18 +114,26 @@ pub(crate) async fn dispatch(shared: Arc<Shared>, concurrency: usize) {
 
 /// Runs one attempt and commits its consequence: the result, or a retry.
 async fn run_task(shared: &Arc<Shared>, task: ActivityTask) {
+    let span = tracing::info_span!(
+        "activity",
+        instance_id = %task.instance_id,
+        name = %task.name,
+        attempt = task.attempt
+    );
+    run_task_in_span(shared, task).instrument(span).await;
+}
+
+async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
     let timeout = task
         .options
         .timeout_ms
         .map_or(shared.wasm.limits.activity_timeout, Duration::from_millis);
-    let span = tracing::info_span!("activity", instance_id = %task.instance_id, name = %task.name, attempt = task.attempt);
     let outcome = match tokio::time::timeout(timeout, attempt(shared, &task, timeout)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(Failure::new(format!(
             "activity timed out after {timeout:?}"
         ))),
     };
-    let _enter = span.enter();
     let outcome = match outcome {
         Ok(output) if output.len() > shared.wasm.limits.max_payload_bytes => {
             Err(Failure::new(format!(

@@ -10,9 +10,10 @@ use wasmtime::{Config, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::activity::ActivityState;
+use crate::actors::ActorState;
 use crate::orchestration::OrchestrationState;
-use crate::wit::exports::reprise::durable::{activities, orchestrator};
-use crate::wit::reprise::durable::{activity_context, orchestration_context};
+use crate::wit::exports::reprise::durable::{activities, actors, orchestrator};
+use crate::wit::reprise::durable::{activity_context, actor_context, orchestration_context};
 
 /// Resource limits for guests.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +132,7 @@ pub(crate) struct LoadedComponent {
         InstancePre<GuestData<ActivityState>>,
         activities::GuestIndices,
     )>,
+    pub(crate) actor: Option<(InstancePre<GuestData<ActorState>>, actors::GuestIndices)>,
 }
 
 impl std::fmt::Debug for LoadedComponent {
@@ -139,12 +141,49 @@ impl std::fmt::Debug for LoadedComponent {
             .field("digest", &self.digest)
             .field("orchestration", &self.orchestration.is_some())
             .field("activity", &self.activity.is_some())
+            .field("actor", &self.actor.is_some())
             .finish()
     }
 }
 
-const ORCHESTRATION_CONTEXT: &str = "reprise:durable/orchestration-context@0.1.0";
-const ACTIVITY_CONTEXT: &str = "reprise:durable/activity-context@0.1.0";
+const ORCHESTRATOR: &str = "reprise:durable/orchestrator@0.1.0";
+const ACTIVITIES: &str = "reprise:durable/activities@0.1.0";
+const ACTORS: &str = "reprise:durable/actors@0.1.0";
+/// The host interfaces of the three roles. An `app` component imports all
+/// three; each role's linker provides its own and traps on the others.
+const CONTEXTS: [&str; 3] = [
+    "reprise:durable/orchestration-context@0.1.0",
+    "reprise:durable/activity-context@0.1.0",
+    "reprise:durable/actor-context@0.1.0",
+];
+
+/// Prepares the component for one role if it exports that role's interface;
+/// `own` is the index in [`CONTEXTS`] of the role's host interface.
+fn prepare<T: 'static>(
+    base: &Linker<T>,
+    component: &Component,
+    (export, own, role): (&str, usize, &str),
+) -> Result<Option<InstancePre<T>>, String> {
+    if component.get_export_index(None, export).is_none() {
+        return Ok(None);
+    }
+    let mut linker = base.clone();
+    for (index, context) in CONTEXTS.into_iter().enumerate() {
+        if index != own {
+            trap_interface(
+                &mut linker,
+                component,
+                context,
+                "this host interface belongs to another role",
+            )
+            .map_err(|e| e.to_string())?;
+        }
+    }
+    linker
+        .instantiate_pre(component)
+        .map(Some)
+        .map_err(|e| format!("component cannot run as {role}: {}", one_line(&e)))
+}
 
 /// Defines every function of an interface the component imports as a trap
 /// with `why`: for the other role's context in an `app` component.
@@ -182,6 +221,7 @@ pub(crate) struct WasmEngine {
     engine: wasmtime::Engine,
     orchestration_linker: Linker<GuestData<OrchestrationState>>,
     activity_linker: Linker<GuestData<ActivityState>>,
+    actor_linker: Linker<GuestData<ActorState>>,
     pub(crate) limits: Limits,
 }
 
@@ -212,6 +252,13 @@ impl WasmEngine {
             |data| data,
         )?;
 
+        let mut actor_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut actor_linker)?;
+        actor_context::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+            &mut actor_linker,
+            |data| data,
+        )?;
+
         // The ticker holds only a weak handle so it ends with the engine.
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -228,6 +275,7 @@ impl WasmEngine {
             engine,
             orchestration_linker,
             activity_linker,
+            actor_linker,
             limits,
         }))
     }
@@ -238,57 +286,36 @@ impl WasmEngine {
     pub(crate) fn load(&self, digest: &str, bytes: &[u8]) -> Result<LoadedComponent, String> {
         let component = Component::new(&self.engine, bytes)
             .map_err(|e| format!("not a valid component: {}", one_line(&e)))?;
-        let orchestration = if component
-            .get_export_index(None, "reprise:durable/orchestrator@0.1.0")
-            .is_some()
-        {
-            let mut linker = self.orchestration_linker.clone();
-            // An `app` component also imports the activity context; calling it
-            // from an orchestration traps.
-            trap_interface(
-                &mut linker,
-                &component,
-                ACTIVITY_CONTEXT,
-                "the activity context is not available to orchestrations",
-            )
+        let orchestration = prepare(
+            &self.orchestration_linker,
+            &component,
+            (ORCHESTRATOR, 0, "an orchestration"),
+        )?
+        .map(|pre| orchestrator::GuestIndices::new(&pre).map(|indices| (pre, indices)))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+        let activity = prepare(
+            &self.activity_linker,
+            &component,
+            (ACTIVITIES, 1, "activities"),
+        )?
+        .map(|pre| activities::GuestIndices::new(&pre).map(|indices| (pre, indices)))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+        let actor = prepare(&self.actor_linker, &component, (ACTORS, 2, "actors"))?
+            .map(|pre| actors::GuestIndices::new(&pre).map(|indices| (pre, indices)))
+            .transpose()
             .map_err(|e| e.to_string())?;
-            let pre = linker
-                .instantiate_pre(&component)
-                .map_err(|e| format!("component cannot run as an orchestration: {e:#}"))?;
-            let indices = orchestrator::GuestIndices::new(&pre).map_err(|e| e.to_string())?;
-            Some((pre, indices))
-        } else {
-            None
-        };
-        let activity = if component
-            .get_export_index(None, "reprise:durable/activities@0.1.0")
-            .is_some()
-        {
-            let mut linker = self.activity_linker.clone();
-            trap_interface(
-                &mut linker,
-                &component,
-                ORCHESTRATION_CONTEXT,
-                "the orchestration context is not available to activities",
-            )
-            .map_err(|e| e.to_string())?;
-            let pre = linker
-                .instantiate_pre(&component)
-                .map_err(|e| format!("component cannot run as activities: {e:#}"))?;
-            let indices = activities::GuestIndices::new(&pre).map_err(|e| e.to_string())?;
-            Some((pre, indices))
-        } else {
-            None
-        };
-        if orchestration.is_none() && activity.is_none() {
-            return Err("component is for another world: it exports neither \
-                 reprise:durable/orchestrator@0.1.0 nor reprise:durable/activities@0.1.0"
-                .into());
+        if orchestration.is_none() && activity.is_none() && actor.is_none() {
+            return Err(format!(
+                "component is for another world: it exports none of {ORCHESTRATOR}, {ACTIVITIES}, {ACTORS}"
+            ));
         }
         Ok(LoadedComponent {
             digest: digest.to_owned(),
             orchestration,
             activity,
+            actor,
         })
     }
 

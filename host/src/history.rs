@@ -11,6 +11,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::store::ActorOperation;
+
 /// What a finished task, orchestration or activity produced: JSON text, or a failure.
 pub type Outcome = Result<String, Failure>;
 
@@ -109,6 +111,21 @@ pub enum Event {
         /// Whether the id was chosen by the orchestration (else derived).
         explicit_id: bool,
     },
+    /// `call-actor`: the task's result is the operation's output.
+    ActorCalled {
+        /// The operation.
+        operation: ActorOperation,
+    },
+    /// `signal-actor`: one-way.
+    ActorSignaled {
+        /// The operation.
+        operation: ActorOperation,
+    },
+    /// `call-actors-atomically`.
+    ActorsCalledAtomically {
+        /// The operations, in order.
+        operations: Vec<ActorOperation>,
+    },
     /// `wait-event`.
     EventAwaited {
         /// The event name.
@@ -203,6 +220,27 @@ pub fn signature(kind: &'static str, name: &str, args: &[&[u8]]) -> CallSignatur
     }
 }
 
+/// Named after the first target (`account/alice withdraw`); every
+/// operation's target, name and input go into the digest.
+fn actor_signature(kind: &'static str, operations: &[ActorOperation]) -> CallSignature {
+    let name = operations
+        .first()
+        .map(|op| format!("{} {}", op.target, op.operation))
+        .unwrap_or_default();
+    let args: Vec<&[u8]> = operations
+        .iter()
+        .flat_map(|op| {
+            [
+                op.target.kind.as_bytes(),
+                op.target.key.as_bytes(),
+                op.operation.as_bytes(),
+                op.input.as_bytes(),
+            ]
+        })
+        .collect();
+    signature(kind, &name, &args)
+}
+
 impl Event {
     /// The call this event records, or `None` for the events that frame an
     /// execution rather than record a call.
@@ -232,6 +270,15 @@ impl Event {
                     b""
                 };
                 signature("orchestration", name, &[input.as_bytes(), id])
+            }
+            Event::ActorCalled { operation } => {
+                actor_signature("call-actor", std::slice::from_ref(operation))
+            }
+            Event::ActorSignaled { operation } => {
+                actor_signature("signal-actor", std::slice::from_ref(operation))
+            }
+            Event::ActorsCalledAtomically { operations } => {
+                actor_signature("call-actors-atomically", operations)
             }
             Event::EventAwaited { name } => signature("wait-event", name, &[]),
             Event::TaskAwaited { task, .. } => signature("await-task", "", &[&task.to_le_bytes()]),

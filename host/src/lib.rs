@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod activity;
+mod actors;
 mod engine;
 mod error;
 pub mod history;

@@ -13,6 +13,7 @@ struct Names {
     orchestrations: HashMap<String, String>,
     /// Every digest providing the activity, oldest first.
     activities: HashMap<String, Vec<String>>,
+    actors: HashMap<String, String>,
 }
 
 pub(crate) struct Registry {
@@ -47,6 +48,9 @@ impl Registry {
                     .entry(registration.name)
                     .or_default()
                     .push(registration.digest),
+                Role::Actor => {
+                    names.actors.insert(registration.name, registration.digest);
+                }
             }
         }
         *self.names.write().unwrap_or_else(|e| e.into_inner()) = names;
@@ -68,6 +72,27 @@ impl Registry {
                 .unwrap_or_else(|e| e.into_inner())
                 .orchestrations
                 .get(name)
+                .cloned()
+        })
+    }
+
+    /// The newest component implementing an actor kind. Actors are not
+    /// pinned: their state is data, and the newest code handles it.
+    pub(crate) fn actor(&self, kind: &str) -> Option<String> {
+        let found = self
+            .names
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .actors
+            .get(kind)
+            .cloned();
+        found.or_else(|| {
+            self.refresh().ok()?;
+            self.names
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .actors
+                .get(kind)
                 .cloned()
         })
     }

@@ -24,7 +24,8 @@ use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::sqlite::now_ms;
 use crate::store::{
-    Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Role, Status, Store, StoreError,
+    ActorId, ActorOperation, ActorRecord, Batch, Committed, InstanceRecord, MessageKind,
+    NewMessage, Op, ReplyTo, Role, Status, Store, StoreError,
 };
 
 /// What every part of a runtime shares.
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     pub(crate) evict_after: Duration,
     pub(crate) activity_wake: Notify,
     pub(crate) timer_wake: Notify,
+    pub(crate) actor_wake: Notify,
     /// Notified whenever an instance finishes in this process.
     pub(crate) finished: Notify,
     worker: AtomicBool,
@@ -49,11 +51,13 @@ impl Shared {
     pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<Committed, StoreError> {
         let mut wake_activities = false;
         let mut wake_timers = false;
+        let mut wake_actors = false;
         let mut created = Vec::new();
         for op in &batch {
             match op {
                 Op::ScheduleActivity(_) | Op::RetryActivity { .. } => wake_activities = true,
                 Op::ScheduleTimer(_) => wake_timers = true,
+                Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
                 Op::CreateInstance { record, .. } => created.push(record.id.clone()),
                 _ => {}
             }
@@ -80,6 +84,9 @@ impl Shared {
             if wake_timers {
                 self.timer_wake.notify_one();
             }
+            if wake_actors {
+                self.actor_wake.notify_one();
+            }
         }
         Ok(committed)
     }
@@ -90,6 +97,23 @@ impl Shared {
 
     pub(crate) fn orchestration_digest(&self, name: &str) -> Option<String> {
         self.registry.orchestration(name)
+    }
+
+    /// Whether an actor operation can ever be handled: its kind is
+    /// registered and its input is JSON within the size limit.
+    pub(crate) fn check_actor_operation(&self, operation: &ActorOperation) -> Result<(), String> {
+        if self.registry.actor(&operation.target.kind).is_none() {
+            return Err(format!(
+                "no actor kind {:?} is registered",
+                operation.target.kind
+            ));
+        }
+        check_json(
+            "operation input",
+            &operation.input,
+            self.wasm.limits.max_payload_bytes,
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The component to run an activity, or `""` for a native one.
@@ -110,6 +134,8 @@ pub struct ComponentInfo {
     pub orchestrations: Vec<String>,
     /// Activities it exports.
     pub activities: Vec<String>,
+    /// Actor kinds it implements.
+    pub actors: Vec<String>,
 }
 
 /// Options for [`Runtime::start`].
@@ -184,6 +210,7 @@ impl RuntimeBuilder {
                 evict_after: self.evict_after,
                 activity_wake: Notify::new(),
                 timer_wake: Notify::new(),
+                actor_wake: Notify::new(),
                 finished: Notify::new(),
                 worker: AtomicBool::new(false),
             }),
@@ -203,7 +230,14 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-fn parse_json(what: &str, text: &str) -> Result<(), Error> {
+/// A payload must be JSON and within the size limit.
+pub(crate) fn check_json(what: &str, text: &str, limit: usize) -> Result<(), Error> {
+    if text.len() > limit {
+        return Err(Error::InvalidInput(format!(
+            "{what} is {} bytes; the limit is {limit} bytes",
+            text.len()
+        )));
+    }
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
         .map_err(|e| Error::InvalidInput(format!("{what} is not valid JSON: {e}")))
@@ -222,14 +256,7 @@ impl Runtime {
     }
 
     fn check_payload(&self, what: &str, text: &str) -> Result<(), Error> {
-        let limit = self.shared.wasm.limits.max_payload_bytes;
-        if text.len() > limit {
-            return Err(Error::InvalidInput(format!(
-                "{what} is {} bytes; the limit is {limit} bytes",
-                text.len()
-            )));
-        }
-        parse_json(what, text)
+        check_json(what, text, self.shared.wasm.limits.max_payload_bytes)
     }
 
     /// Validates a component and registers the names it exports. Registering
@@ -253,12 +280,16 @@ impl Runtime {
             activities: crate::activity::names(&self.shared, &loaded)
                 .await
                 .map_err(Error::InvalidComponent)?,
+            actors: crate::actors::kinds(&self.shared, &loaded)
+                .await
+                .map_err(Error::InvalidComponent)?,
         };
         let names = info
             .orchestrations
             .iter()
             .map(|n| (Role::Orchestration, n.clone()))
             .chain(info.activities.iter().map(|n| (Role::Activity, n.clone())))
+            .chain(info.actors.iter().map(|n| (Role::Actor, n.clone())))
             .collect();
         self.shared
             .commit(vec![Op::RegisterComponent {
@@ -508,6 +539,112 @@ impl Runtime {
         }
     }
 
+    fn actor_operation(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+    ) -> Result<ActorOperation, Error> {
+        let operation = ActorOperation {
+            target: ActorId {
+                kind: kind.to_owned(),
+                key: key.to_owned(),
+            },
+            operation: operation.to_owned(),
+            input: input.to_owned(),
+        };
+        self.shared
+            .check_actor_operation(&operation)
+            .map_err(|why| {
+                if why.starts_with("no actor kind") {
+                    Error::NotFound(why)
+                } else {
+                    Error::InvalidInput(why)
+                }
+            })?;
+        Ok(operation)
+    }
+
+    /// Sends an operation to an actor, one-way; `delay` makes it a reminder.
+    /// The actor is created by its first operation.
+    pub async fn signal_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        delay: Option<Duration>,
+    ) -> Result<(), Error> {
+        let operation = self.actor_operation(kind, key, operation, input)?;
+        let visible_at = delay.map_or(0, |d| now_ms().saturating_add(d.as_millis() as u64));
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation,
+                reply: ReplyTo::Nobody,
+                visible_at,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// Calls an actor operation and waits (up to `timeout`) for its output.
+    /// A failed operation is an [`Error::Conflict`] carrying its message.
+    pub async fn call_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        timeout: Duration,
+    ) -> Result<String, Error> {
+        let operation = self.actor_operation(kind, key, operation, input)?;
+        let request_id = random_id();
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation,
+                reply: ReplyTo::Client(request_id.clone()),
+                visible_at: 0,
+            }])
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(outcome) = self.shared.store.actor_result(&request_id)? {
+                let outcome: Outcome =
+                    serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+                return outcome.map_err(|failure| Error::Conflict(failure.message));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(format!(
+                    "no answer from {kind}/{key} after {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// An actor's last committed state, without waiting behind its mailbox.
+    pub fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
+        let id = ActorId {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        self.shared
+            .store
+            .actor(&id)?
+            .ok_or_else(|| Error::NotFound(format!("no actor {id}")))
+    }
+
+    /// The actors of a kind, by key.
+    pub fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
+        Ok(self.shared.store.actors(kind, limit)?)
+    }
+
+    /// Actor operations not yet handled.
+    pub fn actor_backlog(&self) -> Result<u64, Error> {
+        Ok(self.shared.store.actor_backlog()?)
+    }
+
     /// Makes this process execute instances: recovers those left running,
     /// then runs the activity and timer loops and watches for work written by
     /// other processes. Call once, inside a tokio runtime.
@@ -520,6 +657,7 @@ impl Runtime {
                 activity_concurrency.max(1),
             )),
             tokio::spawn(crate::timers::run(shared.clone())),
+            tokio::spawn(crate::actors::dispatch(shared.clone())),
             tokio::spawn(watch(shared)),
         ];
         WorkerHandle { tasks }
@@ -556,6 +694,7 @@ async fn watch(shared: Arc<Shared>) {
             }
             shared.activity_wake.notify_one();
             shared.timer_wake.notify_one();
+            shared.actor_wake.notify_one();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -605,7 +744,7 @@ fn rescan(shared: &Arc<Shared>, seen: &mut Seen) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     use rand::Rng;
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);

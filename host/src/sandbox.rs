@@ -202,3 +202,18 @@ impl AsyncWrite for LogSink {
         Poll::Ready(Ok(()))
     }
 }
+
+/// Formats 16 random bytes as a version 4 UUID.
+pub(crate) fn format_uuid(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}

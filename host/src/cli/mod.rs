@@ -131,6 +131,9 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Signal or call actors, read their state.
+    #[command(subcommand)]
+    Actor(ActorCommand),
     /// Replay an instance's history against its code, or against new code
     /// before rolling it out.
     Replay {
@@ -148,6 +151,56 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
+#[derive(Debug, Subcommand)]
+enum ActorCommand {
+    /// Send an operation one-way.
+    Signal {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+        /// Operation name.
+        operation: String,
+        /// Input, JSON.
+        #[arg(default_value = "null")]
+        input: String,
+        /// Deliver after this many milliseconds (a reminder).
+        #[arg(long)]
+        delay_ms: Option<u64>,
+    },
+    /// Call an operation and print its output; runs a worker in this
+    /// process if none runs on the database.
+    Call {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+        /// Operation name.
+        operation: String,
+        /// Input, JSON.
+        #[arg(default_value = "null")]
+        input: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Print an actor's last committed state.
+    State {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+    },
+    /// List the actors of a kind with their states.
+    List {
+        /// Actor kind.
+        kind: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
 /// One worker per database: a lock file beside it.
 fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
     let path = db.with_extension("worker.lock");
@@ -161,6 +214,46 @@ fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
 
 fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+async fn actor_command(runtime: &Runtime, db: &Path, command: ActorCommand) -> anyhow::Result<()> {
+    match command {
+        ActorCommand::Signal {
+            kind,
+            key,
+            operation,
+            input,
+            delay_ms,
+        } => {
+            let delay = delay_ms.map(Duration::from_millis);
+            runtime
+                .signal_actor(&kind, &key, &operation, &input, delay)
+                .await?;
+        }
+        ActorCommand::Call {
+            kind,
+            key,
+            operation,
+            input,
+            timeout,
+        } => {
+            let _worker = try_lock_worker(db)?.map(|lock| (lock, runtime.start_worker(64)));
+            let timeout = Duration::from_secs(timeout);
+            let output = runtime
+                .call_actor(&kind, &key, &operation, &input, timeout)
+                .await?;
+            println!("{output}");
+        }
+        ActorCommand::State { kind, key } => {
+            println!("{}", runtime.actor_state(&kind, &key)?.state)
+        }
+        ActorCommand::List { kind, limit } => {
+            for actor in runtime.actors(&kind, limit)? {
+                println!("{}\t{}", actor.id.key, actor.state);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Waits for the instance and prints its output; a failure is an error.
@@ -268,6 +361,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
             }
         }
+        Command::Actor(command) => actor_command(&runtime, &args.db, command).await?,
         Command::Replay { id, component } => {
             let bytes = component.as_deref().map(read_component).transpose()?;
             let verdict = runtime.replay_check(&id, bytes.as_deref()).await?;

@@ -21,6 +21,19 @@ fn describe(event: &Event) -> String {
         Event::ChildScheduled {
             name, instance_id, ..
         } => format!("start sub-orchestration {name} as {instance_id}"),
+        Event::ActorCalled { operation: op } => {
+            format!("call actor {} {}({})", op.target, op.operation, op.input)
+        }
+        Event::ActorSignaled { operation: op } => {
+            format!("signal actor {} {}({})", op.target, op.operation, op.input)
+        }
+        Event::ActorsCalledAtomically { operations } => {
+            let ops: Vec<String> = operations
+                .iter()
+                .map(|op| format!("{} {}({})", op.target, op.operation, op.input))
+                .collect();
+            format!("call actors atomically: {}", ops.join(", "))
+        }
         Event::EventAwaited { name } => format!("wait for event {name:?}"),
         Event::TaskAwaited { task, outcome: o } => format!("task #{task} done: {}", outcome(o)),
         Event::AnyAwaited {

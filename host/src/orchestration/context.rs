@@ -8,7 +8,8 @@ use crate::engine::GuestData;
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::runtime::Signal;
 use crate::store::{
-    ActivityTask, InstanceRecord, MessageKind, NewMessage, Op, ParentRef, Status, TimerRecord,
+    ActivityTask, ActorId, ActorOperation, InstanceRecord, MessageKind, NewMessage, Op, ParentRef,
+    ReplyTo, Status, TimerRecord,
 };
 use crate::wit::reprise::durable::orchestration_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
@@ -78,6 +79,56 @@ impl OrchestrationState {
                 payload.len()
             )))
         })
+    }
+}
+
+fn operation_from_wit(operation: types::ActorOperation) -> ActorOperation {
+    ActorOperation {
+        target: ActorId {
+            kind: operation.target.kind,
+            key: operation.target.key,
+        },
+        operation: operation.operation,
+        input: operation.input,
+    }
+}
+
+impl OrchestrationState {
+    fn reply_to(&self, task: u32) -> ReplyTo {
+        ReplyTo::Task(ParentRef {
+            instance_id: self.instance_id.clone(),
+            execution: self.execution,
+            task,
+        })
+    }
+
+    /// Queues a call (one operation) or an atomic request (several), or
+    /// fails the task at once when a target or input is bad.
+    fn enqueue_actor_operations(
+        &mut self,
+        task: u32,
+        operations: Vec<ActorOperation>,
+        reply: ReplyTo,
+    ) {
+        let problem = operations.iter().find_map(|op| {
+            self.shared.check_actor_operation(op).err().or_else(|| {
+                self.oversized("actor operation input", &op.input)
+                    .and_then(|o| o.err())
+                    .map(|f| f.message)
+            })
+        });
+        if let Some(why) = problem {
+            self.complete_now(task, MessageKind::Actor, &Err(history::Failure::new(why)));
+        } else if operations.len() == 1 {
+            let operation = operations.into_iter().next().expect("one operation");
+            self.ops.push(Op::EnqueueActor {
+                operation,
+                reply,
+                visible_at: 0,
+            });
+        } else {
+            self.ops.push(Op::EnqueueAtomic { operations, reply });
+        }
     }
 }
 
@@ -258,6 +309,60 @@ impl Host for Data {
         Ok(task)
     }
 
+    async fn call_actor(&mut self, operation: types::ActorOperation) -> Result<u32> {
+        let operation = operation_from_wit(operation);
+        let s = &mut self.state;
+        let (task, replayed) = s.call(Event::ActorCalled {
+            operation: operation.clone(),
+        })?;
+        s.tasks.insert(task, TaskKind::Result);
+        if replayed.is_none() {
+            let reply = s.reply_to(task);
+            s.enqueue_actor_operations(task, vec![operation], reply);
+        }
+        Ok(task)
+    }
+
+    async fn signal_actor(&mut self, operation: types::ActorOperation) -> Result<()> {
+        let operation = operation_from_wit(operation);
+        let s = &mut self.state;
+        let (_, replayed) = s.call(Event::ActorSignaled {
+            operation: operation.clone(),
+        })?;
+        if replayed.is_some() {
+            return Ok(());
+        }
+        // One-way: a bad target cannot be reported back, so it fails the
+        // orchestration rather than vanish.
+        if let Err(why) = s.shared.check_actor_operation(&operation) {
+            return Err(wasmtime::Error::msg(why));
+        }
+        s.ops.push(Op::EnqueueActor {
+            operation,
+            reply: ReplyTo::Nobody,
+            visible_at: 0,
+        });
+        Ok(())
+    }
+
+    async fn call_actors_atomically(
+        &mut self,
+        operations: Vec<types::ActorOperation>,
+    ) -> Result<u32> {
+        let operations: Vec<ActorOperation> =
+            operations.into_iter().map(operation_from_wit).collect();
+        let s = &mut self.state;
+        let (task, replayed) = s.call(Event::ActorsCalledAtomically {
+            operations: operations.clone(),
+        })?;
+        s.tasks.insert(task, TaskKind::Result);
+        if replayed.is_none() {
+            let reply = s.reply_to(task);
+            s.enqueue_actor_operations(task, operations, reply);
+        }
+        Ok(task)
+    }
+
     async fn wait_event(&mut self, name: String) -> Result<u32> {
         let s = &mut self.state;
         let (task, _) = s.call(Event::EventAwaited { name: name.clone() })?;
@@ -380,17 +485,7 @@ impl Host for Data {
         let s = &mut self.state;
         let mut bytes = [0u8; 16];
         s.rng.fill_bytes(&mut bytes);
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex = hex::encode(bytes);
-        let live = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        );
+        let live = crate::sandbox::format_uuid(bytes);
         match s.call(Event::Uuid {
             value: live.clone(),
         })? {

@@ -81,7 +81,10 @@ impl OrchestrationState {
                 let name = message.name.unwrap_or_default();
                 self.events.insert(message.id, (name, message.payload));
             }
-            MessageKind::Activity | MessageKind::Timer | MessageKind::Child => {
+            MessageKind::Activity
+            | MessageKind::Timer
+            | MessageKind::Child
+            | MessageKind::Actor => {
                 if message.execution != Some(self.execution) {
                     return;
                 }

@@ -136,6 +136,8 @@ pub enum MessageKind {
     Child,
     /// An external event (payload: the event's JSON), keyed by instance only.
     Event,
+    /// An actor call (or atomic actor operation) finished (payload: outcome JSON).
+    Actor,
 }
 
 impl MessageKind {
@@ -145,6 +147,7 @@ impl MessageKind {
             MessageKind::Timer => "timer",
             MessageKind::Child => "child",
             MessageKind::Event => "event",
+            MessageKind::Actor => "actor",
         }
     }
 
@@ -154,6 +157,7 @@ impl MessageKind {
             "timer" => MessageKind::Timer,
             "child" => MessageKind::Child,
             "event" => MessageKind::Event,
+            "actor" => MessageKind::Actor,
             _ => return None,
         })
     }
@@ -242,6 +246,100 @@ pub enum Role {
     Orchestration,
     /// An activity.
     Activity,
+    /// An actor kind.
+    Actor,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Orchestration => "orchestration",
+            Role::Activity => "activity",
+            Role::Actor => "actor",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "orchestration" => Role::Orchestration,
+            "activity" => Role::Activity,
+            "actor" => Role::Actor,
+            _ => return None,
+        })
+    }
+}
+
+/// Addresses an actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActorId {
+    /// The kind: which component export implements it.
+    pub kind: String,
+    /// The key within the kind.
+    pub key: String,
+}
+
+impl std::fmt::Display for ActorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.key)
+    }
+}
+
+/// One operation on one actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorOperation {
+    /// The actor.
+    pub target: ActorId,
+    /// Operation name.
+    pub operation: String,
+    /// Input, JSON.
+    pub input: String,
+}
+
+/// Where the outcome of an actor operation goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyTo {
+    /// Nowhere: a signal.
+    Nobody,
+    /// An orchestration's task.
+    Task(ParentRef),
+    /// A client waiting on [`Store::actor_result`].
+    Client(String),
+}
+
+/// An operation waiting in an actor's mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorMessage {
+    /// Arrival order.
+    pub id: i64,
+    /// What to do to whom.
+    pub operation: ActorOperation,
+    /// Where the outcome goes.
+    pub reply: ReplyTo,
+}
+
+/// A multi-actor operation waiting to run all-or-nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtomicRequest {
+    /// Arrival order.
+    pub id: i64,
+    /// The operations, run in order.
+    pub operations: Vec<ActorOperation>,
+    /// Where the outcome goes.
+    pub reply: ReplyTo,
+}
+
+/// An actor's committed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRecord {
+    /// Which actor.
+    pub id: ActorId,
+    /// State, JSON.
+    pub state: String,
+    /// ms since the Unix epoch.
+    pub updated_at: u64,
 }
 
 /// A name registered to a component.
@@ -357,6 +455,39 @@ pub enum Op {
         /// Its completion.
         message: NewMessage,
     },
+    /// Puts an operation in an actor's mailbox, visible from `visible_at` (ms).
+    EnqueueActor {
+        /// What to do to whom.
+        operation: ActorOperation,
+        /// Where the outcome goes.
+        reply: ReplyTo,
+        /// Not before this time: 0 for now.
+        visible_at: u64,
+    },
+    /// Queues a multi-actor operation.
+    EnqueueAtomic {
+        /// The operations.
+        operations: Vec<ActorOperation>,
+        /// Where the outcome goes.
+        reply: ReplyTo,
+    },
+    /// Applies handled operations: removes them from mailboxes (or removes
+    /// the atomic request) and writes the actors' new states; `None` deletes.
+    ApplyActors {
+        /// Mailbox rows handled.
+        dequeued: Vec<i64>,
+        /// The atomic request handled, if any.
+        atomic: Option<i64>,
+        /// New states.
+        states: Vec<(ActorId, Option<String>)>,
+    },
+    /// Records the outcome of a client's actor call.
+    PutActorResult {
+        /// The client's request id.
+        request_id: String,
+        /// Outcome JSON.
+        outcome: String,
+    },
     /// Deletes a finished instance and everything it owns.
     Purge {
         /// The instance.
@@ -408,6 +539,18 @@ pub trait Store: Send + Sync + 'static {
     fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every registration, oldest first.
     fn registrations(&self) -> Result<Vec<Registration>, StoreError>;
+    /// Mailbox operations due by `now` (ms), in arrival order.
+    fn due_actor_messages(&self, now: u64, limit: usize) -> Result<Vec<ActorMessage>, StoreError>;
+    /// Pending multi-actor operations, in arrival order.
+    fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError>;
+    /// An actor's committed state, without waiting behind its mailbox.
+    fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError>;
+    /// Actors of a kind, by key.
+    fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError>;
+    /// The outcome of a client's actor call, once handled.
+    fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError>;
+    /// Operations not yet handled: mailbox rows plus atomic requests.
+    fn actor_backlog(&self) -> Result<u64, StoreError>;
     /// A number that changes whenever another connection commits; lets a host
     /// notice writes made by other processes cheaply.
     fn data_version(&self) -> Result<i64, StoreError>;

@@ -15,8 +15,9 @@ use tokio::sync::oneshot;
 pub use schema::Durability;
 
 use super::{
-    ActivityTask, Batch, CommitTicket, InstanceRecord, Message, MessageKind, ParentRef,
-    Registration, Role, Status, Store, StoreError, TimerRecord,
+    ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
+    CommitTicket, InstanceRecord, Message, MessageKind, ParentRef, Registration, Role, Status,
+    Store, StoreError, TimerRecord,
 };
 use crate::history::{Event, HistoryEvent};
 
@@ -158,6 +159,23 @@ fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
         options: serde_json::from_str(&options).unwrap_or_default(),
         attempt: row.get("attempt")?,
         visible_at: row.get("visible_at")?,
+    })
+}
+
+fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
+    Ok(ActorRecord {
+        id: ActorId {
+            kind: row.get(0)?,
+            key: row.get(1)?,
+        },
+        state: row.get(2)?,
+        updated_at: row.get(3)?,
+    })
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
@@ -306,16 +324,93 @@ impl Store for SqliteStore {
                 let role: String = row.get(1)?;
                 Ok(Registration {
                     seq: row.get(0)?,
-                    role: if role == "activity" {
-                        Role::Activity
-                    } else {
-                        Role::Orchestration
-                    },
+                    role: Role::parse(&role).unwrap_or(Role::Orchestration),
                     name: row.get(2)?,
                     digest: row.get(3)?,
                 })
             })?;
             rows.collect()
+        })
+    }
+
+    fn due_actor_messages(&self, now: u64, limit: usize) -> Result<Vec<ActorMessage>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
+                 WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], |row| {
+                let reply: String = row.get(5)?;
+                Ok(ActorMessage {
+                    id: row.get(0)?,
+                    operation: ActorOperation {
+                        target: ActorId {
+                            kind: row.get(1)?,
+                            key: row.get(2)?,
+                        },
+                        operation: row.get(3)?,
+                        input: row.get(4)?,
+                    },
+                    reply: decode_json(&reply)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                let operations: String = row.get(1)?;
+                let reply: String = row.get(2)?;
+                Ok(AtomicRequest {
+                    id: row.get(0)?,
+                    operations: decode_json(&operations)?,
+                    reply: decode_json(&reply)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 AND key = ?2",
+            )?
+            .query_row(params![id.kind, id.key], read_actor)
+            .optional()
+        })
+    }
+
+    fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 ORDER BY key LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind, limit as i64], read_actor)?;
+            rows.collect()
+        })
+    }
+
+    fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT outcome FROM actor_results WHERE request_id = ?1")?
+                .query_row([request_id], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn actor_backlog(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
+                [],
+                |row| row.get(0),
+            )
         })
     }
 

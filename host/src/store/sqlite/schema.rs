@@ -109,6 +109,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX timers_due ON timers(fire_at);
     ",
+    // 2: actors.
+    "
+    CREATE TABLE actors (
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE actor_mailbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        operation  TEXT NOT NULL,
+        input      TEXT NOT NULL,
+        reply      TEXT NOT NULL,
+        visible_at INTEGER NOT NULL
+    );
+    CREATE INDEX actor_mailbox_due ON actor_mailbox(visible_at, id);
+    CREATE TABLE actor_atomic (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        operations TEXT NOT NULL,
+        reply      TEXT NOT NULL
+    );
+    CREATE TABLE actor_results (
+        request_id TEXT PRIMARY KEY,
+        outcome    TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -94,6 +94,10 @@ fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, 
     }
 }
 
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Conflict(e.to_string()))
+}
+
 fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, StoreError> {
     let row: Option<(String, u32)> = tx
         .prepare_cached("SELECT status, execution FROM instances WHERE id = ?1")?
@@ -202,11 +206,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 "INSERT INTO registrations (role, name, digest) VALUES (?1, ?2, ?3)",
             )?;
             for (role, name) in names {
-                let role = match role {
-                    crate::store::Role::Orchestration => "orchestration",
-                    crate::store::Role::Activity => "activity",
-                };
-                insert.execute(params![role, name, digest])?;
+                insert.execute(params![role.as_str(), name, digest])?;
             }
         }
         Op::CreateInstance { record, started } => {
@@ -370,6 +370,76 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             if removed == 1 {
                 send(tx, message, committed)?;
             }
+        }
+        Op::EnqueueActor {
+            operation,
+            reply,
+            visible_at,
+        } => {
+            tx.prepare_cached(
+                "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                operation.target.kind,
+                operation.target.key,
+                operation.operation,
+                operation.input,
+                json(reply)?,
+                visible_at
+            ])?;
+        }
+        Op::EnqueueAtomic { operations, reply } => {
+            tx.prepare_cached("INSERT INTO actor_atomic (operations, reply) VALUES (?1, ?2)")?
+                .execute(params![json(operations)?, json(reply)?])?;
+        }
+        Op::ApplyActors {
+            dequeued,
+            atomic,
+            states,
+        } => {
+            let mut delete = tx.prepare_cached("DELETE FROM actor_mailbox WHERE id = ?1")?;
+            for id in dequeued {
+                if delete.execute([id])? != 1 {
+                    // Handled already (by an earlier run of this batch): never twice.
+                    return Err(StoreError::Conflict(format!(
+                        "actor message {id} was already handled"
+                    )));
+                }
+            }
+            if let Some(id) = atomic
+                && tx
+                    .prepare_cached("DELETE FROM actor_atomic WHERE id = ?1")?
+                    .execute([id])?
+                    != 1
+            {
+                return Err(StoreError::Conflict(format!(
+                    "atomic request {id} was already handled"
+                )));
+            }
+            let now = now_ms();
+            for (id, state) in states {
+                match state {
+                    Some(state) => tx
+                        .prepare_cached(
+                            "INSERT INTO actors (kind, key, state, updated_at) VALUES (?1, ?2, ?3, ?4)
+                             ON CONFLICT (kind, key) DO UPDATE SET state = ?3, updated_at = ?4",
+                        )?
+                        .execute(params![id.kind, id.key, state, now])?,
+                    None => tx
+                        .prepare_cached("DELETE FROM actors WHERE kind = ?1 AND key = ?2")?
+                        .execute(params![id.kind, id.key])?,
+                };
+            }
+        }
+        Op::PutActorResult {
+            request_id,
+            outcome,
+        } => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO actor_results (request_id, outcome) VALUES (?1, ?2)",
+            )?
+            .execute(params![request_id, outcome])?;
         }
         Op::Purge { instance_id } => {
             match status_of(tx, instance_id)? {
