@@ -11,6 +11,7 @@ const GUESTS: &[&str] = &[
     "fan-out",
     "approval",
     "counter",
+    "bank",
     "misbehaving",
     "hello-v2",
     "not-reprise",

@@ -27,6 +27,7 @@ pub const COMPONENTS: &[&str] = &[
     "fan_out",
     "approval",
     "counter",
+    "bank",
     "misbehaving",
 ];
 
@@ -110,6 +111,12 @@ impl Host {
         panic!("instance {id} never reached custom status {want}");
     }
 
+    /// Waits (up to a minute) until every actor operation has been handled
+    /// and no instance is running.
+    pub async fn settle(&self) {
+        settle(&self.runtime).await;
+    }
+
     /// Stops the worker (the runtime can still be used as a client).
     pub fn stop_worker(&mut self) {
         if let Some(worker) = self.worker.take() {
@@ -158,4 +165,25 @@ pub fn reprise_bin() -> PathBuf {
         profile_dir.join("reprise")
     })
     .clone()
+}
+
+/// Waits (up to a minute) until no actor operation is queued and no instance runs.
+pub async fn settle(runtime: &Runtime) {
+    for _ in 0..6000 {
+        let running = runtime
+            .list(Some(reprise::store::Status::Running), 1)
+            .expect("list")
+            .len();
+        if running == 0 && runtime.actor_backlog().expect("backlog") == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the host did not settle within a minute");
+}
+
+/// An actor's state as JSON.
+pub fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value {
+    let record = runtime.actor_state(kind, key).expect("actor exists");
+    serde_json::from_str(&record.state).expect("state is JSON")
 }

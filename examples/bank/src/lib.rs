@@ -156,6 +156,7 @@ fn transfer_atomic(ctx: &Context, t: Transfer) -> Result<TransferOutcome> {
 
 /// The state an eternal account carries from one execution to the next.
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EternalAccount {
     balance: i64,
     applied: u64,

@@ -5,7 +5,7 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reprise_sdk::{Context, Failure, Result, RetryPolicy, activity};
+use reprise_sdk::{Actor, ActorContext, ActorOp, Context, Failure, Result, RetryPolicy, activity};
 use serde::{Deserialize, Serialize};
 
 /// What an orchestration sees when it reaches for the outside world.
@@ -119,7 +119,70 @@ fn sleepy(_: ()) -> Result<()> {
     Ok(())
 }
 
+/// Counts what it is given: proves each operation applied exactly once.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Tally {
+    count: u64,
+    sum: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TallyOp {
+    Add(i64),
+    Get,
+    /// Adds, then fails: the add must not stick.
+    AddThenFail(i64),
+    /// Adds, then computes forever: stopped by the deadline, the add must not stick.
+    AddThenSpin(i64),
+    /// Forwards an add to another tally, one-way.
+    Forward {
+        to: String,
+        amount: i64,
+    },
+}
+
+impl Actor for Tally {
+    const KIND: &'static str = "tally";
+    type Operation = TallyOp;
+
+    fn handle(&mut self, ctx: &ActorContext, operation: TallyOp) -> Result<serde_json::Value> {
+        match operation {
+            TallyOp::Add(n) => {
+                self.count += 1;
+                self.sum += n;
+            }
+            TallyOp::Get => {}
+            TallyOp::AddThenFail(n) => {
+                self.sum += n;
+                return Err(Failure::new("failing on purpose"));
+            }
+            TallyOp::AddThenSpin(n) => {
+                self.sum += n;
+                let mut x: u64 = 1;
+                loop {
+                    x = std::hint::black_box(x.wrapping_mul(3));
+                }
+            }
+            TallyOp::Forward { to, amount } => ctx.signal::<Tally>(&to, TallyOp::Add(amount)),
+        }
+        Ok(serde_json::json!({"count": self.count, "sum": self.sum}))
+    }
+}
+
+/// Adds to two tallies atomically, then calls a third: the orchestration side
+/// of the actor API in one place.
+fn tally_pair(ctx: &Context, (a, b, amount): (String, String, i64)) -> Result<serde_json::Value> {
+    ctx.call_actors_atomically(&[
+        ActorOp::new::<Tally>(&a, TallyOp::Add(amount)),
+        ActorOp::new::<Tally>(&b, TallyOp::Add(amount)),
+    ])?;
+    ctx.actor::<Tally>("audit").signal(TallyOp::Add(1));
+    ctx.actor::<Tally>(&a).call(TallyOp::Get)
+}
+
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, retrying, timing_out, calls_unknown],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, retrying, timing_out, calls_unknown, tally_pair],
     activities: [echo_after, flaky, sleepy],
+    actors: [Tally],
 }

@@ -1,0 +1,227 @@
+//! Actors: one operation at a time, failures change nothing, reminders
+//! survive restarts, bad input is refused.
+
+use std::time::Duration;
+
+use reprise::store::Status;
+use reprise::{Error, Limits};
+use reprise_tests::{Host, actor_json, open, settle, tight_limits};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_concurrent_senders_lose_no_update() {
+    let host = Host::new().await;
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..20 {
+        let runtime = host.runtime.clone();
+        senders.spawn(async move {
+            for n in 1..=25 {
+                let amount = (sender * 100 + n).to_string();
+                if n % 5 == 0 {
+                    runtime
+                        .call_actor("tally", "shared", "add", &amount, WAIT)
+                        .await
+                        .unwrap();
+                } else {
+                    runtime
+                        .signal_actor("tally", "shared", "add", &amount, None)
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+    }
+    while let Some(done) = senders.join_next().await {
+        done.unwrap();
+    }
+    host.settle().await;
+    let expected_sum: i64 = (0..20)
+        .flat_map(|s| (1..=25).map(move |n| s * 100 + n))
+        .sum();
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "shared"),
+        json!({"count": 500, "sum": expected_sum})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_or_trapping_operation_changes_nothing_and_the_actor_keeps_serving() {
+    let host = Host::with(|b| b.limits(tight_limits())).await;
+    host.runtime
+        .call_actor("tally", "t", "add", "5", WAIT)
+        .await
+        .unwrap();
+
+    let error = host
+        .runtime
+        .call_actor("tally", "t", "add_then_fail", "100", WAIT)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Conflict(m) if m == "failing on purpose"),
+        "{error:?}"
+    );
+    let error = host
+        .runtime
+        .call_actor("tally", "t", "add_then_spin", "100", WAIT)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("CPU deadline"), "{error}");
+    let error = host
+        .runtime
+        .call_actor("tally", "t", "no_such_op", "1", WAIT)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("unknown operation \"no_such_op\""),
+        "{error}"
+    );
+
+    let output = host
+        .runtime
+        .call_actor("tally", "t", "add", "1", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(output, r#"{"count":2,"sum":6}"#);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn orchestrations_call_signal_and_update_actors_atomically() {
+    let host = Host::new().await;
+    let record = host.run("tally_pair", r#"["left","right",7]"#).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert_eq!(record.output.as_deref(), Some(r#"{"count":1,"sum":7}"#));
+    host.settle().await;
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "right"),
+        json!({"count": 1, "sum": 7})
+    );
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "audit"),
+        json!({"count": 1, "sum": 1})
+    );
+    // Actor to actor, one-way.
+    host.runtime
+        .signal_actor(
+            "tally",
+            "left",
+            "forward",
+            r#"{"to":"right","amount":3}"#,
+            None,
+        )
+        .await
+        .unwrap();
+    host.settle().await;
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "right"),
+        json!({"count": 2, "sum": 10})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_fire_after_a_restart() {
+    let mut host = Host::new().await;
+    host.runtime
+        .call_actor("tally", "r", "add", "1", WAIT)
+        .await
+        .unwrap();
+    host.runtime
+        .signal_actor("tally", "r", "add", "10", Some(Duration::from_millis(700)))
+        .await
+        .unwrap();
+    host.stop_worker();
+    drop(host.runtime.clone());
+    // A new host process on the same database.
+    let restarted = open(&host.db, |b| b);
+    let _worker = restarted.start_worker(8);
+    assert_eq!(
+        actor_json(&restarted, "tally", "r"),
+        json!({"count": 1, "sum": 1}),
+        "not yet due"
+    );
+    settle(&restarted).await;
+    assert_eq!(
+        actor_json(&restarted, "tally", "r"),
+        json!({"count": 2, "sum": 11})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn committed_state_is_readable_without_waiting_behind_the_mailbox() {
+    let mut host = Host::new().await;
+    host.runtime
+        .call_actor("tally", "q", "add", "2", WAIT)
+        .await
+        .unwrap();
+    host.stop_worker();
+    for _ in 0..5 {
+        host.runtime
+            .signal_actor("tally", "q", "add", "1", None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(host.runtime.actor_backlog().unwrap(), 5);
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "q"),
+        json!({"count": 1, "sum": 2})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_actor_input_is_refused_and_changes_nothing() {
+    let host = Host::with(|b| {
+        b.limits(Limits {
+            max_payload_bytes: 1024,
+            ..Limits::default()
+        })
+    })
+    .await;
+    host.runtime
+        .call_actor("tally", "b", "add", "1", WAIT)
+        .await
+        .unwrap();
+    let error = host
+        .runtime
+        .signal_actor("ghost", "b", "add", "1", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::NotFound(m) if m == "no actor kind \"ghost\" is registered"),
+        "{error:?}"
+    );
+    let error = host
+        .runtime
+        .signal_actor("tally", "b", "add", "{oops", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    let big = format!("\"{}\"", "x".repeat(2000));
+    let error = host
+        .runtime
+        .call_actor("tally", "b", "add", &big, WAIT)
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("the limit is 1024 bytes"),
+        "{error}"
+    );
+    let error = host
+        .runtime
+        .call_actor("tally", "b", "add", "\"not a number\"", WAIT)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("bad input"), "{error}");
+    assert!(matches!(
+        host.runtime.actor_state("tally", "nobody"),
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(host.runtime.actor_backlog().unwrap(), 0);
+    assert_eq!(
+        actor_json(&host.runtime, "tally", "b"),
+        json!({"count": 1, "sum": 1})
+    );
+}
