@@ -150,10 +150,10 @@ async fn main() -> anyhow::Result<()> {
             record.output
         );
         let outcome: Value = serde_json::from_str(record.output.as_deref().unwrap_or("null"))?;
-        if outcome["done"] == true {
-            done += 1
-        } else {
-            refused += 1
+        match outcome["reason"].as_str() {
+            None => done += 1,
+            Some(reason) if reason.contains("insufficient funds") => refused += 1,
+            Some(reason) => bail!("transfer {id} failed unexpectedly: {reason}"),
         }
     }
     let accounts = runtime.actors("account", usize::MAX)?;
