@@ -488,6 +488,11 @@ pub enum Op {
         /// Outcome JSON.
         outcome: String,
     },
+    /// Forgets the outcome of a client's actor call once it has been read.
+    DropActorResult {
+        /// The client's request id.
+        request_id: String,
+    },
     /// Deletes a finished instance and everything it owns.
     Purge {
         /// The instance.

@@ -441,6 +441,10 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             )?
             .execute(params![request_id, outcome])?;
         }
+        Op::DropActorResult { request_id } => {
+            tx.prepare_cached("DELETE FROM actor_results WHERE request_id = ?1")?
+                .execute([request_id])?;
+        }
         Op::Purge { instance_id } => {
             match status_of(tx, instance_id)? {
                 None => return Err(StoreError::NotFound(format!("no instance {instance_id}"))),

@@ -13,6 +13,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
+mod actors;
+mod watch;
+
 use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::engine::{Limits, WasmEngine};
 use crate::error::Error;
@@ -24,8 +27,8 @@ use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::sqlite::now_ms;
 use crate::store::{
-    ActorId, ActorOperation, ActorRecord, Batch, Committed, InstanceRecord, MessageKind,
-    NewMessage, Op, ReplyTo, Role, Status, Store, StoreError,
+    ActorOperation, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Role, Status,
+    Store, StoreError,
 };
 
 /// What every part of a runtime shares.
@@ -539,112 +542,6 @@ impl Runtime {
         }
     }
 
-    fn actor_operation(
-        &self,
-        kind: &str,
-        key: &str,
-        operation: &str,
-        input: &str,
-    ) -> Result<ActorOperation, Error> {
-        let operation = ActorOperation {
-            target: ActorId {
-                kind: kind.to_owned(),
-                key: key.to_owned(),
-            },
-            operation: operation.to_owned(),
-            input: input.to_owned(),
-        };
-        self.shared
-            .check_actor_operation(&operation)
-            .map_err(|why| {
-                if why.starts_with("no actor kind") {
-                    Error::NotFound(why)
-                } else {
-                    Error::InvalidInput(why)
-                }
-            })?;
-        Ok(operation)
-    }
-
-    /// Sends an operation to an actor, one-way; `delay` makes it a reminder.
-    /// The actor is created by its first operation.
-    pub async fn signal_actor(
-        &self,
-        kind: &str,
-        key: &str,
-        operation: &str,
-        input: &str,
-        delay: Option<Duration>,
-    ) -> Result<(), Error> {
-        let operation = self.actor_operation(kind, key, operation, input)?;
-        let visible_at = delay.map_or(0, |d| now_ms().saturating_add(d.as_millis() as u64));
-        self.shared
-            .commit(vec![Op::EnqueueActor {
-                operation,
-                reply: ReplyTo::Nobody,
-                visible_at,
-            }])
-            .await?;
-        Ok(())
-    }
-
-    /// Calls an actor operation and waits (up to `timeout`) for its output.
-    /// A failed operation is an [`Error::Conflict`] carrying its message.
-    pub async fn call_actor(
-        &self,
-        kind: &str,
-        key: &str,
-        operation: &str,
-        input: &str,
-        timeout: Duration,
-    ) -> Result<String, Error> {
-        let operation = self.actor_operation(kind, key, operation, input)?;
-        let request_id = random_id();
-        self.shared
-            .commit(vec![Op::EnqueueActor {
-                operation,
-                reply: ReplyTo::Client(request_id.clone()),
-                visible_at: 0,
-            }])
-            .await?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(outcome) = self.shared.store.actor_result(&request_id)? {
-                let outcome: Outcome =
-                    serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
-                return outcome.map_err(|failure| Error::Conflict(failure.message));
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(Error::Timeout(format!(
-                    "no answer from {kind}/{key} after {timeout:?}"
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-
-    /// An actor's last committed state, without waiting behind its mailbox.
-    pub fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
-        let id = ActorId {
-            kind: kind.to_owned(),
-            key: key.to_owned(),
-        };
-        self.shared
-            .store
-            .actor(&id)?
-            .ok_or_else(|| Error::NotFound(format!("no actor {id}")))
-    }
-
-    /// The actors of a kind, by key.
-    pub fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
-        Ok(self.shared.store.actors(kind, limit)?)
-    }
-
-    /// Actor operations not yet handled.
-    pub fn actor_backlog(&self) -> Result<u64, Error> {
-        Ok(self.shared.store.actor_backlog()?)
-    }
-
     /// Makes this process execute instances: recovers those left running,
     /// then runs the activity and timer loops and watches for work written by
     /// other processes. Call once, inside a tokio runtime.
@@ -658,7 +555,7 @@ impl Runtime {
             )),
             tokio::spawn(crate::timers::run(shared.clone())),
             tokio::spawn(crate::actors::dispatch(shared.clone())),
-            tokio::spawn(watch(shared)),
+            tokio::spawn(watch::watch(shared)),
         ];
         WorkerHandle { tasks }
     }
@@ -677,71 +574,6 @@ impl WorkerHandle {
             task.abort();
         }
     }
-}
-
-/// Recovers running instances at start, then keeps noticing what other
-/// processes write to the same database: new and resumed instances, events,
-/// terminations.
-async fn watch(shared: Arc<Shared>) {
-    let mut last_version = None;
-    let mut seen = Seen::default();
-    loop {
-        let version = shared.store.data_version().ok();
-        if version.is_none() || version != last_version {
-            last_version = version;
-            if let Err(error) = rescan(&shared, &mut seen) {
-                tracing::error!(%error, "cannot scan the store");
-            }
-            shared.activity_wake.notify_one();
-            shared.timer_wake.notify_one();
-            shared.actor_wake.notify_one();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// How far the watcher has read.
-#[derive(Debug, Default)]
-struct Seen {
-    /// Instances updated from this time on (ms) are looked at again.
-    updated_since: u64,
-    /// Last inbox message routed.
-    message: i64,
-}
-
-/// A commit stamped at time t may become visible a little after t: look back
-/// this far so none is missed.
-const VISIBILITY_MARGIN_MS: u64 = 2_000;
-
-fn rescan(shared: &Arc<Shared>, seen: &mut Seen) -> Result<(), StoreError> {
-    let scan_started = now_ms();
-    for (id, status) in shared.store.updated_since(seen.updated_since)? {
-        match status {
-            Status::Running => {
-                if let Some(spawn) = shared.router.ensure(&id) {
-                    shared.spawn(spawn);
-                }
-            }
-            status if shared.router.is_hot(&id) => {
-                shared.router.stop(&id, status.as_str());
-                shared.finished.notify_waiters();
-            }
-            _ => {}
-        }
-    }
-    seen.updated_since = scan_started.saturating_sub(VISIBILITY_MARGIN_MS);
-    loop {
-        let messages = shared.store.messages_after(seen.message, 1000)?;
-        let Some(last) = messages.last() else { break };
-        seen.message = last.id;
-        // Hot instances ignore what they already have; cold ones wake up.
-        for message in messages {
-            if let Some(spawn) = shared.router.deliver(message) {
-                shared.spawn(spawn);
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn random_id() -> String {
