@@ -13,6 +13,7 @@
 
 mod activity;
 mod actors;
+pub mod bench;
 mod engine;
 mod error;
 pub mod history;

@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use reprise::bench::{BenchOptions, Workload};
 use reprise::store::Status;
-use reprise::store::sqlite::SqliteStore;
+use reprise::store::sqlite::{Durability, SqliteStore};
 use reprise::{ActivityGrants, Runtime, StartOptions};
 
 /// Durable orchestrations and activities as WebAssembly components.
@@ -130,6 +131,23 @@ enum Command {
         /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// Run benchmarks, each on a fresh database, and print their numbers.
+    Bench {
+        /// Workloads to run: seq3, fanout, actors, replay, instantiate (all when none given).
+        workloads: Vec<String>,
+        /// Where the example components are built.
+        #[arg(long, default_value = "target/wasm32-wasip2/release")]
+        guests: PathBuf,
+        /// Where the fresh databases go (put it on the disk to measure).
+        #[arg(long, default_value = "target")]
+        dir: PathBuf,
+        /// Commit without fsync (survives a process crash, not power loss).
+        #[arg(long)]
+        no_fsync: bool,
+        /// Scale the number of instances and operations (1.0 is the default size).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
     },
     /// Signal or call actors, read their state.
     #[command(subcommand)]
@@ -256,6 +274,39 @@ async fn actor_command(runtime: &Runtime, db: &Path, command: ActorCommand) -> a
     Ok(())
 }
 
+async fn bench(names: &[String], options: &BenchOptions) -> anyhow::Result<()> {
+    let workloads = if names.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|name| {
+                Workload::ALL
+                    .into_iter()
+                    .find(|w| w.name() == name)
+                    .with_context(|| {
+                        format!(
+                            "unknown workload {name:?}: seq3, fanout, actors, replay or instantiate"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let fsync = if options.durability == Durability::Full {
+        "on"
+    } else {
+        "off"
+    };
+    println!("reprise bench: fsync {fsync}, scale {}", options.scale);
+    for workload in workloads {
+        println!("== {}", workload.name());
+        for line in reprise::bench::run(workload, options).await? {
+            println!("   {line}");
+        }
+    }
+    Ok(())
+}
+
 /// Waits for the instance and prints its output; a failure is an error.
 async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Result<()> {
     let record = runtime.wait(id, Duration::from_secs(timeout)).await?;
@@ -268,6 +319,27 @@ async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Resu
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Command::Bench {
+        workloads,
+        guests,
+        dir,
+        no_fsync,
+        scale,
+    } = args.command
+    {
+        let options = BenchOptions {
+            guests,
+            dir,
+            durability: if no_fsync {
+                Durability::Normal
+            } else {
+                Durability::Full
+            },
+            scale,
+        };
+        bench(&workloads, &options).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let store = SqliteStore::open(&args.db)
         .with_context(|| format!("cannot open {}", args.db.display()))?;
     let mut builder = Runtime::builder(Arc::new(store));
@@ -362,6 +434,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Actor(command) => actor_command(&runtime, &args.db, command).await?,
+        Command::Bench { .. } => unreachable!("handled before the database is opened"),
         Command::Replay { id, component } => {
             let bytes = component.as_deref().map(read_component).transpose()?;
             let verdict = runtime.replay_check(&id, bytes.as_deref()).await?;

@@ -247,6 +247,10 @@ pub(crate) fn check_json(what: &str, text: &str, limit: usize) -> Result<(), Err
 }
 
 impl Runtime {
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// Starts building a runtime on a store.
     pub fn builder(store: Arc<dyn Store>) -> RuntimeBuilder {
         RuntimeBuilder {

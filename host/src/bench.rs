@@ -1,0 +1,389 @@
+//! The benchmark harness behind `reprise bench`: each workload runs on a
+//! fresh database and prints throughput and latency percentiles.
+//!
+//! Numbers come from a release build; debug builds compile and instantiate
+//! guests an order of magnitude slower.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::history::{Event, HistoryEvent};
+use crate::orchestration::{ReplayVerdict, replay_only};
+use crate::store::sqlite::{Durability, SqliteStore, now_ms};
+use crate::store::{InstanceRecord, Status};
+use crate::{Runtime, StartOptions};
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Many concurrent orchestrations, each calling 3 activities in sequence.
+    Seq3,
+    /// One orchestration fanning out to 1,000 activities and back in.
+    Fanout,
+    /// Bank transfers among 1,000 accounts, actor to actor.
+    Actors,
+    /// Cold replay of 1,000-event histories.
+    Replay,
+    /// Instantiate + run + drop of an orchestration episode.
+    Instantiate,
+}
+
+impl Workload {
+    /// Every workload, in the order `reprise bench` runs them.
+    pub const ALL: [Workload; 5] = [
+        Workload::Seq3,
+        Workload::Fanout,
+        Workload::Actors,
+        Workload::Replay,
+        Workload::Instantiate,
+    ];
+
+    /// The workload's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Seq3 => "seq3",
+            Workload::Fanout => "fanout",
+            Workload::Actors => "actors",
+            Workload::Replay => "replay",
+            Workload::Instantiate => "instantiate",
+        }
+    }
+}
+
+/// How to run the benchmarks.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Where the example components (`hello_sequence.wasm`, `fan_out.wasm`,
+    /// `bank.wasm`) are.
+    pub guests: PathBuf,
+    /// A directory for the fresh databases (on the disk to measure).
+    pub dir: PathBuf,
+    /// fsync at every commit (the default) or not.
+    pub durability: Durability,
+    /// Scales the number of instances, operations and repetitions.
+    pub scale: f64,
+}
+
+/// Latency percentiles of a sample.
+fn percentiles(mut samples: Vec<f64>) -> String {
+    if samples.is_empty() {
+        return "no samples".into();
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    format!(
+        "p50 {:.3} p90 {:.3} p99 {:.3} max {:.3}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    )
+}
+
+struct Bench {
+    runtime: Runtime,
+    store: Arc<SqliteStore>,
+    _dir: tempfile_free::Dir,
+}
+
+/// A directory removed on drop (the library has no tempfile dependency).
+mod tempfile_free {
+    use std::path::{Path, PathBuf};
+
+    pub(super) struct Dir(pub(super) PathBuf);
+
+    impl Dir {
+        pub(super) fn new(parent: &Path, name: &str) -> std::io::Result<Self> {
+            let path = parent.join(format!("reprise-bench-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path)?;
+            Ok(Self(path))
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+impl Bench {
+    async fn new(options: &BenchOptions, name: &str, components: &[&str]) -> Result<Self, Error> {
+        let dir = tempfile_free::Dir::new(&options.dir, name)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let store = Arc::new(SqliteStore::open_with(
+            dir.0.join("bench.db"),
+            options.durability,
+        )?);
+        let runtime = Runtime::builder(store.clone()).build()?;
+        for component in components {
+            let path = options.guests.join(format!("{component}.wasm"));
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", path.display())))?;
+            runtime.register(&bytes).await?;
+        }
+        Ok(Self {
+            runtime,
+            store,
+            _dir: dir,
+        })
+    }
+
+    /// Waits until no instance runs and no actor operation is queued.
+    async fn settle(&self) -> Result<(), Error> {
+        loop {
+            if self.runtime.list(Some(Status::Running), 1)?.is_empty()
+                && self.runtime.actor_backlog()? == 0
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn transactions(&self) -> u64 {
+        self.store.commit_stats().transactions
+    }
+}
+
+fn scaled(options: &BenchOptions, n: usize) -> usize {
+    ((n as f64 * options.scale).round() as usize).max(1)
+}
+
+/// Runs one workload and returns its report lines.
+pub async fn run(workload: Workload, options: &BenchOptions) -> Result<Vec<String>, Error> {
+    match workload {
+        Workload::Seq3 => seq3(options).await,
+        Workload::Fanout => fanout(options).await,
+        Workload::Actors => actors(options).await,
+        Workload::Replay => replay(options).await,
+        Workload::Instantiate => instantiate(options).await,
+    }
+}
+
+async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
+    let bench = Bench::new(options, "seq3", &["hello_sequence"]).await?;
+    let _worker = bench.runtime.start_worker(256);
+    let n = scaled(options, 2000);
+    let before = bench.transactions();
+    let started = Instant::now();
+    // Submitted concurrently, as many clients would: group commit folds them.
+    let mut submissions = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let runtime = bench.runtime.clone();
+        submissions.spawn(async move {
+            runtime
+                .start(
+                    "hello_sequence",
+                    r#"["a","b","c"]"#,
+                    StartOptions::default(),
+                )
+                .await
+        });
+    }
+    let mut ids = Vec::with_capacity(n);
+    while let Some(id) = submissions.join_next().await {
+        ids.push(id.map_err(|e| Error::Internal(e.to_string()))??);
+    }
+    bench.settle().await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let latencies = completed_latencies(&bench.runtime, &ids)?;
+    Ok(vec![
+        format!(
+            "{n} orchestrations x 3 activities in {elapsed:.2} s: {:.0} orchestrations/s, {:.0} activities/s",
+            n as f64 / elapsed,
+            3.0 * n as f64 / elapsed
+        ),
+        format!("start-to-done latency ms: {}", percentiles(latencies)),
+        format!(
+            "{} SQLite transactions, {:.2} per orchestration",
+            bench.transactions() - before,
+            (bench.transactions() - before) as f64 / n as f64
+        ),
+    ])
+}
+
+/// Start-to-done latency of finished instances, from their records.
+fn completed_latencies(runtime: &Runtime, ids: &[String]) -> Result<Vec<f64>, Error> {
+    let mut latencies = Vec::with_capacity(ids.len());
+    for id in ids {
+        let record = runtime.status(id)?;
+        if record.status != Status::Completed {
+            return Err(Error::Internal(format!(
+                "instance {id} ended {:?}: {:?}",
+                record.status, record.output
+            )));
+        }
+        latencies.push(record.updated_at.saturating_sub(record.created_at) as f64);
+    }
+    Ok(latencies)
+}
+
+async fn fanout(options: &BenchOptions) -> Result<Vec<String>, Error> {
+    let bench = Bench::new(options, "fanout", &["fan_out"]).await?;
+    let _worker = bench.runtime.start_worker(256);
+    let items = scaled(options, 1000);
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let input = format!(r#"{{"items":{items},"batches":1}}"#);
+        let id = bench
+            .runtime
+            .start("fan_out", &input, StartOptions::default())
+            .await?;
+        let record = bench.runtime.wait(&id, Duration::from_secs(600)).await?;
+        if record.status != Status::Completed {
+            return Err(Error::Internal(format!(
+                "fan-out ended {:?}",
+                record.output
+            )));
+        }
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let median = percentile_median(times.clone());
+    Ok(vec![
+        format!(
+            "one orchestration fanning out to {items} activities and back: median {:.3} s of 3 runs, {:.0} activities/s",
+            median,
+            items as f64 / median
+        ),
+        format!("runs s: {}", percentiles(times)),
+    ])
+}
+
+fn percentile_median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
+    let bench = Bench::new(options, "actors", &["bank"]).await?;
+    let _worker = bench.runtime.start_worker(64);
+    let accounts = 1000u64;
+    for n in 0..accounts {
+        bench
+            .runtime
+            .signal_actor("account", &format!("a{n}"), "deposit", "1000000", None)
+            .await?;
+    }
+    bench.settle().await?;
+    let transfers = scaled(options, 20_000) as u64;
+    let before = bench.transactions();
+    let started = Instant::now();
+    let mut seed = 7u64;
+    let mut submissions = tokio::task::JoinSet::new();
+    for _ in 0..transfers {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let from = (seed >> 33) % accounts;
+        let to = (from + 1 + (seed >> 13) % (accounts - 1)) % accounts;
+        let input = format!(r#"{{"to":"a{to}","amount":1}}"#);
+        let runtime = bench.runtime.clone();
+        submissions.spawn(async move {
+            runtime
+                .signal_actor("account", &format!("a{from}"), "transfer_to", &input, None)
+                .await
+        });
+    }
+    while let Some(sent) = submissions.join_next().await {
+        sent.map_err(|e| Error::Internal(e.to_string()))??;
+    }
+    bench.settle().await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    // Each transfer is two operations: the withdrawal and the deposit it signals.
+    let operations = 2 * transfers;
+    Ok(vec![
+        format!(
+            "{transfers} actor-to-actor transfers among {accounts} accounts = {operations} operations in {elapsed:.2} s: {:.0} actor operations/s",
+            operations as f64 / elapsed
+        ),
+        format!(
+            "{} SQLite transactions, {:.1} operations per transaction",
+            bench.transactions() - before,
+            operations as f64 / (bench.transactions() - before).max(1) as f64
+        ),
+    ])
+}
+
+async fn replay(options: &BenchOptions) -> Result<Vec<String>, Error> {
+    let bench = Bench::new(options, "replay", &["hello_sequence"]).await?;
+    let worker = bench.runtime.start_worker(256);
+    let cities: Vec<String> = (0..500).map(|n| format!("city-{n}")).collect();
+    let input = serde_json::to_string(&cities).unwrap_or_default();
+    let id = bench
+        .runtime
+        .start("hello_sequence", &input, StartOptions::default())
+        .await?;
+    bench.runtime.wait(&id, Duration::from_secs(600)).await?;
+    worker.abort();
+    let events = bench.runtime.history(&id)?.len();
+    let mut times = Vec::new();
+    for _ in 0..scaled(options, 50) {
+        let started = Instant::now();
+        match bench.runtime.replay_check(&id, None).await? {
+            ReplayVerdict::Returned(Ok(_)) => {}
+            other => return Err(Error::Internal(format!("replay ended {other:?}"))),
+        }
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    let median = percentile_median(times.clone());
+    Ok(vec![
+        format!(
+            "cold replay of a {events}-event history (read + instantiate + replay): median {median:.2} ms = {:.0} events/s",
+            events as f64 / (median / 1e3)
+        ),
+        format!("replay ms: {}", percentiles(times)),
+    ])
+}
+
+async fn instantiate(options: &BenchOptions) -> Result<Vec<String>, Error> {
+    let bench = Bench::new(options, "instantiate", &["hello_sequence"]).await?;
+    let shared = bench.runtime.shared();
+    let digest = shared
+        .orchestration_digest("hello_sequence")
+        .ok_or_else(|| Error::NotFound("hello_sequence".into()))?;
+    let component = shared.registry.load(&digest).map_err(Error::Internal)?;
+    let record = InstanceRecord {
+        id: "bench".into(),
+        name: "hello_sequence".into(),
+        digest,
+        execution: 0,
+        input: "[]".into(),
+        status: Status::Running,
+        output: None,
+        custom_status: None,
+        parent: None,
+        created_at: now_ms(),
+        updated_at: now_ms(),
+    };
+    let history = vec![HistoryEvent {
+        seq: 0,
+        at: now_ms(),
+        event: Event::Started {
+            name: "hello_sequence".into(),
+            input: "[]".into(),
+        },
+    }];
+    let mut times = Vec::new();
+    for _ in 0..scaled(options, 2000) {
+        let started = Instant::now();
+        replay_only(&shared, &component, &record, history.clone())
+            .await
+            .map_err(Error::Internal)?;
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    let median = percentile_median(times.clone());
+    Ok(vec![
+        format!("instantiate + run + drop of one orchestration episode: median {median:.1} µs"),
+        format!("µs: {}", percentiles(times)),
+    ])
+}
+
+/// The default directory for guests built by `cargo build --target wasm32-wasip2 --release`.
+pub fn default_guests() -> PathBuf {
+    Path::new("target").join("wasm32-wasip2").join("release")
+}
