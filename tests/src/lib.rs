@@ -187,3 +187,39 @@ pub fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value
     let record = runtime.actor_state(kind, key).expect("actor exists");
     serde_json::from_str(&record.state).expect("state is JSON")
 }
+
+/// A `reprise worker` process on a database, killed with SIGKILL when
+/// dropped, so a failing test leaves no worker behind.
+#[derive(Debug)]
+pub struct WorkerProcess(std::process::Child);
+
+impl WorkerProcess {
+    /// Starts `reprise --db DB worker`.
+    pub fn spawn(db: &Path) -> Self {
+        let child = Command::new(reprise_bin())
+            .arg("--db")
+            .arg(db)
+            .arg("worker")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start worker process");
+        Self(child)
+    }
+
+    /// SIGKILL, and reap the process.
+    pub fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,12 +1,11 @@
 //! The bank: transfers three ways, atomicity, the eternal-orchestration
 //! account, and exactly-once under SIGKILL.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reprise::StartOptions;
 use reprise::store::Status;
-use reprise_tests::{COMPONENTS, Host, actor_json, guest, open, reprise_bin, settle};
+use reprise_tests::{COMPONENTS, Host, WorkerProcess, actor_json, guest, open, settle};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -154,17 +153,6 @@ async fn the_eternal_orchestration_account_loses_none_of_a_thousand_messages() {
     assert_eq!(state["refused"], expected.2);
 }
 
-fn spawn_worker(db: &std::path::Path) -> Child {
-    Command::new(reprise_bin())
-        .arg("--db")
-        .arg(db)
-        .arg("worker")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start worker process")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_operation_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -181,7 +169,7 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
             .unwrap();
     }
 
-    let mut worker = spawn_worker(&db);
+    let mut worker = WorkerProcess::spawn(&db);
     let mut tally_sum = 0i64;
     let mut tally_count = 0u64;
     let mut orchestrations = Vec::new();
@@ -239,9 +227,8 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
                 "kill {round} must hit work in progress"
             );
         }
-        worker.kill().expect("SIGKILL the worker");
-        worker.wait().unwrap();
-        worker = spawn_worker(&db);
+        worker.kill();
+        worker = WorkerProcess::spawn(&db);
     }
     for id in &orchestrations {
         let record = client.wait(id, Duration::from_secs(120)).await.unwrap();
@@ -253,8 +240,7 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
         );
     }
     settle(&client).await;
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.kill();
 
     let total: i64 = accounts.iter().map(|k| balance(&client, k)).sum();
     assert_eq!(total, 10_000, "money is conserved");

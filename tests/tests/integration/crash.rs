@@ -1,13 +1,12 @@
 //! Kill -9 at any moment, restart: every instance finishes with the same
 //! result and no history entry is duplicated; no event is lost.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reprise::history::Event;
 use reprise::store::Status;
 use reprise::{Runtime, StartOptions};
-use reprise_tests::{COMPONENTS, guest, open, reprise_bin};
+use reprise_tests::{COMPONENTS, WorkerProcess, guest, open};
 use serde_json::Value;
 
 const CHAINS: usize = 10;
@@ -16,17 +15,6 @@ const STEPS: u64 = 40;
 /// more than the first kills allow.
 const PAUSE_MS: u64 = 25;
 const EVENTS: i64 = 60;
-
-fn spawn_worker(db: &std::path::Path) -> Child {
-    Command::new(reprise_bin())
-        .arg("--db")
-        .arg(db)
-        .arg("worker")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start worker process")
-}
 
 async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
     ids.iter()
@@ -76,7 +64,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     // including while no worker runs.
     let mut next_event = 1;
     for (round, delay_ms) in [120u64, 260, 90, 400, 180, 330].into_iter().enumerate() {
-        let mut worker = spawn_worker(&db);
+        let worker = WorkerProcess::spawn(&db);
         for _ in 0..10 {
             tokio::time::sleep(Duration::from_millis(delay_ms / 10)).await;
             if next_event <= EVENTS {
@@ -87,8 +75,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
                 next_event += 1;
             }
         }
-        worker.kill().expect("SIGKILL the worker");
-        worker.wait().unwrap();
+        worker.kill();
         if round < 3 {
             assert!(
                 !all_finished(&client, &ids).await,
@@ -104,7 +91,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         next_event += 1;
     }
 
-    let mut worker = spawn_worker(&db);
+    let worker = WorkerProcess::spawn(&db);
     let mut all = ids.clone();
     all.push(counter.clone());
     all.push(approval.clone());
@@ -117,8 +104,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
             record.output
         );
     }
-    worker.kill().unwrap();
-    worker.wait().unwrap();
+    worker.kill();
 
     let expected_sum = STEPS * (STEPS + 1) / 2;
     for id in &ids {
