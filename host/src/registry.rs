@@ -57,61 +57,37 @@ impl Registry {
         Ok(())
     }
 
-    pub(crate) fn orchestration(&self, name: &str) -> Option<String> {
-        let found = self
-            .names
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .orchestrations
-            .get(name)
-            .cloned();
-        found.or_else(|| {
+    /// Looks a name up, reloading the names once if it is not there (another
+    /// process may have registered it).
+    fn find(&self, pick: impl Fn(&Names) -> Option<String>) -> Option<String> {
+        let read = || pick(&self.names.read().unwrap_or_else(|e| e.into_inner()));
+        read().or_else(|| {
             self.refresh().ok()?;
-            self.names
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .orchestrations
-                .get(name)
-                .cloned()
+            read()
         })
+    }
+
+    /// The newest component holding an orchestration.
+    pub(crate) fn orchestration(&self, name: &str) -> Option<String> {
+        self.find(|names| names.orchestrations.get(name).cloned())
     }
 
     /// The newest component implementing an actor kind. Actors are not
     /// pinned: their state is data, and the newest code handles it.
     pub(crate) fn actor(&self, kind: &str) -> Option<String> {
-        let found = self
-            .names
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .actors
-            .get(kind)
-            .cloned();
-        found.or_else(|| {
-            self.refresh().ok()?;
-            self.names
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .actors
-                .get(kind)
-                .cloned()
-        })
+        self.find(|names| names.actors.get(kind).cloned())
     }
 
     /// The component for an activity: `preferred` (the orchestration's own)
     /// when it provides the name, else the newest that does.
     pub(crate) fn activity(&self, name: &str, preferred: &str) -> Option<String> {
-        let pick = |names: &Names| {
+        self.find(|names| {
             let digests = names.activities.get(name)?;
             if digests.iter().any(|d| d == preferred) {
                 Some(preferred.to_owned())
             } else {
                 digests.last().cloned()
             }
-        };
-        let found = pick(&self.names.read().unwrap_or_else(|e| e.into_inner()));
-        found.or_else(|| {
-            self.refresh().ok()?;
-            pick(&self.names.read().unwrap_or_else(|e| e.into_inner()))
         })
     }
 

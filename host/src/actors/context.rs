@@ -7,10 +7,9 @@ use std::sync::Arc;
 use wasmtime::Result;
 
 use crate::engine::GuestData;
-use crate::history::{Event, HistoryEvent};
 use crate::runtime::Shared;
 use crate::store::sqlite::now_ms;
-use crate::store::{ActorId, ActorOperation, InstanceRecord, Op, ReplyTo, Status};
+use crate::store::{ActorId, ActorOperation, Op, ReplyTo};
 use crate::wit::reprise::durable::actor_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
 
@@ -78,27 +77,14 @@ impl Host for Data {
         )
         .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
         let id = instance_id.unwrap_or_else(crate::runtime::random_id);
-        let now = now_ms();
-        self.state.effects.push(Op::CreateInstance {
-            record: InstanceRecord {
-                id: id.clone(),
-                name: name.clone(),
-                digest,
-                execution: 0,
-                input: input.clone(),
-                status: Status::Running,
-                output: None,
-                custom_status: None,
-                parent: None,
-                created_at: now,
-                updated_at: now,
-            },
-            started: HistoryEvent {
-                seq: 0,
-                at: now,
-                event: Event::Started { name, input },
-            },
-        });
+        self.state.effects.push(Op::create_instance(
+            id.clone(),
+            &name,
+            digest,
+            &input,
+            None,
+            now_ms(),
+        ));
         Ok(id)
     }
 

@@ -8,8 +8,8 @@ use crate::engine::GuestData;
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::runtime::Signal;
 use crate::store::{
-    ActivityTask, ActorId, ActorOperation, InstanceRecord, MessageKind, NewMessage, Op, ParentRef,
-    ReplyTo, Status, TimerRecord,
+    ActivityTask, ActorId, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo,
+    TimerRecord,
 };
 use crate::wit::reprise::durable::orchestration_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
@@ -281,31 +281,20 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Child, &failure);
             return Ok(task);
         };
+        let parent = ParentRef {
+            instance_id: s.instance_id.clone(),
+            execution: s.execution,
+            task,
+        };
         let at = s.journal.time();
-        s.ops.push(Op::CreateInstance {
-            record: InstanceRecord {
-                id: child_id,
-                name: name.clone(),
-                digest,
-                execution: 0,
-                input: input.clone(),
-                status: Status::Running,
-                output: None,
-                custom_status: None,
-                parent: Some(ParentRef {
-                    instance_id: s.instance_id.clone(),
-                    execution: s.execution,
-                    task,
-                }),
-                created_at: at,
-                updated_at: at,
-            },
-            started: history::HistoryEvent {
-                seq: 0,
-                at,
-                event: Event::Started { name, input },
-            },
-        });
+        s.ops.push(Op::create_instance(
+            child_id,
+            &name,
+            digest,
+            &input,
+            Some(parent),
+            at,
+        ));
         Ok(task)
     }
 

@@ -327,31 +327,8 @@ impl Runtime {
                 "an instance id must be 1 to 256 bytes".into(),
             ));
         }
-        let now = now_ms();
-        let record = InstanceRecord {
-            id: id.clone(),
-            name: name.to_owned(),
-            digest,
-            execution: 0,
-            input: input.to_owned(),
-            status: Status::Running,
-            output: None,
-            custom_status: None,
-            parent: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let started = HistoryEvent {
-            seq: 0,
-            at: now,
-            event: Event::Started {
-                name: name.to_owned(),
-                input: input.to_owned(),
-            },
-        };
-        self.shared
-            .commit(vec![Op::CreateInstance { record, started }])
-            .await?;
+        let create = Op::create_instance(id.clone(), name, digest, input, None, now_ms());
+        self.shared.commit(vec![create]).await?;
         Ok(id)
     }
 

@@ -500,6 +500,43 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// Creates a running instance of orchestration `name` (component
+    /// `digest`) with its `Started` event, stamped `at`.
+    pub fn create_instance(
+        id: String,
+        name: &str,
+        digest: String,
+        input: &str,
+        parent: Option<ParentRef>,
+        at: u64,
+    ) -> Self {
+        Op::CreateInstance {
+            record: InstanceRecord {
+                id,
+                name: name.to_owned(),
+                digest,
+                execution: 0,
+                input: input.to_owned(),
+                status: Status::Running,
+                output: None,
+                custom_status: None,
+                parent,
+                created_at: at,
+                updated_at: at,
+            },
+            started: HistoryEvent {
+                seq: 0,
+                at,
+                event: crate::history::Event::Started {
+                    name: name.to_owned(),
+                    input: input.to_owned(),
+                },
+            },
+        }
+    }
+}
+
 /// Writes that commit all-or-nothing.
 pub type Batch = Vec<Op>;
 
