@@ -85,35 +85,31 @@ fn percentiles(mut samples: Vec<f64>) -> String {
 struct Bench {
     runtime: Runtime,
     store: Arc<SqliteStore>,
-    _dir: tempfile_free::Dir,
+    _dir: ScratchDir,
 }
 
-/// A directory removed on drop (the library has no tempfile dependency).
-mod tempfile_free {
-    use std::path::{Path, PathBuf};
+/// A directory of its own for each workload's database, removed on drop.
+struct ScratchDir(PathBuf);
 
-    pub(super) struct Dir(pub(super) PathBuf);
-
-    impl Dir {
-        pub(super) fn new(parent: &Path, name: &str) -> std::io::Result<Self> {
-            let path = parent.join(format!("reprise-bench-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path)?;
-            Ok(Self(path))
-        }
+impl ScratchDir {
+    fn new(parent: &Path, name: &str) -> std::io::Result<Self> {
+        let path = parent.join(format!("reprise-bench-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)?;
+        Ok(Self(path))
     }
+}
 
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
 impl Bench {
     async fn new(options: &BenchOptions, name: &str, components: &[&str]) -> Result<Self, Error> {
-        let dir = tempfile_free::Dir::new(&options.dir, name)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let dir =
+            ScratchDir::new(&options.dir, name).map_err(|e| Error::Internal(e.to_string()))?;
         let store = Arc::new(SqliteStore::open_with(
             dir.0.join("bench.db"),
             options.durability,
@@ -381,9 +377,4 @@ async fn instantiate(options: &BenchOptions) -> Result<Vec<String>, Error> {
         format!("instantiate + run + drop of one orchestration episode: median {median:.1} µs"),
         format!("µs: {}", percentiles(times)),
     ])
-}
-
-/// The default directory for guests built by `cargo build --target wasm32-wasip2 --release`.
-pub fn default_guests() -> PathBuf {
-    Path::new("target").join("wasm32-wasip2").join("release")
 }
