@@ -5,7 +5,8 @@
 //! records each call in a SQLite history and, after a crash or eviction,
 //! replays the guest from that history to the same point.
 //!
-//! - [`Runtime`]: register components, start and steer instances, run a worker.
+//! - [`Runtime`]: register components, start and steer instances, call and
+//!   signal actors, run a worker.
 //! - [`store`]: the durable state, behind the [`store::Store`] trait.
 //! - [`history`]: the events an execution records.
 

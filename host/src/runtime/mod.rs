@@ -3,7 +3,7 @@
 //!
 //! A [`Runtime`] without a worker is a client: it writes requests to the
 //! store for whichever process runs the worker. [`Runtime::start_worker`]
-//! makes this process execute orchestrations, activities and timers.
+//! makes this process execute orchestrations, activities, timers and actors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
