@@ -1,4 +1,4 @@
-//! Reprise runs durable orchestrations and activities compiled to
+//! Reprise runs durable orchestrations, activities and actors compiled to
 //! WebAssembly components.
 //!
 //! An orchestration calls the host for everything non-deterministic; the host
