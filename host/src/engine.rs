@@ -2,7 +2,7 @@
 //! for both roles, compiled components, and the limits every guest runs under.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
@@ -51,28 +51,29 @@ pub enum GuestLimit {
     Memory(usize),
 }
 
-/// Time spent computing since the guest last waited.
+/// Computing time since the guest last waited, counted in epoch ticks during
+/// which the guest was running, so time spent suspended or waiting for a
+/// busy CPU does not count against it.
 #[derive(Debug)]
 pub(crate) struct CpuBudget {
     limit: Duration,
-    since: Instant,
+    ticks: u64,
 }
 
 impl CpuBudget {
     fn new(limit: Duration) -> Self {
-        Self {
-            limit,
-            since: Instant::now(),
-        }
+        Self { limit, ticks: 0 }
     }
 
     /// Starts a new episode's allowance.
     pub(crate) fn restart(&mut self) {
-        self.since = Instant::now();
+        self.ticks = 0;
     }
 
-    fn exceeded(&self) -> bool {
-        self.since.elapsed() > self.limit
+    /// Counts one tick of running; true once the allowance is spent.
+    fn tick(&mut self) -> bool {
+        self.ticks += 1;
+        u128::from(self.ticks) * EPOCH_TICK.as_millis() > self.limit.as_millis()
     }
 }
 
@@ -336,9 +337,9 @@ impl WasmEngine {
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.limiter);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|ctx| {
-            let budget = &ctx.data().budget;
-            if budget.exceeded() {
+        store.epoch_deadline_callback(|mut ctx| {
+            let budget = &mut ctx.data_mut().budget;
+            if budget.tick() {
                 return Err(GuestLimit::Deadline(budget.limit).into());
             }
             // Let other instances run on this thread between ticks.
