@@ -17,6 +17,7 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
+use state::ConsumedEvents;
 pub(crate) use state::OrchestrationState;
 use state::Unwind;
 
@@ -27,6 +28,12 @@ use crate::runtime::{Shared, Signal};
 use crate::sandbox::{self, Determinism};
 use crate::store::sqlite::now_ms;
 use crate::store::{InstanceRecord, MessageKind, NewMessage, Op, Status};
+
+/// What one execution hands to the next within an instance task.
+struct Carry {
+    signals: UnboundedReceiver<Signal>,
+    consumed: ConsumedEvents,
+}
 
 /// How an execution ended.
 enum Ending {
@@ -56,10 +63,13 @@ pub(crate) async fn drive(
 ) {
     let span = tracing::info_span!("instance", %instance_id);
     async {
-        let mut signals = Some(signals);
-        while let Some(inbox) = signals.take() {
-            match run_execution(&shared, &instance_id, inbox, generation).await {
-                Ok((Ending::ContinueAsNew, inbox)) => signals = Some(inbox),
+        let mut carry = Some(Carry {
+            signals,
+            consumed: ConsumedEvents::default(),
+        });
+        while let Some(previous) = carry.take() {
+            match run_execution(&shared, &instance_id, previous, generation).await {
+                Ok((Ending::ContinueAsNew, next)) => carry = Some(next),
                 Ok((Ending::Done, _)) => {}
                 Err(error) => tracing::error!(%error, "instance stopped"),
             }
@@ -79,15 +89,23 @@ fn failure_text(failure: &Failure) -> String {
 async fn run_execution(
     shared: &Arc<Shared>,
     instance_id: &str,
-    signals: UnboundedReceiver<Signal>,
+    Carry {
+        mut signals,
+        consumed,
+    }: Carry,
     generation: u64,
-) -> Result<(Ending, UnboundedReceiver<Signal>), String> {
+) -> Result<(Ending, Carry), String> {
+    // Everything already signalled was committed before it was sent, so the
+    // store, read below, has it, unless the previous execution consumed it.
+    // Signals left over from that execution must not be taken in again: an
+    // event it consumed would be applied twice.
+    while signals.try_recv().is_ok() {}
     let store = &shared.store;
     let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
-        return Ok((Ending::Done, signals));
+        return Ok((Ending::Done, Carry { signals, consumed }));
     };
     if record.status != Status::Running {
-        return Ok((Ending::Done, signals));
+        return Ok((Ending::Done, Carry { signals, consumed }));
     }
     let history = store
         .history(instance_id, record.execution)
@@ -99,6 +117,7 @@ async fn run_execution(
 
     let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
     state.signals = Some(signals);
+    state.consumed_events = consumed;
     state.generation = generation;
     for message in inbox {
         state.accept(message);
@@ -108,7 +127,7 @@ async fn run_execution(
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why)));
             commit_final(shared, batch).await;
-            return Ok((Ending::Done, state.signals.take().unwrap_or_else(closed)));
+            return Ok((Ending::Done, state.carry()));
         }
     };
     let (result, mut state) = execute(shared, &component, state, &record.name, &input).await;
@@ -159,11 +178,20 @@ async fn run_execution(
             Ending::Done
         }
     };
-    Ok((ending, state.signals.take().unwrap_or_else(closed)))
+    Ok((ending, state.carry()))
 }
 
-fn closed() -> UnboundedReceiver<Signal> {
-    tokio::sync::mpsc::unbounded_channel().1
+impl OrchestrationState {
+    /// Hands the inbox and the consumed events to the next execution.
+    fn carry(&mut self) -> Carry {
+        Carry {
+            signals: self
+                .signals
+                .take()
+                .unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1),
+            consumed: std::mem::take(&mut self.consumed_events),
+        }
+    }
 }
 
 /// Instantiates the guest and runs it. Traps and limit breaches become the
@@ -310,6 +338,7 @@ impl OrchestrationState {
             results: HashMap::new(),
             events: BTreeMap::new(),
             seen: HashSet::new(),
+            consumed_events: ConsumedEvents::default(),
             signals: None,
             generation: 0,
             rng: StdRng::from_seed(sandbox::seed(&record.id, record.execution, "context")),

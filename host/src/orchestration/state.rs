@@ -2,7 +2,7 @@
 //! the journal, the writes of the current episode, and the task results that
 //! have arrived but not yet been consumed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -43,6 +43,37 @@ pub(crate) enum Unwind {
     Store(String),
 }
 
+/// Events this instance consumed, kept across its executions. A copy of a
+/// message can still be on its way after it was consumed (the router and the
+/// cross-process watcher may each deliver it once, moments apart); once the
+/// event's execution has continued as new, only this set tells the copy from
+/// a new event. Copies arrive within a watcher period, so the most recent ids
+/// suffice.
+#[derive(Debug, Default)]
+pub(crate) struct ConsumedEvents {
+    order: VecDeque<i64>,
+    ids: HashSet<i64>,
+}
+
+impl ConsumedEvents {
+    const KEEP: usize = 65_536;
+
+    fn insert(&mut self, id: i64) {
+        if self.ids.insert(id) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > Self::KEEP {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+    }
+
+    fn contains(&self, id: i64) -> bool {
+        self.ids.contains(&id)
+    }
+}
+
 pub(crate) struct OrchestrationState {
     pub(crate) shared: Arc<Shared>,
     pub(crate) instance_id: String,
@@ -62,6 +93,7 @@ pub(crate) struct OrchestrationState {
     /// Unconsumed external events in arrival order: id → (name, payload).
     pub(crate) events: BTreeMap<i64, (String, String)>,
     pub(crate) seen: HashSet<i64>,
+    pub(crate) consumed_events: ConsumedEvents,
     pub(crate) signals: Option<UnboundedReceiver<Signal>>,
     pub(crate) generation: u64,
     pub(crate) rng: StdRng,
@@ -77,6 +109,7 @@ impl OrchestrationState {
             return;
         }
         match message.kind {
+            MessageKind::Event if self.consumed_events.contains(message.id) => {}
             MessageKind::Event => {
                 let name = message.name.unwrap_or_default();
                 self.events.insert(message.id, (name, message.payload));
@@ -116,6 +149,7 @@ impl OrchestrationState {
                     .map(|(id, _)| *id)?;
                 let (_, payload) = self.events.remove(&id)?;
                 self.consumed.push(id);
+                self.consumed_events.insert(id);
                 Some(Ok(payload))
             }
         }

@@ -538,19 +538,33 @@ impl Runtime {
             tokio::spawn(crate::actors::dispatch(shared.clone())),
             tokio::spawn(watch::watch(shared)),
         ];
-        WorkerHandle { tasks }
+        WorkerHandle {
+            shared: self.shared.clone(),
+            tasks,
+        }
     }
 }
 
 /// The worker's background tasks; dropping the handle does not stop them.
-#[derive(Debug)]
 pub struct WorkerHandle {
+    shared: Arc<Shared>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+
 impl WorkerHandle {
-    /// Stops the worker's loops. Instances in flight stop at their next wait.
+    /// Stops the worker: its loops end and this process starts no more
+    /// instances (the runtime stays usable as a client). Instances already
+    /// running here finish their current episode.
     pub fn abort(&self) {
+        self.shared.worker.store(false, Ordering::Relaxed);
         for task in &self.tasks {
             task.abort();
         }
