@@ -125,6 +125,16 @@ impl Host {
     }
 }
 
+/// A client runtime (no worker) on a new database at `db`, with every test
+/// component registered: for tests that run the worker as a process.
+pub async fn registered_client(db: &Path) -> Runtime {
+    let client = open(db, |builder| builder);
+    for component in COMPONENTS {
+        client.register(&guest(component)).await.expect("register");
+    }
+    client
+}
+
 /// A runtime on the database at `db`, without a worker.
 pub fn open(db: &Path, adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Runtime {
     let store = SqliteStore::open(db).expect("open database");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reprise::StartOptions;
 use reprise::store::Status;
-use reprise_tests::{COMPONENTS, Host, WorkerProcess, actor_json, guest, open, settle};
+use reprise_tests::{Host, WorkerProcess, actor_json, registered_client, settle};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -157,10 +157,7 @@ async fn the_eternal_orchestration_account_loses_none_of_a_thousand_messages() {
 async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_operation_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("storm.db");
-    let client = open(&db, |b| b);
-    for component in COMPONENTS {
-        client.register(&guest(component)).await.unwrap();
-    }
+    let client = registered_client(&db).await;
     let accounts: Vec<String> = (0..10).map(|n| format!("acct-{n}")).collect();
     for key in &accounts {
         client

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reprise::history::Event;
 use reprise::store::Status;
 use reprise::{Runtime, StartOptions};
-use reprise_tests::{COMPONENTS, WorkerProcess, guest, open};
+use reprise_tests::{WorkerProcess, registered_client};
 use serde_json::Value;
 
 const CHAINS: usize = 10;
@@ -25,10 +25,7 @@ async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
 async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
-    let client = open(&db, |b| b);
-    for component in COMPONENTS {
-        client.register(&guest(component)).await.unwrap();
-    }
+    let client = registered_client(&db).await;
     let mut ids = Vec::new();
     for n in 0..CHAINS {
         let options = StartOptions {
