@@ -242,6 +242,14 @@ fn actor_signature(kind: &'static str, operations: &[ActorOperation]) -> CallSig
 }
 
 impl Event {
+    /// Whether this event records a call (rather than framing an execution).
+    pub fn is_call(&self) -> bool {
+        !matches!(
+            self,
+            Event::Started { .. } | Event::Completed { .. } | Event::Failed { .. }
+        )
+    }
+
     /// The call this event records, or `None` for the events that frame an
     /// execution rather than record a call.
     pub fn signature(&self) -> Option<CallSignature> {

@@ -1,7 +1,7 @@
 //! Feeding recorded history back to a guest, and noticing when the code asks
 //! for something other than what history holds.
 
-use crate::history::{CallSignature, Event, HistoryEvent};
+use crate::history::{Event, HistoryEvent};
 
 /// The code asked for something other than what history recorded at this position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +42,9 @@ impl Journal {
 
     /// True while recorded calls remain to be replayed.
     pub(crate) fn replaying(&self) -> bool {
-        self.cursor < self.events.len() && self.events[self.cursor].event.signature().is_some()
+        self.events
+            .get(self.cursor)
+            .is_some_and(|recorded| recorded.event.is_call())
     }
 
     /// Position the next call will take.
@@ -51,22 +53,24 @@ impl Journal {
     }
 
     /// The recorded answer to this call when replaying; `None` when live.
+    /// Signatures (digests of the arguments) are computed only when replaying.
     pub(crate) fn replay(
         &mut self,
-        requested: &CallSignature,
+        requested: &Event,
     ) -> Result<Option<&HistoryEvent>, Nondeterminism> {
         if !self.replaying() {
             return Ok(None);
         }
         let recorded = &self.events[self.cursor];
         let signature = recorded.event.signature();
-        if signature.as_ref() != Some(requested) {
+        let requested = requested.signature();
+        if signature != requested {
             return Err(Nondeterminism {
                 instance_id: self.instance_id.clone(),
                 position: recorded.seq,
                 recorded: signature
                     .map_or_else(|| describe_frame(&recorded.event), |s| s.to_string()),
-                requested: requested.to_string(),
+                requested: requested.map_or_else(|| "no call".into(), |s| s.to_string()),
             });
         }
         self.cursor += 1;
@@ -128,7 +132,6 @@ fn describe_frame(event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::signature;
 
     fn started() -> HistoryEvent {
         HistoryEvent {
@@ -148,7 +151,7 @@ mod tests {
         journal.record(7, Event::Now { ms: 7 });
         let mut replay = Journal::new("i", journal.since(0).to_vec());
         assert!(replay.replaying());
-        let got = replay.replay(&signature("now", "", &[])).unwrap().unwrap();
+        let got = replay.replay(&Event::Now { ms: 0 }).unwrap().unwrap();
         assert_eq!(got.event, Event::Now { ms: 7 });
         assert!(!replay.replaying());
         assert_eq!(replay.time(), 7);
@@ -159,7 +162,11 @@ mod tests {
         let mut journal = Journal::new("i", vec![started()]);
         journal.record(1, Event::Random { value: 1 });
         let mut replay = Journal::new("inst-1", journal.since(0).to_vec());
-        let error = replay.replay(&signature("uuid", "", &[])).unwrap_err();
+        let error = replay
+            .replay(&Event::Uuid {
+                value: String::new(),
+            })
+            .unwrap_err();
         assert_eq!(error.position, 1);
         let text = error.to_string();
         assert!(

@@ -38,23 +38,29 @@ fn options_from_wit(options: types::ActivityOptions) -> ActivityOptions {
 }
 
 impl OrchestrationState {
+    /// When replaying, the recorded event at this position, checked against
+    /// the call the code makes; `None` when live.
+    fn replayed(&mut self, requested: &Event) -> Result<Option<Event>> {
+        let replayed = self
+            .journal
+            .replay(requested)
+            .map_err(Unwind::from)?
+            .map(|recorded| {
+                self.determinism.set_time(recorded.at);
+                recorded.event.clone()
+            });
+        self.sync_replaying();
+        Ok(replayed)
+    }
+
     /// Replays or records a call; returns its position (the task id of a
     /// scheduling call) and the recorded event when replaying.
     fn call(&mut self, event: Event) -> Result<(u32, Option<Event>)> {
-        let signature = event.signature().expect("calls have signatures");
         let seq = self.journal.next_seq();
-        let replayed = self
-            .journal
-            .replay(&signature)
-            .map_err(Unwind::from)?
-            .map(|e| {
-                self.determinism.set_time(e.at);
-                e.event.clone()
-            });
+        let replayed = self.replayed(&event)?;
         if replayed.is_none() {
             self.record(event);
         }
-        self.sync_replaying();
         Ok((seq, replayed))
     }
 
@@ -364,19 +370,8 @@ impl Host for Data {
             task,
             outcome: Ok(String::new()),
         };
-        let signature = placeholder.signature().expect("calls have signatures");
-        if let Some(recorded) = self
-            .state
-            .journal
-            .replay(&signature)
-            .map_err(Unwind::from)?
-        {
-            let (at, event) = (recorded.at, recorded.event.clone());
-            self.state.determinism.set_time(at);
-            self.state.sync_replaying();
-            if let Event::TaskAwaited { outcome, .. } = event {
-                return Ok(to_wit(outcome));
-            }
+        if let Some(Event::TaskAwaited { outcome, .. }) = self.state.replayed(&placeholder)? {
+            return Ok(to_wit(outcome));
         }
         if !self.state.tasks.contains_key(&task) {
             let outcome = Err(history::Failure::new(format!("there is no task {task}")));
@@ -404,22 +399,11 @@ impl Host for Data {
             winner: 0,
             outcome: Ok(String::new()),
         };
-        let signature = placeholder.signature().expect("calls have signatures");
-        if let Some(recorded) = self
-            .state
-            .journal
-            .replay(&signature)
-            .map_err(Unwind::from)?
+        if let Some(Event::AnyAwaited {
+            winner, outcome, ..
+        }) = self.state.replayed(&placeholder)?
         {
-            let (at, event) = (recorded.at, recorded.event.clone());
-            self.state.determinism.set_time(at);
-            self.state.sync_replaying();
-            if let Event::AnyAwaited {
-                winner, outcome, ..
-            } = event
-            {
-                return Ok((winner, to_wit(outcome)));
-            }
+            return Ok((winner, to_wit(outcome)));
         }
         if tasks.is_empty() || tasks.iter().any(|t| !self.state.tasks.contains_key(t)) {
             let outcome = Err(history::Failure::new(

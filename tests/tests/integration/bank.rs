@@ -19,6 +19,15 @@ async fn open_accounts(runtime: &reprise::Runtime, keys: &[&str], balance: i64) 
     }
 }
 
+/// Accounts `a`, `b` and `closed` with 100 each; `closed` refuses deposits.
+async fn open_bank(runtime: &reprise::Runtime) {
+    open_accounts(runtime, &["a", "b", "closed"], 100).await;
+    runtime
+        .call_actor("account", "closed", "close", "null", WAIT)
+        .await
+        .unwrap();
+}
+
 fn balance(runtime: &reprise::Runtime, key: &str) -> i64 {
     actor_json(runtime, "account", key)["balance"]
         .as_i64()
@@ -28,11 +37,7 @@ fn balance(runtime: &reprise::Runtime, key: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_leg_leaves_every_account_unchanged() {
     let host = Host::new().await;
-    open_accounts(&host.runtime, &["a", "b", "closed"], 100).await;
-    host.runtime
-        .call_actor("account", "closed", "close", "null", WAIT)
-        .await
-        .unwrap();
+    open_bank(&host.runtime).await;
     let before: Vec<Value> = ["a", "b", "closed"]
         .iter()
         .map(|k| actor_json(&host.runtime, "account", k))
@@ -86,11 +91,7 @@ async fn a_failing_leg_leaves_every_account_unchanged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_saga_compensates_and_actor_to_actor_transfers_arrive() {
     let host = Host::new().await;
-    open_accounts(&host.runtime, &["a", "b", "closed"], 100).await;
-    host.runtime
-        .call_actor("account", "closed", "close", "null", WAIT)
-        .await
-        .unwrap();
+    open_bank(&host.runtime).await;
     let record = host
         .run("transfer_saga", r#"{"from":"a","to":"closed","amount":40}"#)
         .await;
