@@ -201,10 +201,13 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
         instance_id: task.instance_id.clone(),
         attempt: task.attempt,
     };
-    let mut store = shared.wasm.store(wasi, state, timeout);
+    let guest = shared.wasm.guest(wasi, state, timeout);
+    let (mut store, instance) = shared
+        .wasm
+        .instantiate(pre, guest, &|| shared.router.evict_idle())
+        .await;
     let run = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        let guest = indices.load(&mut store, &instance)?;
+        let guest = indices.load(&mut store, &instance?)?;
         guest.call_run(&mut store, &task.name, &task.input).await
     };
     match run.await {
@@ -239,13 +242,14 @@ pub(crate) async fn names(
         attempt: 0,
     };
     let wasi = sandbox::activity_wasi("registration", &crate::sandbox::ActivityGrants::default())?;
-    let mut store = shared
+    let guest = shared
         .wasm
-        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
-    let instance = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let (mut store, instance) = shared
+        .wasm
+        .instantiate(pre, guest, &|| shared.router.evict_idle())
+        .await;
+    let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
     let guest = indices
         .load(&mut store, &instance)
         .map_err(|e| e.to_string())?;

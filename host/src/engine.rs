@@ -5,8 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
-use wasmtime::{Config, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::component::{Component, Instance, InstancePre, Linker, ResourceTable};
+use wasmtime::{
+    Config, Enabled, InstanceAllocationStrategy, PoolConcurrencyLimitError,
+    PoolingAllocationConfig, ResourceLimiter, Store, UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::activity::ActivityState;
@@ -27,6 +30,12 @@ pub struct Limits {
     pub activity_timeout: Duration,
     /// Largest JSON payload accepted anywhere: inputs, outputs, events.
     pub max_payload_bytes: usize,
+    /// Guest instances that can live at once: hot orchestrations, running
+    /// activity attempts and actor batches. Each has a preallocated slot
+    /// (virtual memory of `memory_bytes` plus a guard region). When all are
+    /// taken, the longest-idle hot orchestration is evicted; it replays from
+    /// history on its next message.
+    pub instance_slots: u32,
 }
 
 impl Default for Limits {
@@ -36,6 +45,7 @@ impl Default for Limits {
             cpu_per_episode: Duration::from_secs(10),
             activity_timeout: Duration::from_secs(300),
             max_payload_bytes: 1 << 20,
+            instance_slots: 4096,
         }
     }
 }
@@ -217,6 +227,27 @@ fn one_line(error: &wasmtime::Error) -> String {
         .join(" ")
 }
 
+/// Slots for `limits.instance_slots` component instances. A component holds
+/// several core instances (its module and the adapter shims the component
+/// tooling adds) and a table for each; a memory and a fiber stack are
+/// needed once per component instance.
+fn pool_config(limits: &Limits) -> PoolingAllocationConfig {
+    let slots = limits.instance_slots.max(1);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(slots)
+        .total_core_instances(slots.saturating_mul(8))
+        .total_tables(slots.saturating_mul(8))
+        .total_memories(slots)
+        .total_stacks(slots)
+        .max_memory_size(limits.memory_bytes)
+        // Reset the pages a guest touched with memset rather than madvise,
+        // which would flush the TLB of every core running this process.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(Enabled::Auto);
+    pool
+}
+
 /// The engine and linkers shared by all guests of a runtime.
 pub(crate) struct WasmEngine {
     engine: wasmtime::Engine,
@@ -238,6 +269,11 @@ impl WasmEngine {
         config.cranelift_nan_canonicalization(true);
         config.relaxed_simd_deterministic(true);
         config.epoch_interruption(true);
+        // Linear memories, tables, instance records and fiber stacks come
+        // from preallocated slots: instantiating and dropping a guest then
+        // costs no mmap/munmap (and no TLB shootdowns across cores).
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(&limits)));
+        config.memory_reservation(limits.memory_bytes as u64);
         let engine = wasmtime::Engine::new(&config)?;
 
         let mut orchestration_linker = Linker::new(&engine);
@@ -320,20 +356,23 @@ impl WasmEngine {
         })
     }
 
-    /// A store for one guest instance, with memory limit and CPU deadline.
-    pub(crate) fn store<S: Send + 'static>(
+    /// The state of one guest instance, with its memory limit and CPU budget.
+    pub(crate) fn guest<S: Send + 'static>(
         &self,
         wasi: WasiCtx,
         state: S,
         cpu: Duration,
-    ) -> Store<GuestData<S>> {
-        let data = GuestData {
+    ) -> GuestData<S> {
+        GuestData {
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimit(self.limits.memory_bytes),
             budget: CpuBudget::new(cpu),
             state,
-        };
+        }
+    }
+
+    fn store<S: Send + 'static>(&self, data: GuestData<S>) -> Store<GuestData<S>> {
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.limiter);
         store.set_epoch_deadline(1);
@@ -346,5 +385,30 @@ impl WasmEngine {
             Ok(UpdateDeadline::Yield(1))
         });
         store
+    }
+
+    /// Instantiates a guest in a store of its own. When every instance slot
+    /// is taken it calls `relieve` (which evicts an idle instance, if there
+    /// is one) and tries again once a slot is free: pool pressure delays a
+    /// guest, it never fails one.
+    pub(crate) async fn instantiate<S: Send + 'static>(
+        &self,
+        pre: &InstancePre<GuestData<S>>,
+        mut data: GuestData<S>,
+        relieve: &(dyn Fn() -> bool + Sync),
+    ) -> (Store<GuestData<S>>, wasmtime::Result<Instance>) {
+        loop {
+            let mut store = self.store(data);
+            match pre.instantiate_async(&mut store).await {
+                Err(error) if error.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                    // A partly instantiated component may hold slots in this
+                    // store: start again from a fresh one.
+                    data = store.into_data();
+                    relieve();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                result => return (store, result),
+            }
+        }
     }
 }

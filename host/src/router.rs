@@ -4,7 +4,7 @@
 //! optimisation: a message that finds no hot instance starts one, which
 //! reads its inbox from the store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
@@ -18,82 +18,134 @@ pub(crate) enum Signal {
     Message(Message),
     /// Stop now (terminated or suspended); state is already committed.
     Stop(String),
+    /// Instance slots are scarce: unload if still idle.
+    Evict,
 }
 
 struct Slot {
     sender: UnboundedSender<Signal>,
     generation: u64,
+    /// Set while the instance waits for a message: the number of its entry
+    /// in the idle queue.
+    idle: Option<u64>,
+}
+
+#[derive(Default)]
+struct Table {
+    slots: HashMap<String, Slot>,
+    /// Instances in the order they began to wait, oldest first, with the
+    /// number their slot held then. An entry whose number no longer matches
+    /// is stale (the instance woke up or went away) and is skipped.
+    idle: VecDeque<(String, u64)>,
+    next_generation: u64,
+    next_idle: u64,
 }
 
 #[derive(Default)]
 pub(crate) struct Router {
-    slots: Mutex<HashMap<String, Slot>>,
-    next_generation: Mutex<u64>,
+    table: Mutex<Table>,
 }
 
 /// A new instance task to spawn: its id, inbox and generation.
 pub(crate) type Spawn = (String, UnboundedReceiver<Signal>, u64);
 
 impl Router {
-    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn new_slot(&self, slots: &mut HashMap<String, Slot>, id: &str) -> Spawn {
-        let mut next = self
-            .next_generation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *next += 1;
-        let (sender, receiver) = unbounded_channel();
-        slots.insert(
-            id.to_owned(),
-            Slot {
-                sender,
-                generation: *next,
-            },
-        );
-        (id.to_owned(), receiver, *next)
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Hands the message to the hot instance, or returns the task to spawn.
     pub(crate) fn deliver(&self, message: Message) -> Option<Spawn> {
-        let mut slots = self.slots();
+        let mut table = self.table();
         let id = message.instance_id.clone();
-        if let Some(slot) = slots.get(&id)
+        if let Some(slot) = table.slots.get(&id)
             && slot.sender.send(Signal::Message(message)).is_ok()
         {
             return None;
         }
-        Some(self.new_slot(&mut slots, &id))
+        Some(table.new_slot(&id))
     }
 
     /// Returns the task to spawn if the instance is not hot.
     pub(crate) fn ensure(&self, id: &str) -> Option<Spawn> {
-        let mut slots = self.slots();
-        match slots.get(id) {
+        let mut table = self.table();
+        match table.slots.get(id) {
             Some(slot) if !slot.sender.is_closed() => None,
-            _ => Some(self.new_slot(&mut slots, id)),
+            _ => Some(table.new_slot(id)),
         }
     }
 
     /// Tells a hot instance to stop.
     pub(crate) fn stop(&self, id: &str, why: &str) {
-        if let Some(slot) = self.slots().get(id) {
+        if let Some(slot) = self.table().slots.get(id) {
             let _ = slot.sender.send(Signal::Stop(why.to_owned()));
         }
     }
 
     pub(crate) fn is_hot(&self, id: &str) -> bool {
-        self.slots().contains_key(id)
+        self.table().slots.contains_key(id)
     }
 
     /// Called by an instance task as it ends.
     pub(crate) fn release(&self, id: &str, generation: u64) {
-        let mut slots = self.slots();
-        if slots.get(id).is_some_and(|s| s.generation == generation) {
-            slots.remove(id);
+        let mut table = self.table();
+        if table
+            .slots
+            .get(id)
+            .is_some_and(|s| s.generation == generation)
+        {
+            table.slots.remove(id);
         }
+    }
+
+    /// Called by an instance as it starts waiting for a message: it may be
+    /// evicted from now on to free its slot.
+    pub(crate) fn idle(&self, id: &str, generation: u64) {
+        let mut table = self.table();
+        let number = table.next_idle;
+        let Some(slot) = table
+            .slots
+            .get_mut(id)
+            .filter(|s| s.generation == generation)
+        else {
+            return;
+        };
+        slot.idle = Some(number);
+        table.next_idle += 1;
+        table.idle.push_back((id.to_owned(), number));
+        // Stale entries pile up as instances wake and wait again.
+        if table.idle.len() > 2 * table.slots.len() + 64 {
+            let Table { slots, idle, .. } = &mut *table;
+            idle.retain(|(id, number)| slots.get(id).is_some_and(|s| s.idle == Some(*number)));
+        }
+    }
+
+    /// Called by an instance as a message wakes it.
+    pub(crate) fn busy(&self, id: &str, generation: u64) {
+        if let Some(slot) = self
+            .table()
+            .slots
+            .get_mut(id)
+            .filter(|s| s.generation == generation)
+        {
+            slot.idle = None;
+        }
+    }
+
+    /// Asks the longest-idle instance to unload. False if none is idle.
+    pub(crate) fn evict_idle(&self) -> bool {
+        let mut table = self.table();
+        while let Some((id, number)) = table.idle.pop_front() {
+            if let Some(slot) = table.slots.get_mut(&id)
+                && slot.idle == Some(number)
+            {
+                slot.idle = None;
+                if slot.sender.send(Signal::Evict).is_ok() {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Unloads an idle instance unless a message is already waiting for it.
@@ -104,13 +156,33 @@ impl Router {
         generation: u64,
         inbox: &UnboundedReceiver<Signal>,
     ) -> bool {
-        let mut slots = self.slots();
+        let mut table = self.table();
         if !inbox.is_empty() {
             return false;
         }
-        if slots.get(id).is_some_and(|s| s.generation == generation) {
-            slots.remove(id);
+        if table
+            .slots
+            .get(id)
+            .is_some_and(|s| s.generation == generation)
+        {
+            table.slots.remove(id);
         }
         true
+    }
+}
+
+impl Table {
+    fn new_slot(&mut self, id: &str) -> Spawn {
+        self.next_generation += 1;
+        let (sender, receiver) = unbounded_channel();
+        self.slots.insert(
+            id.to_owned(),
+            Slot {
+                sender,
+                generation: self.next_generation,
+                idle: None,
+            },
+        );
+        (id.to_owned(), receiver, self.next_generation)
     }
 }

@@ -182,12 +182,14 @@ impl Handler {
             id: id.clone(),
             effects: Vec::new(),
         };
-        let mut store = shared
+        let guest = shared
             .wasm
-            .store(wasi, state, shared.wasm.limits.cpu_per_episode);
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
+            .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+        let (mut store, instance) = shared
+            .wasm
+            .instantiate(pre, guest, &|| shared.router.evict_idle())
+            .await;
+        let instance = instance
             .map_err(|e| Failure::new(format!("cannot instantiate actor: {}", e.root_cause())))?;
         let guest = indices
             .load(&mut store, &instance)

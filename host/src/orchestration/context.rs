@@ -158,23 +158,32 @@ impl Data {
             .take()
             .ok_or_else(|| Unwind::Stopped("no inbox".into()))?;
         let evict_after = state.shared.evict_after;
+        let router = &state.shared.router;
+        router.idle(&state.instance_id, state.generation);
         let outcome = loop {
-            match tokio::time::timeout(evict_after, signals.recv()).await {
-                Ok(Some(Signal::Message(message))) => {
-                    state.accept(message);
-                    while let Ok(Signal::Message(more)) = signals.try_recv() {
-                        state.accept(more);
-                    }
-                    break Ok(());
-                }
-                Ok(Some(Signal::Stop(why))) => break Err(Unwind::Stopped(why)),
+            let signal = match tokio::time::timeout(evict_after, signals.recv()).await {
+                Ok(Some(signal)) => signal,
                 Ok(None) => break Err(Unwind::Stopped("the runtime is shutting down".into())),
-                Err(_idle) => {
-                    if state
-                        .shared
-                        .router
-                        .try_evict(&state.instance_id, state.generation, &signals)
-                    {
+                Err(_idle) => Signal::Evict,
+            };
+            match signal {
+                Signal::Message(message) => {
+                    router.busy(&state.instance_id, state.generation);
+                    state.accept(message);
+                    // Take in what else has arrived; a stop among it wins.
+                    let mut stop = None;
+                    while let Ok(more) = signals.try_recv() {
+                        match more {
+                            Signal::Message(more) => state.accept(more),
+                            Signal::Stop(why) => stop = Some(why),
+                            Signal::Evict => {}
+                        }
+                    }
+                    break stop.map_or(Ok(()), |why| Err(Unwind::Stopped(why)));
+                }
+                Signal::Stop(why) => break Err(Unwind::Stopped(why)),
+                Signal::Evict => {
+                    if router.try_evict(&state.instance_id, state.generation, &signals) {
                         break Err(Unwind::Evicted);
                     }
                 }

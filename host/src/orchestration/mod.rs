@@ -211,12 +211,15 @@ async fn execute(
         return (Ok(Err(failure)), state);
     };
     let wasi = sandbox::orchestration_wasi(&state.instance_id, state.execution, &state.determinism);
-    let mut store = shared
+    let guest = shared
         .wasm
-        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
+        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let (mut store, instance) = shared
+        .wasm
+        .instantiate(pre, guest, &|| shared.router.evict_idle())
+        .await;
     let run = async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        let guest = indices.load(&mut store, &instance)?;
+        let guest = indices.load(&mut store, &instance?)?;
         guest.call_run(&mut store, name, &input.to_owned()).await
     };
     let result = match run.await {
@@ -405,13 +408,14 @@ pub(crate) async fn names(
     };
     let state = OrchestrationState::new(shared.clone(), &record, vec![started], true);
     let wasi = sandbox::orchestration_wasi(&record.id, 0, &state.determinism);
-    let mut store = shared
+    let guest = shared
         .wasm
-        .store(wasi, state, shared.wasm.limits.cpu_per_episode);
-    let instance = pre
-        .instantiate_async(&mut store)
-        .await
-        .map_err(|e| format!("cannot instantiate: {e:#}"))?;
+        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+    let (mut store, instance) = shared
+        .wasm
+        .instantiate(pre, guest, &|| shared.router.evict_idle())
+        .await;
+    let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
     let guest = indices
         .load(&mut store, &instance)
         .map_err(|e| e.to_string())?;

@@ -97,3 +97,51 @@ async fn an_evicted_instance_is_replayed_without_running_activities_again() {
         "replay must not run the first notify again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_waiting_instances_than_instance_slots_all_finish() {
+    // 4 slots, 24 orchestrations that each wait for an event: instances
+    // must be evicted under pool pressure and replayed later, without
+    // failing and without running a recorded activity again.
+    const INSTANCES: u32 = 24;
+    let notices = Arc::new(AtomicU32::new(0));
+    let counted = notices.clone();
+    let host = Host::with(move |b| {
+        b.limits(reprise::Limits {
+            instance_slots: 4,
+            ..reprise::Limits::default()
+        })
+        .activity("notify", move |_| {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok("null".to_owned())
+            }
+        })
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..INSTANCES {
+        ids.push(host.start("approval", REQUEST).await);
+    }
+    for id in &ids {
+        host.wait_for_custom_status(id, r#""waiting for manager""#)
+            .await;
+    }
+    for id in &ids {
+        host.runtime
+            .raise_event(id, "approval", r#"{"approved":true,"by":"ana"}"#)
+            .await
+            .unwrap();
+    }
+    for id in &ids {
+        let record = host.wait(id).await;
+        assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+        assert!(record.output.unwrap().contains(r#""by":"ana""#));
+    }
+    assert_eq!(
+        notices.load(Ordering::SeqCst),
+        2 * INSTANCES,
+        "each notify runs once per instance, evicted or not"
+    );
+}
