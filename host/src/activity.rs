@@ -9,9 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
 use crate::engine::{GuestData, GuestLimit};
@@ -70,46 +71,102 @@ impl Host for Data {
     }
 }
 
-/// Picks due activity tasks and runs them, forever.
-pub(crate) async fn dispatch(shared: Arc<Shared>, concurrency: usize) {
+/// Which task attempts this worker has taken on, so none runs twice at once
+/// or again after it committed (its result, or its retry as the next attempt).
+///
+/// A task reaches the dispatcher two ways: handed over by the commit that
+/// scheduled it, and found by a scan of the store (after a restart, for a
+/// retry that became due, or when another process scheduled it). A scan may
+/// return a row that finished while the scan was reading, so finished tasks
+/// are remembered until a scan that started after they finished has come
+/// back, and for a while after that in case a handover is late.
+#[derive(Default)]
+struct Claims {
+    running: HashSet<Attempt>,
+    /// Finished attempts → (scans started before it finished, when).
+    finished: HashMap<Attempt, (u64, Instant)>,
+    scans_started: u64,
+}
+
+/// A task's id and attempt number.
+type Attempt = (i64, u32);
+
+/// How long a finished task is remembered at least.
+const REMEMBER_FINISHED: Duration = Duration::from_secs(10);
+
+impl Claims {
+    /// Takes the attempt on unless it runs or has finished here.
+    fn claim(&mut self, attempt: Attempt) -> bool {
+        !self.finished.contains_key(&attempt) && self.running.insert(attempt)
+    }
+
+    fn finish(&mut self, attempt: Attempt) {
+        self.running.remove(&attempt);
+        self.finished
+            .insert(attempt, (self.scans_started, Instant::now()));
+    }
+
+    /// Forgets finished tasks that no scan from `scan` on can return.
+    fn forget_finished_before(&mut self, scan: u64) {
+        self.finished
+            .retain(|_, (mark, at)| *mark >= scan || at.elapsed() < REMEMBER_FINISHED);
+    }
+}
+
+/// Runs activity tasks, forever: those handed over by commits as they
+/// arrive, and those a scan of the store finds due (every 100 ms, and when
+/// woken).
+pub(crate) async fn dispatch(
+    shared: Arc<Shared>,
+    mut handed_over: UnboundedReceiver<ActivityTask>,
+    concurrency: usize,
+) {
     let permits = Arc::new(Semaphore::new(concurrency));
-    let in_flight: Arc<Mutex<HashSet<i64>>> = Arc::default();
-    loop {
-        let wake = shared.activity_wake.notified();
-        let due = match shared.store.due_activities(now_ms(), concurrency * 2) {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(%error, "cannot read activity tasks");
-                Vec::new()
-            }
-        };
-        for task in due {
-            if !in_flight
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(task.id)
-            {
-                continue;
-            }
-            let Ok(permit) = permits.clone().acquire_owned().await else {
+    let claims: Arc<Mutex<Claims>> = Arc::default();
+    let start = |task: ActivityTask| {
+        let attempt = (task.id, task.attempt);
+        if !lock(&claims).claim(attempt) {
+            return;
+        }
+        let (shared, permits, claims) = (shared.clone(), permits.clone(), claims.clone());
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
-            let shared = shared.clone();
-            let in_flight = in_flight.clone();
-            tokio::spawn(async move {
-                let id = task.id;
-                run_task(&shared, task).await;
-                in_flight
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
-                drop(permit);
-                shared.activity_wake.notify_one();
-            });
+            run_task(&shared, task).await;
+            lock(&claims).finish(attempt);
+        });
+    };
+    loop {
+        let wake = shared.activity_wake.notified();
+        let scan = {
+            let mut claims = lock(&claims);
+            claims.scans_started += 1;
+            claims.scans_started
+        };
+        match shared.store.due_activities(now_ms(), concurrency * 2) {
+            Ok(due) => due.into_iter().for_each(&start),
+            Err(error) => tracing::error!(%error, "cannot read activity tasks"),
         }
+        lock(&claims).forget_finished_before(scan);
         // Retries become due by time, not by a commit: look again soon.
-        let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
+        let rescan = tokio::time::sleep(Duration::from_millis(100));
+        tokio::pin!(rescan, wake);
+        loop {
+            tokio::select! {
+                task = handed_over.recv() => match task {
+                    Some(task) => start(task),
+                    None => return,
+                },
+                () = &mut wake => break,
+                () = &mut rescan => break,
+            }
+        }
     }
+}
+
+fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
+    claims.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs one attempt and commits its consequence: the result, or a retry.

@@ -53,7 +53,6 @@ impl Journal {
     }
 
     /// The recorded answer to this call when replaying; `None` when live.
-    /// Signatures (digests of the arguments) are computed only when replaying.
     pub(crate) fn replay(
         &mut self,
         requested: &Event,
@@ -62,15 +61,17 @@ impl Journal {
             return Ok(None);
         }
         let recorded = &self.events[self.cursor];
-        let signature = recorded.event.signature();
-        let requested = requested.signature();
-        if signature != requested {
+        if !recorded.event.same_call(requested) {
             return Err(Nondeterminism {
                 instance_id: self.instance_id.clone(),
                 position: recorded.seq,
-                recorded: signature
+                recorded: recorded
+                    .event
+                    .signature()
                     .map_or_else(|| describe_frame(&recorded.event), |s| s.to_string()),
-                requested: requested.map_or_else(|| "no call".into(), |s| s.to_string()),
+                requested: requested
+                    .signature()
+                    .map_or_else(|| "no call".into(), |s| s.to_string()),
             });
         }
         self.cursor += 1;

@@ -6,12 +6,13 @@
 //! makes this process execute orchestrations, activities, timers and actors.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
 
 mod actors;
 mod watch;
@@ -27,8 +28,8 @@ use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::sqlite::now_ms;
 use crate::store::{
-    ActorOperation, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Role, Status,
-    Store, StoreError,
+    ActivityTask, ActorOperation, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op,
+    Role, Status, Store, StoreError,
 };
 
 /// What every part of a runtime shares.
@@ -41,6 +42,9 @@ pub(crate) struct Shared {
     pub(crate) grants: ActivityGrants,
     pub(crate) evict_after: Duration,
     pub(crate) activity_wake: Notify,
+    /// Hands activity tasks from the commit that scheduled them straight to
+    /// the worker's dispatcher, which then need not read them back.
+    activity_handover: Mutex<Option<UnboundedSender<ActivityTask>>>,
     pub(crate) timer_wake: Notify,
     pub(crate) actor_wake: Notify,
     /// Notified whenever an instance finishes in this process.
@@ -58,7 +62,7 @@ impl Shared {
         let mut created = Vec::new();
         for op in &batch {
             match op {
-                Op::ScheduleActivity(_) | Op::RetryActivity { .. } => wake_activities = true,
+                Op::RetryActivity { .. } => wake_activities = true,
                 Op::ScheduleTimer(_) => wake_timers = true,
                 Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
                 Op::CreateInstance { record, .. } => created.push(record.id.clone()),
@@ -79,6 +83,17 @@ impl Shared {
             for id in created {
                 if let Some(spawn) = self.router.ensure(&id) {
                     self.spawn(spawn);
+                }
+            }
+            if !committed.activities.is_empty()
+                && let Some(handover) = &*self
+                    .activity_handover
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            {
+                for task in &committed.activities {
+                    // If the dispatcher has stopped, a scan finds the task.
+                    let _ = handover.send(task.clone());
                 }
             }
             if wake_activities {
@@ -212,6 +227,7 @@ impl RuntimeBuilder {
                 grants: self.grants,
                 evict_after: self.evict_after,
                 activity_wake: Notify::new(),
+                activity_handover: Mutex::new(None),
                 timer_wake: Notify::new(),
                 actor_wake: Notify::new(),
                 finished: Notify::new(),
@@ -529,9 +545,15 @@ impl Runtime {
     pub fn start_worker(&self, activity_concurrency: usize) -> WorkerHandle {
         let shared = self.shared.clone();
         shared.worker.store(true, Ordering::Relaxed);
+        let (handover, handed_over) = tokio::sync::mpsc::unbounded_channel();
+        *shared
+            .activity_handover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handover);
         let tasks = vec![
             tokio::spawn(crate::activity::dispatch(
                 shared.clone(),
+                handed_over,
                 activity_concurrency.max(1),
             )),
             tokio::spawn(crate::timers::run(shared.clone())),
@@ -565,6 +587,11 @@ impl WorkerHandle {
     /// running here finish their current episode.
     pub fn abort(&self) {
         self.shared.worker.store(false, Ordering::Relaxed);
+        *self
+            .shared
+            .activity_handover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         for task in &self.tasks {
             task.abort();
         }

@@ -545,6 +545,8 @@ pub type Batch = Vec<Op>;
 pub struct Committed {
     /// Messages inserted, with their ids: the runtime routes them.
     pub messages: Vec<Message>,
+    /// Activity tasks scheduled, with their ids: the runtime runs them.
+    pub activities: Vec<ActivityTask>,
 }
 
 /// Resolves when a batch is durable (or failed).

@@ -19,7 +19,7 @@ use super::{
     CommitTicket, InstanceRecord, Message, MessageKind, ParentRef, Registration, Role, Status,
     Store, StoreError, TimerRecord,
 };
-use crate::history::{Event, HistoryEvent};
+use crate::history::{Event, HistoryEvent, codec};
 
 /// Readers kept open; more concurrent reads wait for one.
 const READERS: usize = 4;
@@ -179,9 +179,9 @@ fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T
     })
 }
 
-fn decode_event(text: &str) -> rusqlite::Result<Event> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+fn decode_event(bytes: &[u8]) -> rusqlite::Result<Event> {
+    codec::decode(bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
     })
 }
 
@@ -213,16 +213,21 @@ impl Store for SqliteStore {
         status: Option<Status>,
         limit: usize,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {INSTANCE_COLUMNS} FROM instances
-                 WHERE ?1 IS NULL OR status = ?1 ORDER BY created_at DESC, id LIMIT ?2"
-            ))?;
-            let rows = stmt.query_map(
-                params![status.map(Status::as_str), limit as i64],
-                read_instance,
-            )?;
-            rows.collect()
+        self.read(|conn| match status {
+            Some(status) => conn
+                .prepare_cached(&format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances
+                     WHERE status = ?1 ORDER BY created_at DESC, id LIMIT ?2"
+                ))?
+                .query_map(params![status.as_str(), limit as i64], read_instance)?
+                .collect(),
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances
+                     ORDER BY created_at DESC, id LIMIT ?1"
+                ))?
+                .query_map(params![limit as i64], read_instance)?
+                .collect(),
         })
     }
 
@@ -232,11 +237,10 @@ impl Store for SqliteStore {
                 "SELECT seq, at, event FROM history WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
             )?;
             let rows = stmt.query_map(params![id, execution], |row| {
-                let text: String = row.get(2)?;
                 Ok(HistoryEvent {
                     seq: row.get(0)?,
                     at: row.get(1)?,
-                    event: decode_event(&text)?,
+                    event: decode_event(row.get_ref(2)?.as_bytes()?)?,
                 })
             })?;
             rows.collect()

@@ -1,6 +1,5 @@
 //! The one writer: a thread that owns the write connection and commits many
-//! batches per transaction (group commit), each batch in its own savepoint so
-//! a failing batch rolls back alone.
+//! batches per transaction (group commit); a failing batch rolls back alone.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,8 +9,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use super::now_ms;
+use crate::history::codec;
 use crate::store::{
-    Batch, Committed, InstanceRecord, Message, MessageKind, NewMessage, Op, Status, StoreError,
+    ActivityTask, Batch, Committed, InstanceRecord, Message, MessageKind, NewMessage, Op, Status,
+    StoreError,
 };
 
 /// A batch and where to report its outcome.
@@ -46,27 +47,66 @@ pub(super) fn run(mut conn: Connection, requests: Receiver<Request>, counters: A
 }
 
 /// Commits the group in one transaction; false if the transaction failed.
+///
+/// Batches are applied straight into the transaction. A batch can fail
+/// (a precondition no longer holds, a constraint); then the transaction is
+/// rolled back and the group applied again with each batch in a savepoint,
+/// so the failing one rolls back alone. Savepoints make SQLite journal every
+/// page a batch touches, which costs as much as the batch itself, so they
+/// are only paid for when a batch fails, which is rare.
 fn commit_group(conn: &mut Connection, group: Vec<Request>) -> bool {
-    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
+    let results = match apply_group(conn, &group, false) {
+        Ok(results) if results.iter().all(Result::is_ok) => Ok(results),
+        Ok(_) => apply_group(conn, &group, true),
+        Err(e) => Err(e),
+    };
+    match results {
+        Ok(results) => {
+            for ((_, reply), result) in group.into_iter().zip(results) {
+                // The requester may have given up waiting; the batch is durable anyway.
+                let _ = reply.send(result);
+            }
+            true
+        }
         Err(e) => {
             fail_all(group, &e);
-            return false;
+            false
         }
-    };
+    }
+}
+
+/// Applies every batch in one transaction and commits it, unless a batch
+/// failed without savepoints (the transaction is then rolled back).
+fn apply_group(
+    conn: &mut Connection,
+    group: &[Request],
+    savepoints: bool,
+) -> Result<Vec<Result<Committed, StoreError>>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(group.len());
-    for (batch, _) in &group {
-        results.push(apply_in_savepoint(&tx, batch));
+    for (batch, _) in group {
+        let result = if savepoints {
+            apply_in_savepoint(&tx, batch)
+        } else {
+            apply_batch(&tx, batch)
+        };
+        let failed = result.is_err();
+        results.push(result);
+        if failed && !savepoints {
+            // Dropping the transaction rolls it back.
+            return Ok(results);
+        }
     }
-    if let Err(e) = tx.commit() {
-        fail_all(group, &e);
-        return false;
-    }
-    for ((_, reply), result) in group.into_iter().zip(results) {
-        // The requester may have given up waiting; the batch is durable anyway.
-        let _ = reply.send(result);
-    }
-    true
+    tx.commit()?;
+    Ok(results)
+}
+
+fn apply_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, StoreError> {
+    let mut committed = Committed::default();
+    batch
+        .iter()
+        .try_for_each(|op| apply(tx, op, &mut committed))?;
+    Ok(committed)
 }
 
 fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
@@ -77,18 +117,15 @@ fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
 }
 
 fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, StoreError> {
-    tx.execute_batch("SAVEPOINT batch")?;
-    let mut committed = Committed::default();
-    let result = batch
-        .iter()
-        .try_for_each(|op| apply(tx, op, &mut committed));
-    match result {
-        Ok(()) => {
-            tx.execute_batch("RELEASE batch")?;
+    tx.prepare_cached("SAVEPOINT batch")?.execute([])?;
+    match apply_batch(tx, batch) {
+        Ok(committed) => {
+            tx.prepare_cached("RELEASE batch")?.execute([])?;
             Ok(committed)
         }
         Err(e) => {
-            tx.execute_batch("ROLLBACK TO batch; RELEASE batch")?;
+            tx.prepare_cached("ROLLBACK TO batch")?.execute([])?;
+            tx.prepare_cached("RELEASE batch")?.execute([])?;
             Err(e)
         }
     }
@@ -149,9 +186,8 @@ fn append_history(
         "INSERT INTO history (instance_id, execution, seq, at, event) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     for event in events {
-        let json =
-            serde_json::to_string(&event.event).map_err(|e| StoreError::Conflict(e.to_string()))?;
-        insert.execute(params![instance_id, execution, event.seq, event.at, json])?;
+        let bytes = codec::encode(&event.event);
+        insert.execute(params![instance_id, execution, event.seq, event.at, bytes])?;
     }
     Ok(())
 }
@@ -257,6 +293,10 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 task.attempt,
                 task.visible_at
             ])?;
+            committed.activities.push(ActivityTask {
+                id: tx.last_insert_rowid(),
+                ..task.clone()
+            });
         }
         Op::ScheduleTimer(timer) => {
             tx.prepare_cached(
@@ -468,4 +508,49 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(batch: Batch) -> (Request, oneshot::Receiver<Result<Committed, StoreError>>) {
+        let (reply, ticket) = oneshot::channel();
+        ((batch, reply), ticket)
+    }
+
+    fn create(id: &str) -> Op {
+        Op::create_instance(id.into(), "o", "d".into(), "null", None, 1)
+    }
+
+    #[test]
+    fn a_failing_batch_rolls_back_alone_and_the_rest_of_its_group_commits() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let (first, first_ticket) = request(vec![create("a")]);
+        // Creates "b", then fails its precondition: neither part may stay.
+        let (failing, failing_ticket) = request(vec![
+            create("b"),
+            Op::ExpectRunning {
+                instance_id: "nobody".into(),
+                execution: 0,
+            },
+        ]);
+        let (last, last_ticket) = request(vec![create("c")]);
+        assert!(commit_group(&mut conn, vec![first, failing, last]));
+        assert!(first_ticket.blocking_recv().unwrap().is_ok());
+        assert!(matches!(
+            failing_ticket.blocking_recv().unwrap(),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(last_ticket.blocking_recv().unwrap().is_ok());
+        let ids: Vec<String> = conn
+            .prepare("SELECT id FROM instances ORDER BY id")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids, ["a", "c"]);
+    }
 }

@@ -8,6 +8,8 @@
 //! - [`Event::Completed`], [`Event::Failed`] and [`Event::ContinuedAsNew`] are
 //!   last when present.
 
+pub mod codec;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -221,8 +223,12 @@ pub fn signature(kind: &'static str, name: &str, args: &[&[u8]]) -> CallSignatur
 }
 
 /// Named after the first target (`account/alice withdraw`); every
-/// operation's target, name and input go into the digest.
-fn actor_signature(kind: &'static str, operations: &[ActorOperation]) -> CallSignature {
+/// operation's target, name and input are arguments.
+fn actor_call<R>(
+    kind: &'static str,
+    operations: &[ActorOperation],
+    visit: impl FnOnce(&'static str, &str, &[&[u8]]) -> R,
+) -> R {
     let name = operations
         .first()
         .map(|op| format!("{} {}", op.target, op.operation))
@@ -238,7 +244,26 @@ fn actor_signature(kind: &'static str, operations: &[ActorOperation]) -> CallSig
             ]
         })
         .collect();
-    signature(kind, &name, &args)
+    visit(kind, &name, &args)
+}
+
+impl ActivityOptions {
+    /// The options as fixed-width bytes, for comparing calls.
+    fn to_bytes(self) -> [u8; 41] {
+        let mut bytes = [0u8; 41];
+        if let Some(retry) = self.retry {
+            bytes[0] = 1;
+            bytes[1..5].copy_from_slice(&retry.max_attempts.to_le_bytes());
+            bytes[5..13].copy_from_slice(&retry.first_retry_ms.to_le_bytes());
+            bytes[13..21].copy_from_slice(&retry.backoff_coefficient.to_bits().to_le_bytes());
+            bytes[21..29].copy_from_slice(&retry.max_retry_ms.to_le_bytes());
+        }
+        if let Some(timeout) = self.timeout_ms {
+            bytes[29] = 1;
+            bytes[30..38].copy_from_slice(&timeout.to_le_bytes());
+        }
+        bytes
+    }
 }
 
 impl Event {
@@ -250,21 +275,19 @@ impl Event {
         )
     }
 
-    /// The call this event records, or `None` for the events that frame an
-    /// execution rather than record a call.
-    pub fn signature(&self) -> Option<CallSignature> {
+    /// Hands the call this event records to `visit` as its kind, name and
+    /// arguments (answers such as results and random values are not
+    /// arguments); `None` for the events that frame an execution.
+    fn visit_call<R>(&self, visit: impl FnOnce(&'static str, &str, &[&[u8]]) -> R) -> Option<R> {
         Some(match self {
             Event::Started { .. } | Event::Completed { .. } | Event::Failed { .. } => return None,
             Event::ActivityScheduled {
                 name,
                 input,
                 options,
-            } => {
-                let options = serde_json::to_vec(options).unwrap_or_default();
-                signature("activity", name, &[input.as_bytes(), &options])
-            }
+            } => visit("activity", name, &[input.as_bytes(), &options.to_bytes()]),
             Event::TimerScheduled { delay_ms, .. } => {
-                signature("timer", "", &[&delay_ms.to_le_bytes()])
+                visit("timer", "", &[&delay_ms.to_le_bytes()])
             }
             Event::ChildScheduled {
                 name,
@@ -277,35 +300,52 @@ impl Event {
                 } else {
                     b""
                 };
-                signature("orchestration", name, &[input.as_bytes(), id])
+                visit("orchestration", name, &[input.as_bytes(), id])
             }
             Event::ActorCalled { operation } => {
-                actor_signature("call-actor", std::slice::from_ref(operation))
+                actor_call("call-actor", std::slice::from_ref(operation), visit)
             }
             Event::ActorSignaled { operation } => {
-                actor_signature("signal-actor", std::slice::from_ref(operation))
+                actor_call("signal-actor", std::slice::from_ref(operation), visit)
             }
             Event::ActorsCalledAtomically { operations } => {
-                actor_signature("call-actors-atomically", operations)
+                actor_call("call-actors-atomically", operations, visit)
             }
-            Event::EventAwaited { name } => signature("wait-event", name, &[]),
-            Event::TaskAwaited { task, .. } => signature("await-task", "", &[&task.to_le_bytes()]),
+            Event::EventAwaited { name } => visit("wait-event", name, &[]),
+            Event::TaskAwaited { task, .. } => visit("await-task", "", &[&task.to_le_bytes()]),
             Event::AnyAwaited { tasks, .. } => {
                 let ids: Vec<u8> = tasks.iter().flat_map(|t| t.to_le_bytes()).collect();
-                signature("await-any", "", &[&ids])
+                visit("await-any", "", &[&ids])
             }
-            Event::Now { .. } => signature("now", "", &[]),
-            Event::Random { .. } => signature("random", "", &[]),
-            Event::Uuid { .. } => signature("uuid", "", &[]),
-            Event::CustomStatus { status } => signature(
+            Event::Now { .. } => visit("now", "", &[]),
+            Event::Random { .. } => visit("random", "", &[]),
+            Event::Uuid { .. } => visit("uuid", "", &[]),
+            Event::CustomStatus { status } => visit(
                 "custom-status",
                 "",
                 &[status.as_deref().unwrap_or("").as_bytes()],
             ),
-            Event::ContinuedAsNew { input } => {
-                signature("continue-as-new", "", &[input.as_bytes()])
-            }
+            Event::ContinuedAsNew { input } => visit("continue-as-new", "", &[input.as_bytes()]),
         })
+    }
+
+    /// The call this event records, or `None` for the events that frame an
+    /// execution rather than record a call.
+    pub fn signature(&self) -> Option<CallSignature> {
+        self.visit_call(signature)
+    }
+
+    /// Whether both events record the same call: same kind, name and
+    /// arguments, whatever the answers. What replay checks at each position;
+    /// cheaper than comparing signatures, which hash the arguments.
+    pub fn same_call(&self, other: &Event) -> bool {
+        self.visit_call(|kind, name, args| {
+            other.visit_call(|other_kind, other_name, other_args| {
+                kind == other_kind && name == other_name && args == other_args
+            })
+        })
+        .flatten()
+        .unwrap_or(false)
     }
 }
 
@@ -355,6 +395,19 @@ mod tests {
         };
         assert_eq!(a.signature(), b.signature());
         assert_ne!(a.signature(), c.signature());
+        assert!(a.same_call(&b));
+        assert!(!a.same_call(&c));
+        let timeout = |ms| Event::ActivityScheduled {
+            name: "a".into(),
+            input: "{}".into(),
+            options: ActivityOptions {
+                retry: None,
+                timeout_ms: ms,
+            },
+        };
+        assert!(timeout(Some(5)).same_call(&timeout(Some(5))));
+        assert!(!timeout(Some(5)).same_call(&timeout(None)));
+        assert_ne!(timeout(Some(5)).signature(), timeout(None).signature());
     }
 
     #[test]
