@@ -33,6 +33,19 @@ use crate::store::{InstanceRecord, MessageKind, NewMessage, Op, Status};
 struct Carry {
     signals: UnboundedReceiver<Signal>,
     consumed: ConsumedEvents,
+    /// The instance as its creation committed it, for the first execution
+    /// of a task started by that commit.
+    seed: Option<Seed>,
+}
+
+/// An instance as the commit that created it wrote it: its record and its
+/// history so far (the start event). Every message for it reaches the new
+/// task's inbox: those committed after the task was registered by routing,
+/// those committed before by the watcher, which reads every new message.
+#[derive(Debug)]
+pub(crate) struct Seed {
+    pub(crate) record: InstanceRecord,
+    pub(crate) history: Vec<HistoryEvent>,
 }
 
 /// How an execution ended.
@@ -60,12 +73,14 @@ pub(crate) async fn drive(
     instance_id: String,
     signals: UnboundedReceiver<Signal>,
     generation: u64,
+    seed: Option<Seed>,
 ) {
     let span = tracing::info_span!("instance", %instance_id);
     async {
         let mut carry = Some(Carry {
             signals,
             consumed: ConsumedEvents::default(),
+            seed,
         });
         while let Some(previous) = carry.take() {
             match run_execution(&shared, &instance_id, previous, generation).await {
@@ -92,28 +107,43 @@ async fn run_execution(
     Carry {
         mut signals,
         consumed,
+        seed,
     }: Carry,
     generation: u64,
 ) -> Result<(Ending, Carry), String> {
-    // Everything already signalled was committed before it was sent, so the
-    // store, read below, has it, unless the previous execution consumed it.
-    // Signals left over from that execution must not be taken in again: an
-    // event it consumed would be applied twice.
-    while signals.try_recv().is_ok() {}
-    let store = &shared.store;
-    let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
-        return Ok((Ending::Done, Carry { signals, consumed }));
+    let (record, history, inbox) = match seed {
+        Some(Seed { record, history }) => (record, history, Vec::new()),
+        None => {
+            // Everything already signalled was committed before it was sent,
+            // so the store, read below, has it, unless the previous execution
+            // consumed it. Signals left over from that execution must not be
+            // taken in again: an event it consumed would be applied twice.
+            while signals.try_recv().is_ok() {}
+            let store = &shared.store;
+            let done = |signals, consumed| {
+                let carry = Carry {
+                    signals,
+                    consumed,
+                    seed: None,
+                };
+                Ok((Ending::Done, carry))
+            };
+            let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
+                return done(signals, consumed);
+            };
+            if record.status != Status::Running {
+                return done(signals, consumed);
+            }
+            let history = store
+                .history(instance_id, record.execution)
+                .map_err(|e| e.to_string())?;
+            let inbox = store.inbox(instance_id).map_err(|e| e.to_string())?;
+            (record, history, inbox)
+        }
     };
-    if record.status != Status::Running {
-        return Ok((Ending::Done, Carry { signals, consumed }));
-    }
-    let history = store
-        .history(instance_id, record.execution)
-        .map_err(|e| e.to_string())?;
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
         return Err(format!("execution {} has no start event", record.execution));
     };
-    let inbox = store.inbox(instance_id).map_err(|e| e.to_string())?;
 
     let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
     state.signals = Some(signals);
@@ -190,6 +220,7 @@ impl OrchestrationState {
                 .take()
                 .unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1),
             consumed: std::mem::take(&mut self.consumed_events),
+            seed: None,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::engine::{Limits, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
+use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
 use crate::registry::Registry;
 pub(crate) use crate::router::Signal;
@@ -65,7 +66,10 @@ impl Shared {
                 Op::RetryActivity { .. } => wake_activities = true,
                 Op::ScheduleTimer(_) => wake_timers = true,
                 Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
-                Op::CreateInstance { record, .. } => created.push(record.id.clone()),
+                Op::CreateInstance { record, started } => created.push(Seed {
+                    record: record.clone(),
+                    history: vec![started.clone()],
+                }),
                 _ => {}
             }
         }
@@ -80,9 +84,9 @@ impl Shared {
                     self.spawn(spawn);
                 }
             }
-            for id in created {
-                if let Some(spawn) = self.router.ensure(&id) {
-                    self.spawn(spawn);
+            for seed in created {
+                if let Some(spawn) = self.router.ensure(&seed.record.id) {
+                    self.spawn_seeded(spawn, Some(seed));
                 }
             }
             if !committed.activities.is_empty()
@@ -109,8 +113,20 @@ impl Shared {
         Ok(committed)
     }
 
-    fn spawn(self: &Arc<Self>, (id, inbox, generation): Spawn) {
-        tokio::spawn(orchestration::drive(self.clone(), id, inbox, generation));
+    fn spawn(self: &Arc<Self>, spawn: Spawn) {
+        self.spawn_seeded(spawn, None);
+    }
+
+    /// Starts an instance task; `seed` is what a commit of this process just
+    /// created, so the task need not read it back.
+    fn spawn_seeded(self: &Arc<Self>, (id, inbox, generation): Spawn, seed: Option<Seed>) {
+        tokio::spawn(orchestration::drive(
+            self.clone(),
+            id,
+            inbox,
+            generation,
+            seed,
+        ));
     }
 
     pub(crate) fn orchestration_digest(&self, name: &str) -> Option<String> {
