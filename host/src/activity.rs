@@ -259,10 +259,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
         attempt: task.attempt,
     };
     let guest = shared.wasm.guest(wasi, state, timeout);
-    let (mut store, instance) = shared
-        .wasm
-        .instantiate(pre, guest, &|| shared.router.evict_idle())
-        .await;
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
     let run = async {
         let guest = indices.load(&mut store, &instance?)?;
         guest.call_run(&mut store, &task.name, &task.input).await
@@ -302,10 +299,7 @@ pub(crate) async fn names(
     let guest = shared
         .wasm
         .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
-    let (mut store, instance) = shared
-        .wasm
-        .instantiate(pre, guest, &|| shared.router.evict_idle())
-        .await;
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
     let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
     let guest = indices
         .load(&mut store, &instance)

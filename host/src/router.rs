@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -34,9 +35,9 @@ struct Slot {
 struct Table {
     slots: HashMap<String, Slot>,
     /// Instances in the order they began to wait, oldest first, with the
-    /// number their slot held then. An entry whose number no longer matches
-    /// is stale (the instance woke up or went away) and is skipped.
-    idle: VecDeque<(String, u64)>,
+    /// number their slot held then and when. An entry whose number no longer
+    /// matches is stale (the instance woke up or went away) and is skipped.
+    idle: VecDeque<(String, u64, Instant)>,
     next_generation: u64,
     next_idle: u64,
 }
@@ -112,11 +113,13 @@ impl Router {
         };
         slot.idle = Some(number);
         table.next_idle += 1;
-        table.idle.push_back((id.to_owned(), number));
+        table
+            .idle
+            .push_back((id.to_owned(), number, Instant::now()));
         // Stale entries pile up as instances wake and wait again.
         if table.idle.len() > 2 * table.slots.len() + 64 {
             let Table { slots, idle, .. } = &mut *table;
-            idle.retain(|(id, number)| slots.get(id).is_some_and(|s| s.idle == Some(*number)));
+            idle.retain(|(id, number, _)| slots.get(id).is_some_and(|s| s.idle == Some(*number)));
         }
     }
 
@@ -132,17 +135,24 @@ impl Router {
         }
     }
 
-    /// Asks the longest-idle instance to unload. False if none is idle.
-    pub(crate) fn evict_idle(&self) -> bool {
+    /// Asks the longest-idle instance to unload if it has waited at least
+    /// `min_idle`. False if there is none.
+    pub(crate) fn evict_idle(&self, min_idle: Duration) -> bool {
         let mut table = self.table();
-        while let Some((id, number)) = table.idle.pop_front() {
-            if let Some(slot) = table.slots.get_mut(&id)
-                && slot.idle == Some(number)
-            {
-                slot.idle = None;
-                if slot.sender.send(Signal::Evict).is_ok() {
-                    return true;
-                }
+        let Table { slots, idle, .. } = &mut *table;
+        while let Some((id, number, since)) = idle.front() {
+            let Some(slot) = slots.get_mut(id).filter(|s| s.idle == Some(*number)) else {
+                idle.pop_front();
+                continue;
+            };
+            if since.elapsed() < min_idle {
+                return false;
+            }
+            slot.idle = None;
+            let evicted = slot.sender.send(Signal::Evict).is_ok();
+            idle.pop_front();
+            if evicted {
+                return true;
             }
         }
         false

@@ -185,10 +185,7 @@ impl Handler {
         let guest = shared
             .wasm
             .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
-        let (mut store, instance) = shared
-            .wasm
-            .instantiate(pre, guest, &|| shared.router.evict_idle())
-            .await;
+        let (mut store, instance) = shared.instantiate(pre, guest).await;
         let instance = instance
             .map_err(|e| Failure::new(format!("cannot instantiate actor: {}", e.root_cause())))?;
         let guest = indices

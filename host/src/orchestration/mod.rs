@@ -242,13 +242,16 @@ async fn execute(
         return (Ok(Err(failure)), state);
     };
     let wasi = sandbox::orchestration_wasi(&state.instance_id, state.execution, &state.determinism);
+    // Held while the guest lives: a hot instance keeps its slot as it waits.
+    let _slot = if state.dry_run {
+        None
+    } else {
+        Some(shared.hot_slot().await)
+    };
     let guest = shared
         .wasm
         .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
-    let (mut store, instance) = shared
-        .wasm
-        .instantiate(pre, guest, &|| shared.router.evict_idle())
-        .await;
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
     let run = async {
         let guest = indices.load(&mut store, &instance?)?;
         guest.call_run(&mut store, name, &input.to_owned()).await
@@ -442,10 +445,7 @@ pub(crate) async fn names(
     let guest = shared
         .wasm
         .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
-    let (mut store, instance) = shared
-        .wasm
-        .instantiate(pre, guest, &|| shared.router.evict_idle())
-        .await;
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
     let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
     let guest = indices
         .load(&mut store, &instance)

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 mod actors;
+mod slots;
 mod watch;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
@@ -39,9 +40,14 @@ pub(crate) struct Shared {
     pub(crate) wasm: Arc<WasmEngine>,
     pub(crate) registry: Registry,
     pub(crate) router: Router,
+    /// Instance slots hot orchestrations may hold (see `slots`).
+    hot: Arc<tokio::sync::Semaphore>,
     pub(crate) natives: Natives,
     pub(crate) grants: ActivityGrants,
     pub(crate) evict_after: Duration,
+    /// How long a hot orchestration must have waited before it may be
+    /// evicted to free a slot for another (see `slots`).
+    pub(crate) evict_for_room_after: Duration,
     pub(crate) activity_wake: Notify,
     /// Hands activity tasks from the commit that scheduled them straight to
     /// the worker's dispatcher, which then need not read them back.
@@ -186,6 +192,7 @@ pub struct RuntimeBuilder {
     natives: Natives,
     grants: ActivityGrants,
     evict_after: Duration,
+    evict_for_room_after: Duration,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -216,6 +223,16 @@ impl RuntimeBuilder {
         self
     }
 
+    /// When every instance slot is taken (see [`Limits::instance_slots`]),
+    /// the hot orchestration that has waited longest is evicted to make
+    /// room, once it has waited this long (default 1 s). Until then the
+    /// newcomer waits: an instance that has only just begun to wait is
+    /// likely to be answered soon, and evicting it costs a replay.
+    pub fn evict_for_room_after(mut self, idle: Duration) -> Self {
+        self.evict_for_room_after = idle;
+        self
+    }
+
     /// Registers an activity implemented in Rust. It takes precedence over
     /// component activities of the same name.
     pub fn activity<F, Fut>(mut self, name: &str, f: F) -> Self
@@ -239,9 +256,11 @@ impl RuntimeBuilder {
                 wasm,
                 registry,
                 router: Router::default(),
+                hot: slots::hot_slots(self.limits.instance_slots),
                 natives: self.natives,
                 grants: self.grants,
                 evict_after: self.evict_after,
+                evict_for_room_after: self.evict_for_room_after,
                 activity_wake: Notify::new(),
                 activity_handover: Mutex::new(None),
                 timer_wake: Notify::new(),
@@ -291,6 +310,7 @@ impl Runtime {
             natives: HashMap::new(),
             grants: ActivityGrants::default(),
             evict_after: Duration::from_secs(60),
+            evict_for_room_after: Duration::from_secs(1),
         }
     }
 

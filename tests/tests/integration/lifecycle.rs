@@ -100,9 +100,10 @@ async fn an_evicted_instance_is_replayed_without_running_activities_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn more_waiting_instances_than_instance_slots_all_finish() {
-    // 4 slots, 24 orchestrations that each wait for an event: instances
-    // must be evicted under pool pressure and replayed later, without
-    // failing and without running a recorded activity again.
+    // 4 instance slots (3 for hot orchestrations), 24 orchestrations that
+    // each wait for an event: instances must be evicted to make room and
+    // replayed later, without failing and without running a recorded
+    // activity again.
     const INSTANCES: u32 = 24;
     let notices = Arc::new(AtomicU32::new(0));
     let counted = notices.clone();
@@ -111,6 +112,7 @@ async fn more_waiting_instances_than_instance_slots_all_finish() {
             instance_slots: 4,
             ..reprise::Limits::default()
         })
+        .evict_for_room_after(Duration::from_millis(50))
         .activity("notify", move |_| {
             let counted = counted.clone();
             async move {
