@@ -13,7 +13,7 @@ use crate::history::{Event, HistoryEvent};
 use crate::orchestration::{ReplayVerdict, replay_only};
 use crate::store::sqlite::{Durability, SqliteStore, now_ms};
 use crate::store::{InstanceRecord, Status};
-use crate::{Runtime, StartOptions};
+use crate::{Runtime, StartOptions, WorkerHandle};
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,16 @@ fn percentiles(mut samples: Vec<f64>) -> String {
 struct Bench {
     runtime: Runtime,
     store: Arc<SqliteStore>,
+    worker: Option<WorkerHandle>,
     _dir: ScratchDir,
+}
+
+impl Drop for Bench {
+    /// Stops the worker's loops, which would otherwise go on polling while
+    /// the next workload is measured.
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
 }
 
 /// A directory of its own for each workload's database, removed on drop.
@@ -124,8 +133,19 @@ impl Bench {
         Ok(Self {
             runtime,
             store,
+            worker: None,
             _dir: dir,
         })
+    }
+
+    fn start_worker(&mut self, activity_concurrency: usize) {
+        self.worker = Some(self.runtime.start_worker(activity_concurrency));
+    }
+
+    fn stop_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.abort();
+        }
     }
 
     /// Waits until no instance runs and no actor operation is queued.
@@ -165,8 +185,8 @@ pub async fn run(workload: Workload, options: &BenchOptions) -> Result<Vec<Strin
 const SEQ3_ROUNDS: usize = 3;
 
 async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
-    let bench = Bench::new(options, "seq3", &["hello_sequence"]).await?;
-    let _worker = bench.runtime.start_worker(256);
+    let mut bench = Bench::new(options, "seq3", &["hello_sequence"]).await?;
+    bench.start_worker(256);
     let n = scaled(options, 2000);
     let mut rates = Vec::new();
     let mut latencies = Vec::new();
@@ -233,8 +253,8 @@ fn completed_latencies(runtime: &Runtime, ids: &[String]) -> Result<Vec<f64>, Er
 }
 
 async fn fanout(options: &BenchOptions) -> Result<Vec<String>, Error> {
-    let bench = Bench::new(options, "fanout", &["fan_out"]).await?;
-    let _worker = bench.runtime.start_worker(256);
+    let mut bench = Bench::new(options, "fanout", &["fan_out"]).await?;
+    bench.start_worker(256);
     let items = scaled(options, 1000);
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -270,8 +290,8 @@ fn percentile_median(mut samples: Vec<f64>) -> f64 {
 }
 
 async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
-    let bench = Bench::new(options, "actors", &["bank"]).await?;
-    let _worker = bench.runtime.start_worker(64);
+    let mut bench = Bench::new(options, "actors", &["bank"]).await?;
+    bench.start_worker(64);
     let accounts = 1000u64;
     for n in 0..accounts {
         bench
@@ -320,8 +340,8 @@ async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
 }
 
 async fn replay(options: &BenchOptions) -> Result<Vec<String>, Error> {
-    let bench = Bench::new(options, "replay", &["hello_sequence"]).await?;
-    let worker = bench.runtime.start_worker(256);
+    let mut bench = Bench::new(options, "replay", &["hello_sequence"]).await?;
+    bench.start_worker(256);
     let cities: Vec<String> = (0..500).map(|n| format!("city-{n}")).collect();
     let input = serde_json::to_string(&cities).unwrap_or_default();
     let id = bench
@@ -329,10 +349,10 @@ async fn replay(options: &BenchOptions) -> Result<Vec<String>, Error> {
         .start("hello_sequence", &input, StartOptions::default())
         .await?;
     bench.runtime.wait(&id, Duration::from_secs(600)).await?;
-    worker.abort();
+    bench.stop_worker();
     let events = bench.runtime.history(&id)?.len();
     let mut times = Vec::new();
-    for _ in 0..scaled(options, 50) {
+    for _ in 0..scaled(options, 200) {
         let started = Instant::now();
         match bench.runtime.replay_check(&id, None).await? {
             ReplayVerdict::Returned(Ok(_)) => {}
