@@ -113,6 +113,12 @@ impl Claims {
     }
 }
 
+/// Scans between two full scans of the activity table. The others look only
+/// for retries that became due: first attempts are handed over by the
+/// commit that scheduled them, so a full scan is a safety net (and, at
+/// start, recovery).
+const SCANS_PER_FULL_SCAN: u64 = 100;
+
 /// Runs activity tasks, forever: those handed over by commits as they
 /// arrive, and those a scan of the store finds due (every 100 ms, and when
 /// woken).
@@ -144,7 +150,11 @@ pub(crate) async fn dispatch(
             claims.scans_started += 1;
             claims.scans_started
         };
-        match shared.store.due_activities(now_ms(), concurrency * 2) {
+        let retries_only = scan % SCANS_PER_FULL_SCAN != 1;
+        match shared
+            .store
+            .due_activities(now_ms(), concurrency * 2, retries_only)
+        {
             Ok(due) => due.into_iter().for_each(&start),
             Err(error) => tracing::error!(%error, "cannot read activity tasks"),
         }

@@ -32,9 +32,10 @@ pub struct Limits {
     pub max_payload_bytes: usize,
     /// Guest instances that can live at once: hot orchestrations, running
     /// activity attempts and actor batches. Each has a preallocated slot
-    /// (virtual memory of `memory_bytes` plus a guard region). When all are
-    /// taken, the longest-idle hot orchestration is evicted; it replays from
-    /// history on its next message.
+    /// (a reservation of `memory_bytes` of address space plus a guard
+    /// region, committed only as the guest touches it). When all are taken,
+    /// the hot orchestration that has waited longest is evicted to make room
+    /// and replays from history on its next message.
     pub instance_slots: u32,
 }
 
@@ -395,7 +396,7 @@ impl WasmEngine {
         &self,
         pre: &InstancePre<GuestData<S>>,
         mut data: GuestData<S>,
-        relieve: &(dyn Fn() -> bool + Sync),
+        relieve: &(dyn Fn() + Sync),
     ) -> (Store<GuestData<S>>, wasmtime::Result<Instance>) {
         loop {
             let mut store = self.store(data);

@@ -56,7 +56,7 @@ impl Shared {
     ) -> (wasmtime::Store<GuestData<S>>, wasmtime::Result<Instance>) {
         self.wasm
             .instantiate(pre, guest, &|| {
-                self.router.evict_idle(self.evict_for_room_after)
+                self.router.evict_idle(self.evict_for_room_after);
             })
             .await
     }

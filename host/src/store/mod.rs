@@ -575,8 +575,14 @@ pub trait Store: Send + Sync + 'static {
     /// Messages with an id above `after`, in arrival order (for hosts that
     /// share the database with other writers).
     fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError>;
-    /// Activities due by `now` (ms), oldest first.
-    fn due_activities(&self, now: u64, limit: usize) -> Result<Vec<ActivityTask>, StoreError>;
+    /// Activities due by `now` (ms), oldest first. With `retries_only`,
+    /// only those waiting for a retry (first attempts are visible at 0).
+    fn due_activities(
+        &self,
+        now: u64,
+        limit: usize,
+        retries_only: bool,
+    ) -> Result<Vec<ActivityTask>, StoreError>;
     /// Earliest timers first.
     fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError>;
     /// A component's bytes.

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use reprise::Error;
 use reprise::store::Status;
+use reprise::{Error, RuntimeBuilder};
 use reprise_tests::Host;
 
 const REQUEST: &str = r#"{"item":"desk","amount":300,"timeout_secs":3600}"#;
@@ -64,21 +64,24 @@ async fn terminate_then_purge() {
     assert!(matches!(host.runtime.history(&id), Err(Error::NotFound(_))));
 }
 
+/// Registers the `notify` activity the approval example calls, counting its runs.
+fn counting_notify(builder: RuntimeBuilder, runs: Arc<AtomicU32>) -> RuntimeBuilder {
+    builder.activity("notify", move |_| {
+        let runs = runs.clone();
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            Ok("null".to_owned())
+        }
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_evicted_instance_is_replayed_without_running_activities_again() {
     let notices = Arc::new(AtomicU32::new(0));
     let counted = notices.clone();
-    let host = Host::with(move |b| {
-        b.evict_after(Duration::from_millis(100))
-            .activity("notify", move |_| {
-                let counted = counted.clone();
-                async move {
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    Ok("null".to_owned())
-                }
-            })
-    })
-    .await;
+    let host =
+        Host::with(move |b| counting_notify(b.evict_after(Duration::from_millis(100)), counted))
+            .await;
     let id = host.start("approval", REQUEST).await;
     host.wait_for_custom_status(&id, r#""waiting for manager""#)
         .await;
@@ -108,18 +111,13 @@ async fn more_waiting_instances_than_instance_slots_all_finish() {
     let notices = Arc::new(AtomicU32::new(0));
     let counted = notices.clone();
     let host = Host::with(move |b| {
-        b.limits(reprise::Limits {
-            instance_slots: 4,
-            ..reprise::Limits::default()
-        })
-        .evict_for_room_after(Duration::from_millis(50))
-        .activity("notify", move |_| {
-            let counted = counted.clone();
-            async move {
-                counted.fetch_add(1, Ordering::SeqCst);
-                Ok("null".to_owned())
-            }
-        })
+        let b = b
+            .limits(reprise::Limits {
+                instance_slots: 4,
+                ..reprise::Limits::default()
+            })
+            .evict_for_room_after(Duration::from_millis(50));
+        counting_notify(b, counted)
     })
     .await;
     let mut ids = Vec::new();

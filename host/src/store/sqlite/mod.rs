@@ -284,13 +284,20 @@ impl Store for SqliteStore {
         })
     }
 
-    fn due_activities(&self, now: u64, limit: usize) -> Result<Vec<ActivityTask>, StoreError> {
+    fn due_activities(
+        &self,
+        now: u64,
+        limit: usize,
+        retries_only: bool,
+    ) -> Result<Vec<ActivityTask>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, instance_id, execution, task, name, digest, input, options, attempt, visible_at
-                 FROM activity_tasks WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
+                 FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
+                 ORDER BY visible_at, id LIMIT ?3",
             )?;
-            let rows = stmt.query_map(params![now, limit as i64], read_activity)?;
+            let from = u64::from(retries_only);
+            let rows = stmt.query_map(params![from, now, limit as i64], read_activity)?;
             rows.collect()
         })
     }
