@@ -75,8 +75,9 @@ impl Host for Data {
 /// or again after it committed (its result, or its retry as the next attempt).
 ///
 /// A task reaches the dispatcher two ways: handed over by the commit that
-/// scheduled it, and found by a scan of the store (after a restart, for a
-/// retry that became due, or when another process scheduled it). A scan may
+/// scheduled it, and found by a scan of the store (a retry that became due,
+/// or, in the full scan at start and now and then after, any task left by a
+/// crash or scheduled by another process). A scan may
 /// return a row that finished while the scan was reading, so finished tasks
 /// are remembered until a scan that started after they finished has come
 /// back, and for a while after that in case a handover is late.
