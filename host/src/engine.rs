@@ -169,13 +169,15 @@ const CONTEXTS: [&str; 3] = [
     "reprise:durable/actor-context@0.1.0",
 ];
 
-/// Prepares the component for one role if it exports that role's interface;
-/// `own` is the index in [`CONTEXTS`] of the role's host interface.
-fn prepare<T: 'static>(
+/// Prepares the component for one role if it exports that role's interface,
+/// with the indices of that interface's exports; `own` is the index in
+/// [`CONTEXTS`] of the role's host interface.
+fn prepare<T: 'static, I>(
     base: &Linker<T>,
     component: &Component,
     (export, own, role): (&str, usize, &str),
-) -> Result<Option<InstancePre<T>>, String> {
+    indices: impl FnOnce(&InstancePre<T>) -> wasmtime::Result<I>,
+) -> Result<Option<(InstancePre<T>, I)>, String> {
     if component.get_export_index(None, export).is_none() {
         return Ok(None);
     }
@@ -191,10 +193,11 @@ fn prepare<T: 'static>(
             .map_err(|e| e.to_string())?;
         }
     }
-    linker
+    let pre = linker
         .instantiate_pre(component)
-        .map(Some)
-        .map_err(|e| format!("component cannot run as {role}: {}", one_line(&e)))
+        .map_err(|e| format!("component cannot run as {role}: {}", one_line(&e)))?;
+    let indices = indices(&pre).map_err(|e| e.to_string())?;
+    Ok(Some((pre, indices)))
 }
 
 /// Defines every function of an interface the component imports as a trap
@@ -328,22 +331,20 @@ impl WasmEngine {
             &self.orchestration_linker,
             &component,
             (ORCHESTRATOR, 0, "an orchestration"),
-        )?
-        .map(|pre| orchestrator::GuestIndices::new(&pre).map(|indices| (pre, indices)))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+            orchestrator::GuestIndices::new,
+        )?;
         let activity = prepare(
             &self.activity_linker,
             &component,
             (ACTIVITIES, 1, "activities"),
-        )?
-        .map(|pre| activities::GuestIndices::new(&pre).map(|indices| (pre, indices)))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-        let actor = prepare(&self.actor_linker, &component, (ACTORS, 2, "actors"))?
-            .map(|pre| actors::GuestIndices::new(&pre).map(|indices| (pre, indices)))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+            activities::GuestIndices::new,
+        )?;
+        let actor = prepare(
+            &self.actor_linker,
+            &component,
+            (ACTORS, 2, "actors"),
+            actors::GuestIndices::new,
+        )?;
         if orchestration.is_none() && activity.is_none() && actor.is_none() {
             return Err(format!(
                 "component is for another world: it exports none of {ORCHESTRATOR}, {ACTIVITIES}, {ACTORS}"

@@ -177,6 +177,20 @@ pub fn reprise_bin() -> PathBuf {
     .clone()
 }
 
+/// Waits (up to two minutes each) for every instance to end, and asserts
+/// that each completed.
+pub async fn assert_all_completed(client: &Runtime, ids: &[String]) {
+    for id in ids {
+        let record = client.wait(id, Duration::from_secs(120)).await.unwrap();
+        assert_eq!(
+            record.status,
+            reprise::store::Status::Completed,
+            "{id}: {:?}",
+            record.output
+        );
+    }
+}
+
 /// Waits (up to a minute) until no actor operation is queued and no instance runs.
 pub async fn settle(runtime: &Runtime) {
     for _ in 0..6000 {

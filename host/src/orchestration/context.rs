@@ -108,6 +108,18 @@ impl OrchestrationState {
         })
     }
 
+    /// Records an actor call (`event`) as a task whose result is the reply,
+    /// and queues its operations unless history already holds the call.
+    fn actor_task(&mut self, event: Event, operations: Vec<ActorOperation>) -> Result<u32> {
+        let (task, replayed) = self.call(event)?;
+        self.tasks.insert(task, TaskKind::Result);
+        if replayed.is_none() {
+            let reply = self.reply_to(task);
+            self.enqueue_actor_operations(task, operations, reply);
+        }
+        Ok(task)
+    }
+
     /// Queues a call (one operation) or an atomic request (several), or
     /// fails the task at once when a target or input is bad.
     fn enqueue_actor_operations(
@@ -315,16 +327,10 @@ impl Host for Data {
 
     async fn call_actor(&mut self, operation: types::ActorOperation) -> Result<u32> {
         let operation = operation_from_wit(operation);
-        let s = &mut self.state;
-        let (task, replayed) = s.call(Event::ActorCalled {
+        let event = Event::ActorCalled {
             operation: operation.clone(),
-        })?;
-        s.tasks.insert(task, TaskKind::Result);
-        if replayed.is_none() {
-            let reply = s.reply_to(task);
-            s.enqueue_actor_operations(task, vec![operation], reply);
-        }
-        Ok(task)
+        };
+        self.state.actor_task(event, vec![operation])
     }
 
     async fn signal_actor(&mut self, operation: types::ActorOperation) -> Result<()> {
@@ -355,16 +361,10 @@ impl Host for Data {
     ) -> Result<u32> {
         let operations: Vec<ActorOperation> =
             operations.into_iter().map(operation_from_wit).collect();
-        let s = &mut self.state;
-        let (task, replayed) = s.call(Event::ActorsCalledAtomically {
+        let event = Event::ActorsCalledAtomically {
             operations: operations.clone(),
-        })?;
-        s.tasks.insert(task, TaskKind::Result);
-        if replayed.is_none() {
-            let reply = s.reply_to(task);
-            s.enqueue_actor_operations(task, operations, reply);
-        }
-        Ok(task)
+        };
+        self.state.actor_task(event, operations)
     }
 
     async fn wait_event(&mut self, name: String) -> Result<u32> {

@@ -62,7 +62,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Commits a batch, then sets in motion what it made possible: routes its
     /// messages, starts created instances, wakes the activity and timer loops.
-    pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<Committed, StoreError> {
+    pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<(), StoreError> {
         let mut wake_activities = false;
         let mut wake_timers = false;
         let mut wake_actors = false;
@@ -79,14 +79,17 @@ impl Shared {
                 _ => {}
             }
         }
-        let committed = self
+        let Committed {
+            messages,
+            activities,
+        } = self
             .store
             .commit(batch)
             .await
             .map_err(|_| StoreError::Closed)??;
         if self.worker.load(Ordering::Relaxed) {
-            for message in &committed.messages {
-                if let Some(spawn) = self.router.deliver(message.clone()) {
+            for message in messages {
+                if let Some(spawn) = self.router.deliver(message) {
                     self.spawn(spawn);
                 }
             }
@@ -95,15 +98,15 @@ impl Shared {
                     self.spawn_seeded(spawn, Some(seed));
                 }
             }
-            if !committed.activities.is_empty()
+            if !activities.is_empty()
                 && let Some(handover) = &*self
                     .activity_handover
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
             {
-                for task in &committed.activities {
+                for task in activities {
                     // If the dispatcher has stopped, a scan finds the task.
-                    let _ = handover.send(task.clone());
+                    let _ = handover.send(task);
                 }
             }
             if wake_activities {
@@ -116,7 +119,7 @@ impl Shared {
                 self.actor_wake.notify_one();
             }
         }
-        Ok(committed)
+        Ok(())
     }
 
     fn spawn(self: &Arc<Self>, spawn: Spawn) {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use reprise::StartOptions;
 use reprise::store::Status;
-use reprise_tests::{Host, WorkerProcess, actor_json, registered_client, settle};
+use reprise_tests::{
+    Host, WorkerProcess, actor_json, assert_all_completed, registered_client, settle,
+};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -228,15 +230,7 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
         worker.kill();
         worker = WorkerProcess::spawn(&db);
     }
-    for id in &orchestrations {
-        let record = client.wait(id, Duration::from_secs(120)).await.unwrap();
-        assert_eq!(
-            record.status,
-            Status::Completed,
-            "{id}: {:?}",
-            record.output
-        );
-    }
+    assert_all_completed(&client, &orchestrations).await;
     settle(&client).await;
     worker.kill();
 

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use reprise::history::Event;
-use reprise::store::Status;
 use reprise::{Runtime, StartOptions};
-use reprise_tests::{WorkerProcess, registered_client};
+use reprise_tests::{WorkerProcess, assert_all_completed, registered_client};
 use serde_json::Value;
 
 const CHAINS: usize = 10;
@@ -92,15 +91,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     let mut all = ids.clone();
     all.push(counter.clone());
     all.push(approval.clone());
-    for id in &all {
-        let record = client.wait(id, Duration::from_secs(120)).await.unwrap();
-        assert_eq!(
-            record.status,
-            Status::Completed,
-            "{id}: {:?}",
-            record.output
-        );
-    }
+    assert_all_completed(&client, &all).await;
     worker.kill();
 
     let expected_sum = STEPS * (STEPS + 1) / 2;

@@ -59,3 +59,62 @@ async fn new_instances_take_the_newest_code_and_old_ones_stay_pinned() {
     // The old instance still replays cleanly on its own pinned code.
     assert!(host.runtime.replay_check(&old, None).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() {
+    // Earlier versions stored history events as JSON text; this one writes a
+    // binary encoding. An instance caught mid-flight by the upgrade must
+    // replay its JSON rows to the same state and go on, appending binary rows.
+    let mut host = Host::new().await;
+    let id = host
+        .start(
+            "approval",
+            r#"{"item":"desk","amount":300,"timeout_secs":3600}"#,
+        )
+        .await;
+    host.wait_for_custom_status(&id, r#""waiting for manager""#)
+        .await;
+    host.stop_worker();
+    let recorded = host.runtime.history(&id).unwrap();
+    let db = rusqlite::Connection::open(&host.db).unwrap();
+    for event in &recorded {
+        let json = serde_json::to_string(&event.event).unwrap();
+        let changed = db
+            .execute(
+                "UPDATE history SET event = ?1 WHERE instance_id = ?2 AND execution = 0 AND seq = ?3",
+                rusqlite::params![json, id, event.seq],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let stored_as: String = db
+        .query_row(
+            "SELECT typeof(event) FROM history WHERE instance_id = ?1 AND seq = 1",
+            [&id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored_as, "text");
+
+    // A new host on the same file: it reads the JSON rows back as the same
+    // events, replays them and takes the approval.
+    let upgraded = reprise_tests::open(&host.db, |b| b);
+    assert_eq!(upgraded.history(&id).unwrap(), recorded);
+    let _worker = upgraded.start_worker(16);
+    upgraded
+        .raise_event(&id, "approval", r#"{"approved":true,"by":"sam"}"#)
+        .await
+        .unwrap();
+    let record = upgraded
+        .wait(&id, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert!(record.output.unwrap().contains(r#""by":"sam""#));
+    assert_eq!(
+        upgraded.history(&id).unwrap()[..recorded.len()],
+        recorded[..],
+        "the JSON-era events are unchanged"
+    );
+    assert!(upgraded.replay_check(&id, None).await.is_ok());
+}
