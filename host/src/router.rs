@@ -136,8 +136,8 @@ impl Router {
     }
 
     /// Asks the longest-idle instance to unload if it has waited at least
-    /// `min_idle`. False if there is none.
-    pub(crate) fn evict_idle(&self, min_idle: Duration) -> bool {
+    /// `min_idle`; does nothing if none has.
+    pub(crate) fn evict_idle(&self, min_idle: Duration) {
         let mut table = self.table();
         let Table { slots, idle, .. } = &mut *table;
         while let Some((id, number, since)) = idle.front() {
@@ -146,16 +146,15 @@ impl Router {
                 continue;
             };
             if since.elapsed() < min_idle {
-                return false;
+                return;
             }
             slot.idle = None;
             let evicted = slot.sender.send(Signal::Evict).is_ok();
             idle.pop_front();
             if evicted {
-                return true;
+                return;
             }
         }
-        false
     }
 
     /// Unloads an idle instance unless a message is already waiting for it.
