@@ -156,9 +156,21 @@ async fn the_eternal_orchestration_account_loses_none_of_a_thousand_messages() {
     assert_eq!(state["refused"], expected.2);
 }
 
+/// Polls every millisecond, for up to thirty seconds, until `done` holds.
+async fn wait_for(mut done: impl FnMut() -> bool) {
+    for _ in 0..30_000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the worker made no progress within thirty seconds");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_operation_once() {
     let dir = tempfile::tempdir().unwrap();
+    const ROUNDS: u64 = 5;
     let db = dir.path().join("storm.db");
     let client = registered_client(&db).await;
     let accounts: Vec<String> = (0..10).map(|n| format!("acct-{n}")).collect();
@@ -169,11 +181,12 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
             .unwrap();
     }
 
-    let mut worker = WorkerProcess::spawn(&db);
     let mut tally_sum = 0i64;
     let mut tally_count = 0u64;
     let mut orchestrations = Vec::new();
-    for round in 0..5u64 {
+    let mut interrupted = 0;
+    for round in 0..ROUNDS {
+        // Queue a round of work while no worker runs...
         for i in 0..120u64 {
             let n = round * 120 + i;
             let (from, to) = (
@@ -220,16 +233,27 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
             tally_sum += n as i64;
             tally_count += 1;
         }
-        tokio::time::sleep(Duration::from_millis(80 + round * 40)).await;
-        if round < 2 {
-            assert!(
-                client.actor_backlog().unwrap() > 0,
-                "kill {round} must hit work in progress"
-            );
-        }
+        // ...then kill the worker once it has worked through part of the
+        // backlog, a larger part each round. Waiting for progress rather than
+        // for a fixed time keeps the kills inside the work however fast the
+        // worker is.
+        let queued = client.actor_backlog().unwrap();
+        let left = queued * (ROUNDS - round) / (ROUNDS + 1);
+        let worker = WorkerProcess::spawn(&db);
+        wait_for(|| client.actor_backlog().unwrap() <= left).await;
         worker.kill();
-        worker = WorkerProcess::spawn(&db);
+        let unfinished = orchestrations
+            .iter()
+            .any(|id| !client.status(id).unwrap().status.is_final());
+        if unfinished || client.actor_backlog().unwrap() > 0 {
+            interrupted += 1;
+        }
     }
+    assert!(
+        interrupted > ROUNDS / 2,
+        "only {interrupted} of {ROUNDS} kills hit work in progress"
+    );
+    let worker = WorkerProcess::spawn(&db);
     assert_all_completed(&client, &orchestrations).await;
     settle(&client).await;
     worker.kill();
