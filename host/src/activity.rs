@@ -3,7 +3,9 @@
 //!
 //! The dispatcher picks due tasks from the store; a task stays in the store
 //! until its final result commits, so a crash mid-attempt means it runs
-//! again after restart.
+//! again after restart. A final result goes straight to its instance when
+//! that is hot here, which commits it with its next episode; otherwise to
+//! the instance's inbox.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -17,6 +19,7 @@ use tracing::Instrument;
 
 use crate::engine::{GuestData, GuestLimit};
 use crate::history::{Failure, Outcome};
+use crate::router::HandedOver;
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::sqlite::now_ms;
@@ -225,17 +228,24 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
                 visible_at: now_ms() + delay,
             }
         }
-        _ => Op::CompleteActivity {
-            task_id: task.id,
-            message: NewMessage {
-                instance_id: task.instance_id.clone(),
-                execution: Some(task.execution),
-                task: Some(task.task),
-                kind: MessageKind::Activity,
-                name: None,
-                payload: serde_json::to_string(&outcome).unwrap_or_default(),
-            },
-        },
+        _ => {
+            let result = HandedOver {
+                task_id: task.id,
+                message: NewMessage {
+                    instance_id: task.instance_id.clone(),
+                    execution: Some(task.execution),
+                    task: Some(task.task),
+                    kind: MessageKind::Activity,
+                    name: None,
+                    payload: serde_json::to_string(&outcome).unwrap_or_default(),
+                },
+            };
+            // A hot instance commits the result with its next episode.
+            match shared.router.hand_over(result) {
+                Ok(()) => return,
+                Err(HandedOver { task_id, message }) => Op::CompleteActivity { task_id, message },
+            }
+        }
     };
     if let Err(error) = shared.commit(vec![op]).await {
         tracing::error!(%error, "activity result not committed; it will run again");

@@ -2,7 +2,10 @@
 //!
 //! Every message is committed before it is routed, so routing is only an
 //! optimisation: a message that finds no hot instance starts one, which
-//! reads its inbox from the store.
+//! reads its inbox from the store. The one exception is an activity result
+//! handed straight to its hot instance ([`Router::hand_over`]): it lives only
+//! in memory until the instance commits it, and its task stays in the store
+//! until then, so a crash runs the activity again rather than losing it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,17 +13,32 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::store::Message;
+use crate::store::{Message, NewMessage};
 
 /// What an instance task can be told.
 #[derive(Debug)]
 pub(crate) enum Signal {
     /// A committed inbox message.
     Message(Message),
+    /// An activity result not yet committed; see [`HandedOver`].
+    Result(HandedOver),
     /// Stop now (terminated or suspended); state is already committed.
     Stop(String),
     /// Instance slots are scarce: unload if still idle.
     Evict,
+}
+
+/// An activity's final result, handed by the dispatcher to the hot instance
+/// that scheduled it instead of being committed to its inbox. The episode
+/// that consumes it deletes the task with the same commit that records the
+/// result, saving a commit and an inbox row; a result the instance does not
+/// consume before it stops is committed to its inbox then.
+#[derive(Debug)]
+pub(crate) struct HandedOver {
+    /// The activity task's row, still in the store.
+    pub(crate) task_id: i64,
+    /// The result as the inbox would hold it.
+    pub(crate) message: NewMessage,
 }
 
 struct Slot {
@@ -65,6 +83,21 @@ impl Router {
             return None;
         }
         Some(table.new_slot(&id))
+    }
+
+    /// Hands an activity result to its instance if it is hot here; gives it
+    /// back otherwise, to be committed.
+    pub(crate) fn hand_over(&self, result: HandedOver) -> Result<(), HandedOver> {
+        let table = self.table();
+        let Some(slot) = table.slots.get(&result.message.instance_id) else {
+            return Err(result);
+        };
+        if let Err(refused) = slot.sender.send(Signal::Result(result))
+            && let Signal::Result(result) = refused.0
+        {
+            return Err(result);
+        }
+        Ok(())
     }
 
     /// Returns the task to spawn if the instance is not hot.

@@ -179,16 +179,16 @@ impl Data {
                 Err(_idle) => Signal::Evict,
             };
             match signal {
-                Signal::Message(message) => {
+                Signal::Message(_) | Signal::Result(_) => {
                     router.busy(&state.instance_id, state.generation);
-                    state.accept(message);
+                    state.take_in(signal);
                     // Take in what else has arrived; a stop among it wins.
                     let mut stop = None;
                     while let Ok(more) = signals.try_recv() {
                         match more {
-                            Signal::Message(more) => state.accept(more),
                             Signal::Stop(why) => stop = Some(why),
                             Signal::Evict => {}
+                            more => state.take_in(more),
                         }
                     }
                     break stop.map_or(Ok(()), |why| Err(Unwind::Stopped(why)));

@@ -24,6 +24,7 @@ use state::Unwind;
 use crate::engine::GuestLimit;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::{Journal, Nondeterminism};
+use crate::router::HandedOver;
 use crate::runtime::{Shared, Signal};
 use crate::sandbox::{self, Determinism};
 use crate::store::sqlite::now_ms;
@@ -36,6 +37,10 @@ struct Carry {
     /// The instance as its creation committed it, for the first execution
     /// of a task started by that commit.
     seed: Option<Seed>,
+    /// Activity results handed over and neither consumed nor committed: the
+    /// task commits them to the inbox as it ends (a next execution has no
+    /// use for them; continuing as new removed their tasks).
+    unsaved: Vec<HandedOver>,
 }
 
 /// An instance as the commit that created it wrote it: its record and its
@@ -81,18 +86,49 @@ pub(crate) async fn drive(
             signals,
             consumed: ConsumedEvents::default(),
             seed,
+            unsaved: Vec::new(),
         });
+        let mut last = None;
         while let Some(previous) = carry.take() {
             match run_execution(&shared, &instance_id, previous, generation).await {
                 Ok((Ending::ContinueAsNew, next)) => carry = Some(next),
-                Ok((Ending::Done, _)) => {}
+                Ok((Ending::Done, done)) => last = Some(done),
                 Err(error) => tracing::error!(%error, "instance stopped"),
             }
+        }
+        shared.router.release(&instance_id, generation);
+        if let Some(last) = last {
+            save_handed_over(&shared, last).await;
         }
     }
     .instrument(span)
     .await;
-    shared.router.release(&instance_id, generation);
+}
+
+/// Commits to the inbox the activity results handed to this task that it did
+/// not consume: those it took in and those still queued. No more can arrive
+/// once its slot is released.
+async fn save_handed_over(shared: &Arc<Shared>, carry: Carry) {
+    let Carry {
+        mut signals,
+        unsaved: mut results,
+        ..
+    } = carry;
+    while let Ok(signal) = signals.try_recv() {
+        if let Signal::Result(result) = signal {
+            results.push(result);
+        }
+    }
+    if results.is_empty() {
+        return;
+    }
+    let batch = results
+        .into_iter()
+        .map(|HandedOver { task_id, message }| Op::CompleteActivity { task_id, message })
+        .collect();
+    if let Err(error) = shared.commit(batch).await {
+        tracing::warn!(%error, "activity results not saved; the activities will run again");
+    }
 }
 
 fn failure_text(failure: &Failure) -> String {
@@ -108,31 +144,40 @@ async fn run_execution(
         mut signals,
         consumed,
         seed,
+        // The previous execution's: continuing as new removed their tasks.
+        unsaved: _,
     }: Carry,
     generation: u64,
 ) -> Result<(Ending, Carry), String> {
+    let mut handed_over = Vec::new();
     let (record, history, inbox) = match seed {
         Some(Seed { record, history }) => (record, history, Vec::new()),
         None => {
-            // Everything already signalled was committed before it was sent,
-            // so the store, read below, has it, unless the previous execution
-            // consumed it. Signals left over from that execution must not be
-            // taken in again: an event it consumed would be applied twice.
-            while signals.try_recv().is_ok() {}
+            // Every message already signalled was committed before it was
+            // sent, so the store, read below, has it, unless the previous
+            // execution consumed it. Those signals must not be taken in
+            // again: an event it consumed would be applied twice. Handed-over
+            // results are in no store, so they are kept.
+            while let Ok(signal) = signals.try_recv() {
+                if let Signal::Result(result) = signal {
+                    handed_over.push(result);
+                }
+            }
             let store = &shared.store;
-            let done = |signals, consumed| {
+            let done = |signals, consumed, unsaved| {
                 let carry = Carry {
                     signals,
                     consumed,
                     seed: None,
+                    unsaved,
                 };
                 Ok((Ending::Done, carry))
             };
             let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
-                return done(signals, consumed);
+                return done(signals, consumed, handed_over);
             };
             if record.status != Status::Running {
-                return done(signals, consumed);
+                return done(signals, consumed, handed_over);
             }
             let history = store
                 .history(instance_id, record.execution)
@@ -151,6 +196,9 @@ async fn run_execution(
     state.generation = generation;
     for message in inbox {
         state.accept(message);
+    }
+    for result in handed_over {
+        state.accept_handed_over(result);
     }
     let component = match shared.registry.load(&record.digest) {
         Ok(component) => component,
@@ -221,6 +269,7 @@ impl OrchestrationState {
                 .unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1),
             consumed: std::mem::take(&mut self.consumed_events),
             seed: None,
+            unsaved: self.unconsumed_handed_over(),
         }
     }
 }

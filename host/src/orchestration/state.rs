@@ -10,9 +10,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::history::{Event, Outcome};
 use crate::replay::Journal;
+use crate::router::HandedOver;
 use crate::runtime::{Shared, Signal};
 use crate::sandbox::Determinism;
-use crate::store::{Message, MessageKind, Op};
+use crate::store::{Message, MessageKind, NewMessage, Op};
 
 /// What a task is, as far as awaiting it is concerned.
 #[derive(Debug, Clone)]
@@ -21,6 +22,18 @@ pub(crate) enum TaskKind {
     Result,
     /// Completed by the oldest unconsumed event of this name.
     Event(String),
+}
+
+/// How a task result reached the instance, which decides what consuming it
+/// writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arrival {
+    /// A committed inbox message, deleted when consumed.
+    Inbox(i64),
+    /// Handed over by the activity dispatcher without a commit: consuming it
+    /// deletes the activity task (the row id); if the episode ends without
+    /// consuming it, it is committed to the inbox.
+    HandedOver(i64),
 }
 
 /// Why the guest was unwound by the host rather than returning.
@@ -88,8 +101,8 @@ pub(crate) struct OrchestrationState {
     /// Inbox messages consumed in the current episode.
     pub(crate) consumed: Vec<i64>,
     pub(crate) tasks: HashMap<u32, TaskKind>,
-    /// Task results of this execution that arrived, by task: (message id, outcome).
-    pub(crate) results: HashMap<u32, (i64, Outcome)>,
+    /// Task results of this execution that arrived, by task.
+    pub(crate) results: HashMap<u32, (Arrival, Outcome)>,
     /// Unconsumed external events in arrival order: id → (name, payload).
     pub(crate) events: BTreeMap<i64, (String, String)>,
     pub(crate) seen: HashSet<i64>,
@@ -122,23 +135,74 @@ impl OrchestrationState {
                     return;
                 }
                 let Some(task) = message.task else { return };
-                let outcome =
-                    serde_json::from_str::<Outcome>(&message.payload).unwrap_or_else(|e| {
-                        Err(crate::history::Failure::new(format!(
-                            "unreadable task result: {e}"
-                        )))
-                    });
-                self.results.insert(task, (message.id, outcome));
+                let outcome = parse_outcome(&message.payload);
+                self.results
+                    .insert(task, (Arrival::Inbox(message.id), outcome));
             }
         }
+    }
+
+    /// Takes in an activity result handed over without a commit; a result
+    /// already here for the task (a copy from the inbox) wins.
+    pub(crate) fn accept_handed_over(&mut self, result: HandedOver) {
+        let HandedOver { task_id, message } = result;
+        if message.execution != Some(self.execution) {
+            return;
+        }
+        let Some(task) = message.task else { return };
+        self.results.entry(task).or_insert_with(|| {
+            (
+                Arrival::HandedOver(task_id),
+                parse_outcome(&message.payload),
+            )
+        });
+    }
+
+    /// Takes in whatever a signal carries; stops and evictions are the
+    /// caller's business.
+    pub(crate) fn take_in(&mut self, signal: Signal) {
+        match signal {
+            Signal::Message(message) => self.accept(message),
+            Signal::Result(result) => self.accept_handed_over(result),
+            Signal::Stop(_) | Signal::Evict => {}
+        }
+    }
+
+    /// Handed-over results not consumed yet, as inbox messages to commit:
+    /// they must not live only in memory beyond the episode they arrived in.
+    pub(crate) fn unconsumed_handed_over(&mut self) -> Vec<HandedOver> {
+        self.results
+            .extract_if(|_, (arrival, _)| matches!(arrival, Arrival::HandedOver(_)))
+            .filter_map(|(task, (arrival, outcome))| {
+                let Arrival::HandedOver(task_id) = arrival else {
+                    return None;
+                };
+                Some(HandedOver {
+                    task_id,
+                    message: NewMessage {
+                        instance_id: self.instance_id.clone(),
+                        execution: Some(self.execution),
+                        task: Some(task),
+                        kind: MessageKind::Activity,
+                        name: None,
+                        payload: serde_json::to_string(&outcome).unwrap_or_default(),
+                    },
+                })
+            })
+            .collect()
     }
 
     /// The task's result if it is available now, consuming it.
     pub(crate) fn take(&mut self, task: u32) -> Option<Outcome> {
         match self.tasks.get(&task)? {
             TaskKind::Result => {
-                let (id, outcome) = self.results.remove(&task)?;
-                self.consumed.push(id);
+                let (arrival, outcome) = self.results.remove(&task)?;
+                match arrival {
+                    Arrival::Inbox(id) => self.consumed.push(id),
+                    Arrival::HandedOver(task_id) => {
+                        self.ops.push(Op::ConsumeActivity { task_id });
+                    }
+                }
                 Some(outcome)
             }
             TaskKind::Event(name) => {
@@ -177,7 +241,13 @@ impl OrchestrationState {
 
     /// True when the episode has something to commit.
     pub(crate) fn has_writes(&self) -> bool {
-        self.journal.len() > self.committed_len || !self.ops.is_empty() || !self.consumed.is_empty()
+        self.journal.len() > self.committed_len
+            || !self.ops.is_empty()
+            || !self.consumed.is_empty()
+            || self
+                .results
+                .values()
+                .any(|(arrival, _)| matches!(arrival, Arrival::HandedOver(_)))
     }
 
     /// Drains the episode's writes into one batch.
@@ -199,6 +269,19 @@ impl OrchestrationState {
         if !self.consumed.is_empty() {
             batch.push(Op::Consume(std::mem::take(&mut self.consumed)));
         }
+        // Committed, they come back through the router as inbox messages
+        // before the guest runs again.
+        for HandedOver { task_id, message } in self.unconsumed_handed_over() {
+            batch.push(Op::CompleteActivity { task_id, message });
+        }
         batch
     }
+}
+
+fn parse_outcome(payload: &str) -> Outcome {
+    serde_json::from_str::<Outcome>(payload).unwrap_or_else(|e| {
+        Err(crate::history::Failure::new(format!(
+            "unreadable task result: {e}"
+        )))
+    })
 }

@@ -439,6 +439,12 @@ pub enum Op {
         /// The result for the instance.
         message: NewMessage,
     },
+    /// Removes an activity task whose result an episode consumed as it was
+    /// handed over, without the inbox.
+    ConsumeActivity {
+        /// The task row.
+        task_id: i64,
+    },
     /// Schedules another attempt of an activity.
     RetryActivity {
         /// The task row.

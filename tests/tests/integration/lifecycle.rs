@@ -102,6 +102,49 @@ async fn an_evicted_instance_is_replayed_without_running_activities_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_result_that_arrives_while_waiting_for_something_else_survives_eviction() {
+    // The activity's result is handed to the hot instance while it waits for
+    // an event: it must reach the store before the instance is unloaded.
+    let runs = Arc::new(AtomicU32::new(0));
+    let counted = runs.clone();
+    let host =
+        Host::with(move |b| counting_notify(b.evict_after(Duration::from_millis(100)), counted))
+            .await;
+    let id = host.start("notify_then_wait", "null").await;
+    for _ in 0..500 {
+        if runs.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Idle well past the eviction time: the guest is unloaded.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    host.runtime
+        .raise_event(&id, "go", r#""now""#)
+        .await
+        .unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert_eq!(record.output.as_deref(), Some(r#""now""#));
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the activity ran once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activity_that_finishes_while_its_instance_is_suspended_is_not_lost() {
+    let host = Host::new().await;
+    let id = host.start("chain", r#"{"steps":3,"pause_ms":300}"#).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    host.runtime.suspend(&id).await.unwrap();
+    // The first step finishes meanwhile.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(host.runtime.status(&id).unwrap().status, Status::Suspended);
+    host.runtime.resume(&id).await.unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert_eq!(record.output.as_deref(), Some("6"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn more_waiting_instances_than_instance_slots_all_finish() {
     // 4 instance slots (3 for hot orchestrations), 24 orchestrations that
     // each wait for an event: instances must be evicted to make room and

@@ -391,6 +391,10 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 send(tx, message, committed)?;
             }
         }
+        Op::ConsumeActivity { task_id } => {
+            tx.prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+                .execute([task_id])?;
+        }
         Op::RetryActivity {
             task_id,
             attempt,

@@ -75,6 +75,16 @@ fn chain(ctx: &Context, chain: Chain) -> Result<u64> {
     Ok(sum)
 }
 
+/// Schedules `notify` (registered by the host) and takes its result only
+/// after the `go` event: the result arrives while the instance waits for
+/// something else.
+fn notify_then_wait(ctx: &Context, _: ()) -> Result<String> {
+    let notified = ctx.schedule_activity::<_, ()>("notify", "ping");
+    let go: String = ctx.wait_for_event("go").result()?;
+    notified.result()?;
+    Ok(go)
+}
+
 /// Calls `flaky` with retries; returns the attempt that succeeded.
 fn retrying(ctx: &Context, failures: u32) -> Result<u32> {
     ctx.activity("flaky", &failures)
@@ -182,7 +192,7 @@ fn tally_pair(ctx: &Context, (a, b, amount): (String, String, i64)) -> Result<se
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, retrying, timing_out, calls_unknown, tally_pair],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair],
     activities: [echo_after, flaky, sleepy],
     actors: [Tally],
 }
