@@ -75,15 +75,17 @@ impl Host for Data {
 }
 
 /// Which task attempts this worker has taken on, so none runs twice at once
-/// or again after it committed (its result, or its retry as the next attempt).
+/// or again after it finished (its result committed or handed to its
+/// instance, or its retry committed as the next attempt).
 ///
 /// A task reaches the dispatcher two ways: handed over by the commit that
 /// scheduled it, and found by a scan of the store (a retry that became due,
 /// or, in the full scan at start and now and then after, any task left by a
-/// crash or scheduled by another process). A scan may
-/// return a row that finished while the scan was reading, so finished tasks
-/// are remembered until a scan that started after they finished has come
-/// back, and for a while after that in case a handover is late.
+/// crash or scheduled by another process). A scan may return a row that
+/// finished while the scan was reading, or whose result its instance has not
+/// yet committed (that instance's next episode does, moments later), so
+/// finished tasks are remembered until a scan that started after they
+/// finished has come back, and for at least ten seconds.
 #[derive(Default)]
 struct Claims {
     running: HashSet<Attempt>,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use reprise::history::{Event, HistoryEvent};
 use reprise::store::Status;
 use reprise::{Error, RuntimeBuilder};
 use reprise_tests::Host;
@@ -133,11 +134,23 @@ async fn a_result_that_arrives_while_waiting_for_something_else_survives_evictio
 async fn an_activity_that_finishes_while_its_instance_is_suspended_is_not_lost() {
     let host = Host::new().await;
     let id = host.start("chain", r#"{"steps":3,"pause_ms":300}"#).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let scheduled = |history: &[HistoryEvent]| {
+        history
+            .iter()
+            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
+            .count()
+    };
+    for _ in 0..500 {
+        if scheduled(&host.runtime.history(&id).unwrap()) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     host.runtime.suspend(&id).await.unwrap();
-    // The first step finishes meanwhile.
+    // The first step (300 ms) finishes meanwhile; nothing records it.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(host.runtime.status(&id).unwrap().status, Status::Suspended);
+    assert_eq!(scheduled(&host.runtime.history(&id).unwrap()), 1);
     host.runtime.resume(&id).await.unwrap();
     let record = host.wait(&id).await;
     assert_eq!(record.status, Status::Completed, "{:?}", record.output);
