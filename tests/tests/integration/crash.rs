@@ -1,5 +1,6 @@
 //! Kill -9 at any moment, restart: every instance finishes with the same
-//! result and no history entry is duplicated; no event is lost.
+//! result and no history entry is duplicated; no event or activity result is
+//! lost.
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ const STEPS: u64 = 40;
 /// more than the first kills allow.
 const PAUSE_MS: u64 = 25;
 const EVENTS: i64 = 60;
+/// Activities of each scatter instance; the first takes SCATTER * 20 ms.
+const SCATTER: u64 = 30;
 
 async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
     ids.iter()
@@ -43,6 +46,20 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         )
         .await
         .unwrap();
+
+    // Their results arrive out of order and wait in the inbox for their turn.
+    let mut scatters = Vec::new();
+    for n in 0..3 {
+        let options = StartOptions {
+            instance_id: Some(format!("scatter-{n}")),
+        };
+        scatters.push(
+            client
+                .start("scatter", &SCATTER.to_string(), options)
+                .await
+                .unwrap(),
+        );
+    }
 
     // Its one-second timers fall due while workers are being killed.
     let approval = client
@@ -91,6 +108,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     let mut all = ids.clone();
     all.push(counter.clone());
     all.push(approval.clone());
+    all.extend(scatters.iter().cloned());
     assert_all_completed(&client, &all).await;
     worker.kill();
 
@@ -122,6 +140,24 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
             .filter(|e| matches!(e.event, Event::TaskAwaited { .. }))
             .count();
         assert_eq!(awaited as u64, STEPS, "{id}");
+    }
+    for id in &scatters {
+        let record = client.status(id).unwrap();
+        let sum = SCATTER * (SCATTER + 1) / 2;
+        assert_eq!(record.output, Some(sum.to_string()), "{id}");
+        let history = client.history(id).unwrap();
+        let count =
+            |matches: fn(&Event) -> bool| history.iter().filter(|e| matches(&e.event)).count();
+        assert_eq!(
+            count(|e| matches!(e, Event::ActivityScheduled { .. })) as u64,
+            SCATTER,
+            "{id}: each activity scheduled once"
+        );
+        assert_eq!(
+            count(|e| matches!(e, Event::TaskAwaited { .. })) as u64,
+            SCATTER,
+            "{id}: each result recorded once"
+        );
     }
     let state: Value =
         serde_json::from_str(&client.status(&counter).unwrap().output.unwrap()).unwrap();

@@ -75,6 +75,16 @@ fn chain(ctx: &Context, chain: Chain) -> Result<u64> {
     Ok(sum)
 }
 
+/// Schedules `count` `echo_after` activities at once, the first the slowest,
+/// and awaits them in order: later results arrive first and wait their turn.
+/// Output is the sum of 1..=count.
+fn scatter(ctx: &Context, count: u64) -> Result<u64> {
+    let tasks = (1..=count)
+        .map(|n| ctx.schedule_activity::<_, u64>("echo_after", &(n, (count + 1 - n) * 20)))
+        .collect();
+    Ok(ctx.when_all(tasks)?.iter().sum())
+}
+
 /// Schedules `notify` (registered by the host) and takes its result only
 /// after the `go` event: the result arrives while the instance waits for
 /// something else.
@@ -192,7 +202,7 @@ fn tally_pair(ctx: &Context, (a, b, amount): (String, String, i64)) -> Result<se
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair],
     activities: [echo_after, flaky, sleepy],
     actors: [Tally],
 }
