@@ -59,6 +59,9 @@ enum Ending {
     ContinueAsNew,
     /// Nothing more to do in this task.
     Done,
+    /// The task cannot go on (the store failed, or history is broken); the
+    /// next message tries again.
+    Broken(String),
 }
 
 /// What a replay-only run found.
@@ -91,9 +94,12 @@ pub(crate) async fn drive(
         let mut last = None;
         while let Some(previous) = carry.take() {
             match run_execution(&shared, &instance_id, previous, generation).await {
-                Ok((Ending::ContinueAsNew, next)) => carry = Some(next),
-                Ok((Ending::Done, done)) => last = Some(done),
-                Err(error) => tracing::error!(%error, "instance stopped"),
+                (Ending::ContinueAsNew, next) => carry = Some(next),
+                (Ending::Done, done) => last = Some(done),
+                (Ending::Broken(error), done) => {
+                    tracing::error!(%error, "instance stopped");
+                    last = Some(done);
+                }
             }
         }
         shared.router.release(&instance_id, generation);
@@ -148,8 +154,14 @@ async fn run_execution(
         unsaved: _,
     }: Carry,
     generation: u64,
-) -> Result<(Ending, Carry), String> {
+) -> (Ending, Carry) {
     let mut handed_over = Vec::new();
+    let carry = |signals, consumed, unsaved| Carry {
+        signals,
+        consumed,
+        seed: None,
+        unsaved,
+    };
     let (record, history, inbox) = match seed {
         Some(Seed { record, history }) => (record, history, Vec::new()),
         None => {
@@ -164,30 +176,30 @@ async fn run_execution(
                 }
             }
             let store = &shared.store;
-            let done = |signals, consumed, unsaved| {
-                let carry = Carry {
-                    signals,
-                    consumed,
-                    seed: None,
-                    unsaved,
+            let read = || -> Result<_, crate::store::StoreError> {
+                let Some(record) = store.instance(instance_id)? else {
+                    return Ok(None);
                 };
-                Ok((Ending::Done, carry))
+                if record.status != Status::Running {
+                    return Ok(None);
+                }
+                let history = store.history(instance_id, record.execution)?;
+                let inbox = store.inbox(instance_id)?;
+                Ok(Some((record, history, inbox)))
             };
-            let Some(record) = store.instance(instance_id).map_err(|e| e.to_string())? else {
-                return done(signals, consumed, handed_over);
-            };
-            if record.status != Status::Running {
-                return done(signals, consumed, handed_over);
+            match read() {
+                Ok(Some(found)) => found,
+                Ok(None) => return (Ending::Done, carry(signals, consumed, handed_over)),
+                Err(error) => {
+                    let carry = carry(signals, consumed, handed_over);
+                    return (Ending::Broken(error.to_string()), carry);
+                }
             }
-            let history = store
-                .history(instance_id, record.execution)
-                .map_err(|e| e.to_string())?;
-            let inbox = store.inbox(instance_id).map_err(|e| e.to_string())?;
-            (record, history, inbox)
         }
     };
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
-        return Err(format!("execution {} has no start event", record.execution));
+        let why = format!("execution {} has no start event", record.execution);
+        return (Ending::Broken(why), carry(signals, consumed, handed_over));
     };
 
     let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
@@ -205,7 +217,7 @@ async fn run_execution(
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why)));
             commit_final(shared, batch).await;
-            return Ok((Ending::Done, state.carry()));
+            return (Ending::Done, state.carry());
         }
     };
     let (result, mut state) = execute(shared, &component, state, &record.name, &input).await;
@@ -248,7 +260,7 @@ async fn run_execution(
             tracing::info!(%why, "stopped");
             Ending::Done
         }
-        Err(Unwind::Store(why)) => return Err(why),
+        Err(Unwind::Store(why)) => Ending::Broken(why),
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
@@ -256,7 +268,7 @@ async fn run_execution(
             Ending::Done
         }
     };
-    Ok((ending, state.carry()))
+    (ending, state.carry())
 }
 
 impl OrchestrationState {
