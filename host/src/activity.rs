@@ -19,7 +19,6 @@ use tracing::Instrument;
 
 use crate::engine::{GuestData, GuestLimit};
 use crate::history::{Failure, Outcome};
-use crate::router::HandedOver;
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::sqlite::now_ms;
@@ -40,6 +39,42 @@ pub struct NativeCall {
     pub attempt: u32,
     /// Input, JSON.
     pub input: String,
+}
+
+/// An activity's final result, passed by the dispatcher straight to the hot
+/// instance that scheduled it instead of being committed to its inbox. The
+/// episode that consumes it removes the task in the commit that records the
+/// result, saving a commit and an inbox row; a result the instance does not
+/// consume at once goes to its inbox ([`ActivityResult::into_inbox`]).
+#[derive(Debug)]
+pub(crate) struct ActivityResult {
+    /// The activity task's row, still in the store.
+    pub(crate) task_id: i64,
+    /// The instance that scheduled it.
+    pub(crate) instance_id: String,
+    /// Its execution.
+    pub(crate) execution: u32,
+    /// Its task id.
+    pub(crate) task: u32,
+    /// What the activity produced.
+    pub(crate) outcome: Outcome,
+}
+
+impl ActivityResult {
+    /// The write that removes the task and puts the result in the inbox.
+    pub(crate) fn into_inbox(self) -> Op {
+        Op::CompleteActivity {
+            task_id: self.task_id,
+            message: NewMessage {
+                instance_id: self.instance_id,
+                execution: Some(self.execution),
+                task: Some(self.task),
+                kind: MessageKind::Activity,
+                name: None,
+                payload: serde_json::to_string(&self.outcome).unwrap_or_default(),
+            },
+        }
+    }
 }
 
 /// What an activity guest can ask about itself.
@@ -231,21 +266,17 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
             }
         }
         _ => {
-            let result = HandedOver {
+            let result = ActivityResult {
                 task_id: task.id,
-                message: NewMessage {
-                    instance_id: task.instance_id.clone(),
-                    execution: Some(task.execution),
-                    task: Some(task.task),
-                    kind: MessageKind::Activity,
-                    name: None,
-                    payload: serde_json::to_string(&outcome).unwrap_or_default(),
-                },
+                instance_id: task.instance_id.clone(),
+                execution: task.execution,
+                task: task.task,
+                outcome,
             };
             // A hot instance commits the result with its next episode.
-            match shared.router.hand_over(result) {
+            match shared.router.deliver_result(result) {
                 Ok(()) => return,
-                Err(HandedOver { task_id, message }) => Op::CompleteActivity { task_id, message },
+                Err(result) => result.into_inbox(),
             }
         }
     };

@@ -3,9 +3,9 @@
 //! Every message is committed before it is routed, so routing is only an
 //! optimisation: a message that finds no hot instance starts one, which
 //! reads its inbox from the store. The one exception is an activity result
-//! handed straight to its hot instance ([`Router::hand_over`]): it lives only
-//! in memory until the instance commits it, and its task stays in the store
-//! until then, so a crash runs the activity again rather than losing it.
+//! passed straight to its hot instance ([`Router::deliver_result`]): it lives
+//! only in memory until the instance commits it, and its task stays in the
+//! store until then, so a crash runs the activity again rather than losing it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -13,32 +13,20 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::store::{Message, NewMessage};
+use crate::activity::ActivityResult;
+use crate::store::Message;
 
 /// What an instance task can be told.
 #[derive(Debug)]
 pub(crate) enum Signal {
     /// A committed inbox message.
     Message(Message),
-    /// An activity result not yet committed; see [`HandedOver`].
-    Result(HandedOver),
+    /// An activity result not yet committed; see [`ActivityResult`].
+    Result(ActivityResult),
     /// Stop now (terminated or suspended); state is already committed.
     Stop(String),
     /// Instance slots are scarce: unload if still idle.
     Evict,
-}
-
-/// An activity's final result, handed by the dispatcher to the hot instance
-/// that scheduled it instead of being committed to its inbox. The episode
-/// that consumes it deletes the task with the same commit that records the
-/// result, saving a commit and an inbox row; a result the instance does not
-/// consume before it stops is committed to its inbox then.
-#[derive(Debug)]
-pub(crate) struct HandedOver {
-    /// The activity task's row, still in the store.
-    pub(crate) task_id: i64,
-    /// The result as the inbox would hold it.
-    pub(crate) message: NewMessage,
 }
 
 struct Slot {
@@ -85,11 +73,11 @@ impl Router {
         Some(table.new_slot(&id))
     }
 
-    /// Hands an activity result to its instance if it is hot here; gives it
-    /// back otherwise, to be committed.
-    pub(crate) fn hand_over(&self, result: HandedOver) -> Result<(), HandedOver> {
+    /// Passes an activity result to its instance if it is hot here; gives
+    /// it back otherwise, to be committed.
+    pub(crate) fn deliver_result(&self, result: ActivityResult) -> Result<(), ActivityResult> {
         let table = self.table();
-        let Some(slot) = table.slots.get(&result.message.instance_id) else {
+        let Some(slot) = table.slots.get(&result.instance_id) else {
             return Err(result);
         };
         if let Err(refused) = slot.sender.send(Signal::Result(result))
@@ -122,14 +110,7 @@ impl Router {
 
     /// Called by an instance task as it ends.
     pub(crate) fn release(&self, id: &str, generation: u64) {
-        let mut table = self.table();
-        if table
-            .slots
-            .get(id)
-            .is_some_and(|s| s.generation == generation)
-        {
-            table.slots.remove(id);
-        }
+        self.table().remove(id, generation);
     }
 
     /// Called by an instance as it starts waiting for a message: it may be
@@ -137,11 +118,7 @@ impl Router {
     pub(crate) fn idle(&self, id: &str, generation: u64) {
         let mut table = self.table();
         let number = table.next_idle;
-        let Some(slot) = table
-            .slots
-            .get_mut(id)
-            .filter(|s| s.generation == generation)
-        else {
+        let Some(slot) = table.current(id, generation) else {
             return;
         };
         slot.idle = Some(number);
@@ -158,12 +135,7 @@ impl Router {
 
     /// Called by an instance as a message wakes it.
     pub(crate) fn busy(&self, id: &str, generation: u64) {
-        if let Some(slot) = self
-            .table()
-            .slots
-            .get_mut(id)
-            .filter(|s| s.generation == generation)
-        {
+        if let Some(slot) = self.table().current(id, generation) {
             slot.idle = None;
         }
     }
@@ -202,18 +174,25 @@ impl Router {
         if !inbox.is_empty() {
             return false;
         }
-        if table
-            .slots
-            .get(id)
-            .is_some_and(|s| s.generation == generation)
-        {
-            table.slots.remove(id);
-        }
+        table.remove(id, generation);
         true
     }
 }
 
 impl Table {
+    /// The instance's slot, if it still belongs to this generation of its task.
+    fn current(&mut self, id: &str, generation: u64) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id)
+            .filter(|s| s.generation == generation)
+    }
+
+    fn remove(&mut self, id: &str, generation: u64) {
+        if self.current(id, generation).is_some() {
+            self.slots.remove(id);
+        }
+    }
+
     fn new_slot(&mut self, id: &str) -> Spawn {
         self.next_generation += 1;
         let (sender, receiver) = unbounded_channel();

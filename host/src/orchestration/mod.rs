@@ -21,10 +21,10 @@ use state::ConsumedEvents;
 pub(crate) use state::OrchestrationState;
 use state::Unwind;
 
+use crate::activity::ActivityResult;
 use crate::engine::GuestLimit;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::{Journal, Nondeterminism};
-use crate::router::HandedOver;
 use crate::runtime::{Shared, Signal};
 use crate::sandbox::{self, Determinism};
 use crate::store::sqlite::now_ms;
@@ -37,10 +37,10 @@ struct Carry {
     /// The instance as its creation committed it, for the first execution
     /// of a task started by that commit.
     seed: Option<Seed>,
-    /// Activity results handed over and neither consumed nor committed: the
-    /// task commits them to the inbox as it ends (a next execution has no
-    /// use for them; continuing as new removed their tasks).
-    unsaved: Vec<HandedOver>,
+    /// Activity results passed straight to the task and neither consumed nor
+    /// committed: the task commits them to the inbox as it ends (a next
+    /// execution has no use for them; continuing as new removed their tasks).
+    unsaved: Vec<ActivityResult>,
 }
 
 /// An instance as the commit that created it wrote it: its record and its
@@ -104,17 +104,17 @@ pub(crate) async fn drive(
         }
         shared.router.release(&instance_id, generation);
         if let Some(last) = last {
-            save_handed_over(&shared, last).await;
+            save_unconsumed_results(&shared, last).await;
         }
     }
     .instrument(span)
     .await;
 }
 
-/// Commits to the inbox the activity results handed to this task that it did
+/// Commits to the inbox the activity results passed to this task that it did
 /// not consume: those it took in and those still queued. No more can arrive
 /// once its slot is released.
-async fn save_handed_over(shared: &Arc<Shared>, carry: Carry) {
+async fn save_unconsumed_results(shared: &Arc<Shared>, carry: Carry) {
     let Carry {
         mut signals,
         unsaved: mut results,
@@ -130,7 +130,7 @@ async fn save_handed_over(shared: &Arc<Shared>, carry: Carry) {
     }
     let batch = results
         .into_iter()
-        .map(|HandedOver { task_id, message }| Op::CompleteActivity { task_id, message })
+        .map(ActivityResult::into_inbox)
         .collect();
     if let Err(error) = shared.commit(batch).await {
         tracing::warn!(%error, "activity results not saved; the activities will run again");
@@ -155,7 +155,7 @@ async fn run_execution(
     }: Carry,
     generation: u64,
 ) -> (Ending, Carry) {
-    let mut handed_over = Vec::new();
+    let mut direct_results = Vec::new();
     let carry = |signals, consumed, unsaved| Carry {
         signals,
         consumed,
@@ -168,11 +168,11 @@ async fn run_execution(
             // Every message already signalled was committed before it was
             // sent, so the store, read below, has it, unless the previous
             // execution consumed it. Those signals must not be taken in
-            // again: an event it consumed would be applied twice. Handed-over
-            // results are in no store, so they are kept.
+            // again: an event it consumed would be applied twice. Results
+            // passed straight from the dispatcher are in no store: kept.
             while let Ok(signal) = signals.try_recv() {
                 if let Signal::Result(result) = signal {
-                    handed_over.push(result);
+                    direct_results.push(result);
                 }
             }
             let store = &shared.store;
@@ -189,9 +189,9 @@ async fn run_execution(
             };
             match read() {
                 Ok(Some(found)) => found,
-                Ok(None) => return (Ending::Done, carry(signals, consumed, handed_over)),
+                Ok(None) => return (Ending::Done, carry(signals, consumed, direct_results)),
                 Err(error) => {
-                    let carry = carry(signals, consumed, handed_over);
+                    let carry = carry(signals, consumed, direct_results);
                     return (Ending::Broken(error.to_string()), carry);
                 }
             }
@@ -199,7 +199,10 @@ async fn run_execution(
     };
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
         let why = format!("execution {} has no start event", record.execution);
-        return (Ending::Broken(why), carry(signals, consumed, handed_over));
+        return (
+            Ending::Broken(why),
+            carry(signals, consumed, direct_results),
+        );
     };
 
     let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
@@ -209,8 +212,8 @@ async fn run_execution(
     for message in inbox {
         state.accept(message);
     }
-    for result in handed_over {
-        state.accept_handed_over(result);
+    for result in direct_results {
+        state.accept_result(result);
     }
     let component = match shared.registry.load(&record.digest) {
         Ok(component) => component,
@@ -281,7 +284,7 @@ impl OrchestrationState {
                 .unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1),
             consumed: std::mem::take(&mut self.consumed_events),
             seed: None,
-            unsaved: self.unconsumed_handed_over(),
+            unsaved: self.unconsumed_results(),
         }
     }
 }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use crate::activity::ActivityResult;
 use crate::history::{Event, Outcome};
 use crate::replay::Journal;
-use crate::router::HandedOver;
 use crate::runtime::{Shared, Signal};
 use crate::sandbox::Determinism;
-use crate::store::{Message, MessageKind, NewMessage, Op};
+use crate::store::{Message, MessageKind, Op};
 
 /// What a task is, as far as awaiting it is concerned.
 #[derive(Debug, Clone)]
@@ -30,10 +30,10 @@ pub(crate) enum TaskKind {
 pub(crate) enum Arrival {
     /// A committed inbox message, deleted when consumed.
     Inbox(i64),
-    /// Handed over by the activity dispatcher without a commit: consuming it
-    /// deletes the activity task (the row id); if the episode ends without
-    /// consuming it, it is committed to the inbox.
-    HandedOver(i64),
+    /// Passed straight from the activity dispatcher, not yet committed:
+    /// consuming it removes the activity task (the row id); if the episode
+    /// ends without consuming it, it is committed to the inbox.
+    Direct(i64),
 }
 
 /// Why the guest was unwound by the host rather than returning.
@@ -135,27 +135,26 @@ impl OrchestrationState {
                     return;
                 }
                 let Some(task) = message.task else { return };
-                let outcome = parse_outcome(&message.payload);
+                let outcome =
+                    serde_json::from_str::<Outcome>(&message.payload).unwrap_or_else(|e| {
+                        Err(crate::history::Failure::new(format!(
+                            "unreadable task result: {e}"
+                        )))
+                    });
                 self.results
                     .insert(task, (Arrival::Inbox(message.id), outcome));
             }
         }
     }
 
-    /// Takes in an activity result handed over without a commit; a result
-    /// already here for the task (a copy from the inbox) wins.
-    pub(crate) fn accept_handed_over(&mut self, result: HandedOver) {
-        let HandedOver { task_id, message } = result;
-        if message.execution != Some(self.execution) {
-            return;
+    /// Takes in an activity result passed straight from the dispatcher; a
+    /// result already here for the task (a copy from the inbox) wins.
+    pub(crate) fn accept_result(&mut self, result: ActivityResult) {
+        if result.execution == self.execution {
+            self.results
+                .entry(result.task)
+                .or_insert((Arrival::Direct(result.task_id), result.outcome));
         }
-        let Some(task) = message.task else { return };
-        self.results.entry(task).or_insert_with(|| {
-            (
-                Arrival::HandedOver(task_id),
-                parse_outcome(&message.payload),
-            )
-        });
     }
 
     /// Takes in whatever a signal carries; stops and evictions are the
@@ -163,31 +162,26 @@ impl OrchestrationState {
     pub(crate) fn take_in(&mut self, signal: Signal) {
         match signal {
             Signal::Message(message) => self.accept(message),
-            Signal::Result(result) => self.accept_handed_over(result),
+            Signal::Result(result) => self.accept_result(result),
             Signal::Stop(_) | Signal::Evict => {}
         }
     }
 
-    /// Handed-over results not consumed yet, as inbox messages to commit:
-    /// they must not live only in memory beyond the episode they arrived in.
-    pub(crate) fn unconsumed_handed_over(&mut self) -> Vec<HandedOver> {
+    /// Takes out the results passed straight from the dispatcher and not
+    /// consumed: they must not live only in memory beyond the episode they
+    /// arrived in.
+    pub(crate) fn unconsumed_results(&mut self) -> Vec<ActivityResult> {
         self.results
-            .extract_if(|_, (arrival, _)| matches!(arrival, Arrival::HandedOver(_)))
-            .filter_map(|(task, (arrival, outcome))| {
-                let Arrival::HandedOver(task_id) = arrival else {
-                    return None;
-                };
-                Some(HandedOver {
+            .extract_if(|_, (arrival, _)| matches!(arrival, Arrival::Direct(_)))
+            .filter_map(|(task, (arrival, outcome))| match arrival {
+                Arrival::Direct(task_id) => Some(ActivityResult {
                     task_id,
-                    message: NewMessage {
-                        instance_id: self.instance_id.clone(),
-                        execution: Some(self.execution),
-                        task: Some(task),
-                        kind: MessageKind::Activity,
-                        name: None,
-                        payload: serde_json::to_string(&outcome).unwrap_or_default(),
-                    },
-                })
+                    instance_id: self.instance_id.clone(),
+                    execution: self.execution,
+                    task,
+                    outcome,
+                }),
+                Arrival::Inbox(_) => None,
             })
             .collect()
     }
@@ -199,7 +193,7 @@ impl OrchestrationState {
                 let (arrival, outcome) = self.results.remove(&task)?;
                 match arrival {
                     Arrival::Inbox(id) => self.consumed.push(id),
-                    Arrival::HandedOver(task_id) => {
+                    Arrival::Direct(task_id) => {
                         self.ops.push(Op::ConsumeActivity { task_id });
                     }
                 }
@@ -247,7 +241,7 @@ impl OrchestrationState {
             || self
                 .results
                 .values()
-                .any(|(arrival, _)| matches!(arrival, Arrival::HandedOver(_)))
+                .any(|(arrival, _)| matches!(arrival, Arrival::Direct(_)))
     }
 
     /// Drains the episode's writes into one batch.
@@ -271,17 +265,11 @@ impl OrchestrationState {
         }
         // Committed, they come back through the router as inbox messages
         // before the guest runs again.
-        for HandedOver { task_id, message } in self.unconsumed_handed_over() {
-            batch.push(Op::CompleteActivity { task_id, message });
-        }
+        batch.extend(
+            self.unconsumed_results()
+                .into_iter()
+                .map(ActivityResult::into_inbox),
+        );
         batch
     }
-}
-
-fn parse_outcome(payload: &str) -> Outcome {
-    serde_json::from_str::<Outcome>(payload).unwrap_or_else(|e| {
-        Err(crate::history::Failure::new(format!(
-            "unreadable task result: {e}"
-        )))
-    })
 }

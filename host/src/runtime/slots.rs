@@ -37,13 +37,9 @@ impl Shared {
                 return permit;
             }
             self.router.evict_idle(self.evict_for_room_after);
-            tokio::select! {
-                permit = self.hot.clone().acquire_owned() => {
-                    if let Ok(permit) = permit {
-                        return permit;
-                    }
-                }
-                () = tokio::time::sleep(RETRY) => {}
+            let wait = tokio::time::timeout(RETRY, self.hot.clone().acquire_owned());
+            if let Ok(Ok(permit)) = wait.await {
+                return permit;
             }
         }
     }

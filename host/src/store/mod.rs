@@ -439,8 +439,8 @@ pub enum Op {
         /// The result for the instance.
         message: NewMessage,
     },
-    /// Removes an activity task whose result an episode consumed as it was
-    /// handed over, without the inbox.
+    /// Removes an activity task whose result an episode consumed straight
+    /// from the dispatcher, without the inbox.
     ConsumeActivity {
         /// The task row.
         task_id: i64,

@@ -176,6 +176,14 @@ fn send(
     Ok(())
 }
 
+/// Removes an activity task; false if it was already gone.
+fn remove_activity(tx: &Transaction<'_>, task_id: i64) -> Result<bool, StoreError> {
+    let removed = tx
+        .prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
+        .execute([task_id])?;
+    Ok(removed == 1)
+}
+
 fn append_history(
     tx: &Transaction<'_>,
     instance_id: &str,
@@ -384,16 +392,12 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             append_history(tx, instance_id, next, std::slice::from_ref(started))?;
         }
         Op::CompleteActivity { task_id, message } => {
-            let removed = tx
-                .prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
-                .execute([task_id])?;
-            if removed == 1 {
+            if remove_activity(tx, *task_id)? {
                 send(tx, message, committed)?;
             }
         }
         Op::ConsumeActivity { task_id } => {
-            tx.prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
-                .execute([task_id])?;
+            remove_activity(tx, *task_id)?;
         }
         Op::RetryActivity {
             task_id,
