@@ -89,7 +89,8 @@ impl<T: DeserializeOwned> Task<T> {
         self.id
     }
 
-    /// Waits for the task and decodes its result.
+    /// Waits for the task and decodes its result. A task that already won
+    /// a [`Context::when_any`] gives the same result again.
     pub fn result(self) -> Result<T> {
         decode_outcome(host::await_task(self.id))
     }
@@ -281,7 +282,9 @@ impl Context {
     }
 
     /// Waits for the first of the tasks to finish: a race, such as an event
-    /// against a timer. The others keep running and may be awaited later.
+    /// against a timer. The others keep running and may be awaited later;
+    /// awaiting the winner's task returns the same result. An empty list
+    /// fails the orchestration.
     ///
     /// ```no_run
     /// # use reprise_sdk::{Context, Result};

@@ -17,12 +17,14 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
-use crate::engine::{GuestData, GuestLimit};
+use crate::engine::{ComponentError, GuestData, GuestLimit};
+use crate::guest_log;
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::sqlite::now_ms;
 use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
+use crate::trap;
 use crate::wit::reprise::durable::activity_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
 
@@ -98,13 +100,7 @@ impl Host for Data {
     }
 
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        let id = &self.state.instance_id;
-        match level {
-            LogLevel::Trace | LogLevel::Debug => tracing::debug!(instance_id = %id, "{message}"),
-            LogLevel::Info => tracing::info!(instance_id = %id, "{message}"),
-            LogLevel::Warn => tracing::warn!(instance_id = %id, "{message}"),
-            LogLevel::Error => tracing::error!(instance_id = %id, "{message}"),
-        }
+        guest_log::emit(level, &message);
         Ok(())
     }
 }
@@ -222,12 +218,7 @@ fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
 
 /// Runs one attempt and commits its consequence: the result, or a retry.
 async fn run_task(shared: &Arc<Shared>, task: ActivityTask) {
-    let span = tracing::info_span!(
-        "activity",
-        instance_id = %task.instance_id,
-        name = %task.name,
-        attempt = task.attempt
-    );
+    let span = guest_log::activity_span(&task.instance_id, &task.name, task.attempt);
     run_task_in_span(shared, task).instrument(span).await;
 }
 
@@ -300,19 +291,23 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
         })
         .await;
     }
-    let component = shared.registry.load(&task.digest).map_err(Failure::new)?;
+    let component = shared
+        .registry
+        .load(&task.digest)
+        .map_err(|e| Failure::new(e.to_string()))?;
     let Some((pre, indices)) = &component.activity else {
         return Err(Failure::new(format!(
             "component {} holds no activities",
             task.digest
         )));
     };
-    let wasi = sandbox::activity_wasi(&task.instance_id, &shared.grants).map_err(Failure::new)?;
+    let sandbox =
+        sandbox::activity_wasi(&shared.grants).map_err(|e| Failure::new(e.to_string()))?;
     let state = ActivityState {
         instance_id: task.instance_id.clone(),
         attempt: task.attempt,
     };
-    let guest = shared.wasm.guest(wasi, state, timeout);
+    let guest = shared.wasm.guest(sandbox, state, timeout);
     let (mut store, instance) = shared.instantiate(pre, guest).await;
     let run = async {
         let guest = indices.load(&mut store, &instance?)?;
@@ -328,11 +323,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
             Some(GuestLimit::Deadline(_)) => Err(Failure::new(format!(
                 "activity timed out after {timeout:?}"
             ))),
-            Some(limit) => Err(Failure::new(limit.to_string())),
-            None => Err(Failure::new(format!(
-                "activity trapped: {}",
-                error.root_cause()
-            ))),
+            _ => Err(trap::describe(&error, &store.data().stderr)),
         },
     }
 }
@@ -341,7 +332,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
 pub(crate) async fn names(
     shared: &Arc<Shared>,
     component: &crate::engine::LoadedComponent,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ComponentError> {
     let Some((pre, indices)) = &component.activity else {
         return Ok(Vec::new());
     };
@@ -349,19 +340,22 @@ pub(crate) async fn names(
         instance_id: "registration".into(),
         attempt: 0,
     };
-    let wasi = sandbox::activity_wasi("registration", &crate::sandbox::ActivityGrants::default())?;
+    let sandbox =
+        sandbox::activity_wasi(&crate::sandbox::ActivityGrants::default()).map_err(|why| {
+            ComponentError::Listing {
+                what: "activities",
+                why: why.to_string(),
+            }
+        })?;
     let guest = shared
         .wasm
-        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+        .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
     let (mut store, instance) = shared.instantiate(pre, guest).await;
-    let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    let listing = |e: wasmtime::Error| ComponentError::listing("activities", &e);
     let guest = indices
-        .load(&mut store, &instance)
-        .map_err(|e| e.to_string())?;
-    guest
-        .call_activities(&mut store)
-        .await
-        .map_err(|e| format!("component trapped listing its activities: {e:#}"))
+        .load(&mut store, &instance.map_err(listing)?)
+        .map_err(listing)?;
+    guest.call_activities(&mut store).await.map_err(listing)
 }
 
 /// Native activities by name.

@@ -376,7 +376,7 @@ async fn instantiate(options: &BenchOptions) -> Result<Vec<String>, Error> {
     let digest = shared
         .orchestration_digest("hello_sequence")
         .ok_or_else(|| Error::NotFound("hello_sequence".into()))?;
-    let component = shared.registry.load(&digest).map_err(Error::Internal)?;
+    let component = shared.registry.load(&digest)?;
     let record = InstanceRecord {
         id: "bench".into(),
         name: "hello_sequence".into(),

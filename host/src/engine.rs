@@ -15,6 +15,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::activity::ActivityState;
 use crate::actors::ActorState;
 use crate::orchestration::OrchestrationState;
+use crate::sandbox::Sandbox;
+use crate::trap::{self, StderrTail};
 use crate::wit::exports::reprise::durable::{activities, actors, orchestrator};
 use crate::wit::reprise::durable::{activity_context, actor_context, orchestration_context};
 
@@ -51,8 +53,61 @@ impl Default for Limits {
     }
 }
 
+/// Why bytes are not a component this host can run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ComponentError {
+    /// Not a WebAssembly component at all, or one that does not validate.
+    #[error("not a valid component: {0}")]
+    Invalid(String),
+    /// It exports a role's interface but imports something the host cannot provide.
+    #[error("component cannot run as {role}: {why}")]
+    Unlinkable {
+        /// The role, e.g. "an orchestration".
+        role: &'static str,
+        /// wasmtime's explanation, on one line.
+        why: String,
+    },
+    /// It exports none of the Reprise interfaces.
+    #[error(
+        "component is for another world: it exports none of {ORCHESTRATOR}, {ACTIVITIES}, {ACTORS}"
+    )]
+    OtherWorld,
+    /// It failed while listing what it exports.
+    #[error("component cannot list its {what}: {why}")]
+    Listing {
+        /// "orchestrations", "activities" or "actor kinds".
+        what: &'static str,
+        /// The trap or instantiation error, on one line.
+        why: String,
+    },
+    /// No component with this digest is stored.
+    #[error("no component with digest {0}")]
+    Missing(String),
+    /// The store failed to read it.
+    #[error("cannot read component {digest}: {source}")]
+    Unreadable {
+        /// The digest.
+        digest: String,
+        /// Why.
+        #[source]
+        source: crate::store::StoreError,
+    },
+}
+
+impl ComponentError {
+    /// A failure to list names, from wasmtime's error.
+    pub(crate) fn listing(what: &'static str, error: &wasmtime::Error) -> Self {
+        ComponentError::Listing {
+            what,
+            why: one_line(error),
+        }
+    }
+}
+
 /// Why a guest was stopped by the host rather than by its own doing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuestLimit {
     /// It computed too long without waiting.
     #[error("guest exceeded its CPU deadline of {0:?}")]
@@ -118,6 +173,8 @@ impl ResourceLimiter for MemoryLimit {
 /// The state every guest store carries, whatever its role.
 pub(crate) struct GuestData<S> {
     wasi: WasiCtx,
+    /// The end of what the guest wrote to stderr, to explain a trap.
+    pub(crate) stderr: StderrTail,
     table: ResourceTable,
     limiter: MemoryLimit,
     pub(crate) budget: CpuBudget,
@@ -175,9 +232,13 @@ const CONTEXTS: [&str; 3] = [
 fn prepare<T: 'static, I>(
     base: &Linker<T>,
     component: &Component,
-    (export, own, role): (&str, usize, &str),
+    (export, own, role): (&str, usize, &'static str),
     indices: impl FnOnce(&InstancePre<T>) -> wasmtime::Result<I>,
-) -> Result<Option<(InstancePre<T>, I)>, String> {
+) -> Result<Option<(InstancePre<T>, I)>, ComponentError> {
+    let unlinkable = |e: wasmtime::Error| ComponentError::Unlinkable {
+        role,
+        why: one_line(&e),
+    };
     if component.get_export_index(None, export).is_none() {
         return Ok(None);
     }
@@ -190,13 +251,11 @@ fn prepare<T: 'static, I>(
                 context,
                 "this host interface belongs to another role",
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(unlinkable)?;
         }
     }
-    let pre = linker
-        .instantiate_pre(component)
-        .map_err(|e| format!("component cannot run as {role}: {}", one_line(&e)))?;
-    let indices = indices(&pre).map_err(|e| e.to_string())?;
+    let pre = linker.instantiate_pre(component).map_err(unlinkable)?;
+    let indices = indices(&pre).map_err(unlinkable)?;
     Ok(Some((pre, indices)))
 }
 
@@ -224,7 +283,7 @@ fn trap_interface<T: 'static>(
 }
 
 /// An error chain on one line: parser errors span several.
-fn one_line(error: &wasmtime::Error) -> String {
+pub(crate) fn one_line(error: &wasmtime::Error) -> String {
     format!("{error:#}")
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -273,6 +332,7 @@ impl WasmEngine {
         config.cranelift_nan_canonicalization(true);
         config.relaxed_simd_deterministic(true);
         config.epoch_interruption(true);
+        config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(trap::CAPTURED_FRAMES));
         // Linear memories, tables, instance records and fiber stacks come
         // from preallocated slots: instantiating and dropping a guest then
         // costs no mmap/munmap (and no TLB shootdowns across cores).
@@ -324,9 +384,13 @@ impl WasmEngine {
     /// Compiles and checks a component. It must export the orchestrator or
     /// the activities interface of `reprise:durable`, and import nothing the
     /// host cannot provide.
-    pub(crate) fn load(&self, digest: &str, bytes: &[u8]) -> Result<LoadedComponent, String> {
+    pub(crate) fn load(
+        &self,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<LoadedComponent, ComponentError> {
         let component = Component::new(&self.engine, bytes)
-            .map_err(|e| format!("not a valid component: {}", one_line(&e)))?;
+            .map_err(|e| ComponentError::Invalid(one_line(&e)))?;
         let orchestration = prepare(
             &self.orchestration_linker,
             &component,
@@ -346,9 +410,7 @@ impl WasmEngine {
             actors::GuestIndices::new,
         )?;
         if orchestration.is_none() && activity.is_none() && actor.is_none() {
-            return Err(format!(
-                "component is for another world: it exports none of {ORCHESTRATOR}, {ACTIVITIES}, {ACTORS}"
-            ));
+            return Err(ComponentError::OtherWorld);
         }
         Ok(LoadedComponent {
             digest: digest.to_owned(),
@@ -361,12 +423,13 @@ impl WasmEngine {
     /// The state of one guest instance, with its memory limit and CPU budget.
     pub(crate) fn guest<S: Send + 'static>(
         &self,
-        wasi: WasiCtx,
+        sandbox: Sandbox,
         state: S,
         cpu: Duration,
     ) -> GuestData<S> {
         GuestData {
-            wasi,
+            wasi: sandbox.wasi,
+            stderr: sandbox.stderr,
             table: ResourceTable::new(),
             limiter: MemoryLimit(self.limits.memory_bytes),
             budget: CpuBudget::new(cpu),

@@ -1,23 +1,38 @@
 //! The library's error type, grouped by what the caller should do.
 
-use crate::store::StoreError;
+use crate::engine::ComponentError;
+use crate::history::Failure;
+use crate::names::NameError;
+use crate::store::{ActorId, StoreError};
 
 /// What went wrong with a request to the runtime.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The request itself is malformed (bad JSON, oversized payload, bad id).
     /// Nothing changed.
     #[error("{0}")]
     InvalidInput(String),
     /// The bytes are not a usable component for any Reprise world.
-    #[error("{0}")]
-    InvalidComponent(String),
+    #[error(transparent)]
+    InvalidComponent(#[from] ComponentError),
     /// Unknown instance, orchestration or activity.
     #[error("{0}")]
     NotFound(String),
     /// The instance is not in a state that allows this.
     #[error("{0}")]
     Conflict(String),
+    /// The actor handled the operation and it failed: the guest returned
+    /// this failure, or trapped. The actor's state did not change.
+    #[error("{actor} {operation} failed: {}", .failure.message)]
+    ActorFailed {
+        /// The actor.
+        actor: ActorId,
+        /// The operation.
+        operation: String,
+        /// What the guest said.
+        failure: Failure,
+    },
     /// Code and history disagree.
     #[error("{0}")]
     Nondeterminism(String),
@@ -25,11 +40,17 @@ pub enum Error {
     #[error("{0}")]
     Timeout(String),
     /// The store failed; nothing of the request was written.
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(StoreError),
     /// A bug or resource failure in the host.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<NameError> for Error {
+    fn from(error: NameError) -> Self {
+        Error::InvalidInput(error.to_string())
+    }
 }
 
 impl From<StoreError> for Error {
@@ -37,7 +58,7 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound(why) => Error::NotFound(why),
             StoreError::Conflict(why) => Error::Conflict(why),
-            other => Error::Store(other.to_string()),
+            other => Error::Store(other),
         }
     }
 }

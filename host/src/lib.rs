@@ -9,6 +9,7 @@
 //!   signal actors, run a worker.
 //! - [`store`]: the durable state, behind the [`store::Store`] trait.
 //! - [`history`]: the events an execution records.
+//! - [`view`]: instances and events as JSON for people and programs.
 
 #![forbid(unsafe_code)]
 
@@ -17,7 +18,9 @@ mod actors;
 pub mod bench;
 mod engine;
 mod error;
+mod guest_log;
 pub mod history;
+mod names;
 mod orchestration;
 mod registry;
 pub mod replay;
@@ -26,11 +29,15 @@ mod runtime;
 mod sandbox;
 pub mod store;
 mod timers;
+mod trap;
+pub mod view;
 mod wit;
 
 pub use activity::NativeCall;
-pub use engine::{GuestLimit, Limits};
+pub use engine::{ComponentError, GuestLimit, Limits};
 pub use error::Error;
+pub use guest_log::TARGET as GUEST_LOG_TARGET;
+pub use names::NameError;
 pub use orchestration::ReplayVerdict;
 pub use runtime::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
 pub use sandbox::ActivityGrants;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::engine::{LoadedComponent, WasmEngine};
+use crate::engine::{ComponentError, LoadedComponent, WasmEngine};
 use crate::store::{Role, Store};
 
 #[derive(Debug, Default)]
@@ -92,7 +92,7 @@ impl Registry {
     }
 
     /// The compiled component, compiling it on first use.
-    pub(crate) fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, String> {
+    pub(crate) fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
         if let Some(found) = self
             .loaded
             .lock()
@@ -104,8 +104,11 @@ impl Registry {
         let bytes = self
             .store
             .component(digest)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no component with digest {digest}"))?;
+            .map_err(|source| ComponentError::Unreadable {
+                digest: digest.to_owned(),
+                source,
+            })?
+            .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
         let component = Arc::new(self.wasm.load(digest, &bytes)?);
         self.insert(component.clone());
         Ok(component)

@@ -11,12 +11,25 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
+
+use crate::guest_log;
+use crate::trap::StderrTail;
+use crate::wit::reprise::durable::types::LogLevel;
+
+/// A guest's WASI context, and the end of what it writes to stderr (for
+/// explaining its failure).
+pub(crate) struct Sandbox {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) stderr: StderrTail,
+}
 
 /// What the orchestration's sandbox shares with the host: the logical clock
 /// and whether history is being replayed.
@@ -83,9 +96,10 @@ pub(crate) fn orchestration_wasi(
     instance_id: &str,
     execution: u32,
     determinism: &Determinism,
-) -> WasiCtx {
+) -> Sandbox {
     let seed_bytes = seed(instance_id, execution, "wasi");
     let seed128 = u128::from_le_bytes(seed_bytes[..16].try_into().unwrap_or_default());
+    let stderr = StderrTail::default();
     let mut builder = WasiCtxBuilder::new();
     builder
         .wall_clock(LogicalWallClock(determinism.clone()))
@@ -93,21 +107,19 @@ pub(crate) fn orchestration_wasi(
         .secure_random(StdRng::from_seed(seed_bytes))
         .insecure_random(StdRng::from_seed(seed(instance_id, execution, "insecure")))
         .insecure_random_seed(seed128)
-        .stdout(LogSink::new(
-            instance_id,
-            "stdout",
-            Some(determinism.clone()),
-        ))
+        .stdout(LogSink::new(Stream::Stdout, Some(determinism)))
         .stderr(LogSink::new(
-            instance_id,
-            "stderr",
-            Some(determinism.clone()),
+            Stream::Stderr(stderr.clone()),
+            Some(determinism),
         ))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
         .socket_addr_check(|_, _| Box::pin(async { false }));
-    builder.build()
+    Sandbox {
+        wasi: builder.build(),
+        stderr,
+    }
 }
 
 /// What an activity may reach beyond computing; nothing unless granted.
@@ -121,17 +133,29 @@ pub struct ActivityGrants {
     pub dirs: Vec<(PathBuf, String)>,
 }
 
+/// A granted directory that cannot be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open granted directory {}: {why}", dir.display())]
+pub(crate) struct GrantError {
+    dir: PathBuf,
+    why: String,
+}
+
 /// The activity sandbox: real clocks and randomness, plus what is granted.
-pub(crate) fn activity_wasi(instance_id: &str, grants: &ActivityGrants) -> Result<WasiCtx, String> {
+pub(crate) fn activity_wasi(grants: &ActivityGrants) -> Result<Sandbox, GrantError> {
+    let stderr = StderrTail::default();
     let mut builder = WasiCtxBuilder::new();
     for (host, guest) in &grants.dirs {
         builder
             .preopened_dir(host, guest, FsPerms::ReadWrite)
-            .map_err(|e| format!("cannot open granted directory {}: {e}", host.display()))?;
+            .map_err(|e| GrantError {
+                dir: host.clone(),
+                why: e.to_string(),
+            })?;
     }
     builder
-        .stdout(LogSink::new(instance_id, "stdout", None))
-        .stderr(LogSink::new(instance_id, "stderr", None))
+        .stdout(LogSink::new(Stream::Stdout, None))
+        .stderr(LogSink::new(Stream::Stderr(stderr.clone()), None))
         .envs(&grants.env);
     if grants.network {
         builder.inherit_network().allow_ip_name_lookup(true);
@@ -142,23 +166,60 @@ pub(crate) fn activity_wasi(instance_id: &str, grants: &ActivityGrants) -> Resul
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
     }
-    Ok(builder.build())
+    Ok(Sandbox {
+        wasi: builder.build(),
+        stderr,
+    })
 }
 
-/// Guest stdout/stderr turned into log lines, silenced during replay.
+/// Which of a guest's output streams a [`LogSink`] takes.
+#[derive(Clone)]
+enum Stream {
+    /// Lines at `info`.
+    Stdout,
+    /// Lines at `warn`, and kept in a tail: a panic message explains the
+    /// trap that follows it.
+    Stderr(StderrTail),
+}
+
+/// Guest stdout/stderr turned into log lines (silenced while an
+/// orchestration replays). Writes are handled inline, inside the guest's
+/// call, so each line carries the span of the instance that wrote it and a
+/// panic message is in the tail before the trap is explained.
 #[derive(Clone)]
 struct LogSink {
-    instance_id: Arc<str>,
-    stream: &'static str,
+    stream: Stream,
     determinism: Option<Determinism>,
 }
 
 impl LogSink {
-    fn new(instance_id: &str, stream: &'static str, determinism: Option<Determinism>) -> Self {
+    fn new(stream: Stream, determinism: Option<&Determinism>) -> Self {
         Self {
-            instance_id: instance_id.into(),
             stream,
-            determinism,
+            determinism: determinism.cloned(),
+        }
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        // Kept even while replaying: a guest that panics during replay
+        // panics with the same message.
+        if let Stream::Stderr(tail) = &self.stream {
+            tail.push(bytes);
+        }
+        if self
+            .determinism
+            .as_ref()
+            .is_some_and(Determinism::replaying)
+        {
+            return;
+        }
+        let level = match self.stream {
+            Stream::Stdout => LogLevel::Info,
+            Stream::Stderr(_) => LogLevel::Warn,
+        };
+        let text = String::from_utf8_lossy(bytes);
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            guest_log::emit(level, line);
         }
     }
 }
@@ -170,9 +231,33 @@ impl IsTerminal for LogSink {
 }
 
 impl StdoutStream for LogSink {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
     fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
         Box::new(self.clone())
     }
+}
+
+impl OutputStream for LogSink {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        LogSink::write(self, &bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogSink {
+    async fn ready(&mut self) {}
 }
 
 impl AsyncWrite for LogSink {
@@ -181,16 +266,7 @@ impl AsyncWrite for LogSink {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let replaying = self
-            .determinism
-            .as_ref()
-            .is_some_and(Determinism::replaying);
-        if !replaying {
-            let text = String::from_utf8_lossy(buf);
-            for line in text.lines().filter(|l| !l.is_empty()) {
-                tracing::info!(instance_id = %self.instance_id, stream = self.stream, "{line}");
-            }
-        }
+        LogSink::write(&self, buf);
         Poll::Ready(Ok(buf.len()))
     }
 

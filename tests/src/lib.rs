@@ -231,6 +231,20 @@ impl WorkerProcess {
         Self(child)
     }
 
+    /// Starts `reprise --db DB worker` with its log (stderr) going to `log`.
+    pub fn spawn_logging(db: &Path, log: &Path) -> Self {
+        let log = std::fs::File::create(log).expect("create the worker's log file");
+        let child = Command::new(reprise_bin())
+            .arg("--db")
+            .arg(db)
+            .arg("worker")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start worker process");
+        Self(child)
+    }
+
     /// SIGKILL, and reap the process.
     pub fn kill(mut self) {
         self.stop();

@@ -7,9 +7,12 @@ use std::sync::Arc;
 use wasmtime::Result;
 
 use crate::engine::GuestData;
+use crate::guest_log;
+use crate::names::{self, NameKind};
 use crate::runtime::Shared;
 use crate::store::sqlite::now_ms;
 use crate::store::{ActorId, ActorOperation, Op, ReplyTo};
+use crate::trap::Refused;
 use crate::wit::reprise::durable::actor_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
 
@@ -51,7 +54,7 @@ impl Host for Data {
         self.state
             .shared
             .check_actor_operation(&operation)
-            .map_err(wasmtime::Error::msg)?;
+            .map_err(|why| Refused(why.to_string()))?;
         self.state.effects.push(Op::EnqueueActor {
             operation,
             reply: ReplyTo::Nobody,
@@ -67,16 +70,17 @@ impl Host for Data {
         instance_id: Option<String>,
     ) -> Result<String> {
         let shared = &self.state.shared;
-        let digest = shared.orchestration_digest(&name).ok_or_else(|| {
-            wasmtime::Error::msg(format!("no orchestration named {name:?} is registered"))
-        })?;
+        let digest = shared
+            .orchestration_digest(&name)
+            .ok_or_else(|| Refused(format!("no orchestration named {name:?} is registered")))?;
         crate::runtime::check_json(
             "orchestration input",
             &input,
             shared.wasm.limits.max_payload_bytes,
         )
-        .map_err(|e| wasmtime::Error::msg(e.to_string()))?;
+        .map_err(|e| Refused(e.to_string()))?;
         let id = instance_id.unwrap_or_else(crate::runtime::random_id);
+        names::check(NameKind::InstanceId, &id).map_err(|why| Refused(why.to_string()))?;
         self.state.effects.push(Op::create_instance(
             id.clone(),
             &name,
@@ -105,13 +109,7 @@ impl Host for Data {
     }
 
     async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
-        let actor = self.state.id.to_string();
-        match level {
-            LogLevel::Trace | LogLevel::Debug => tracing::debug!(%actor, "{message}"),
-            LogLevel::Info => tracing::info!(%actor, "{message}"),
-            LogLevel::Warn => tracing::warn!(%actor, "{message}"),
-            LogLevel::Error => tracing::error!(%actor, "{message}"),
-        }
+        guest_log::emit(level, &message);
         Ok(())
     }
 }

@@ -18,7 +18,8 @@ use tracing::Instrument;
 
 pub(crate) use context::ActorState;
 
-use crate::engine::{GuestData, GuestLimit, LoadedComponent};
+use crate::engine::{ComponentError, GuestData, LoadedComponent};
+use crate::guest_log;
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
 use crate::sandbox::{self, ActivityGrants};
@@ -26,6 +27,7 @@ use crate::store::sqlite::now_ms;
 use crate::store::{
     ActorId, ActorMessage, ActorOperation, AtomicRequest, MessageKind, NewMessage, Op, ReplyTo,
 };
+use crate::trap;
 use crate::wit::exports::reprise::durable::actors::Guest;
 
 /// Most operations of one actor handled in one batch (one transaction).
@@ -175,8 +177,8 @@ impl Handler {
                 component.digest
             )));
         };
-        let wasi = sandbox::activity_wasi(&id.to_string(), &ActivityGrants::default())
-            .map_err(Failure::new)?;
+        let sandbox = sandbox::activity_wasi(&ActivityGrants::default())
+            .map_err(|e| Failure::new(e.to_string()))?;
         let state = ActorState {
             shared: shared.clone(),
             id: id.clone(),
@@ -184,7 +186,7 @@ impl Handler {
         };
         let guest = shared
             .wasm
-            .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+            .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
         let (mut store, instance) = shared.instantiate(pre, guest).await;
         let instance = instance
             .map_err(|e| Failure::new(format!("cannot instantiate actor: {}", e.root_cause())))?;
@@ -203,11 +205,13 @@ impl Handler {
         state: Option<&str>,
     ) -> Result<(Option<String>, String, Vec<Op>), (Failure, bool)> {
         let data = self.store.data_mut();
+        data.stderr.clear();
         data.state.id = operation.target.clone();
         data.state.effects.clear();
         data.budget.restart();
         let limit = data.state.shared.wasm.limits.max_payload_bytes;
         let target = &operation.target;
+        let span = guest_log::actor_span(target, &operation.operation);
         let result = self
             .guest
             .call_handle(
@@ -218,6 +222,7 @@ impl Handler {
                 &operation.input,
                 state.map(str::to_owned).as_ref(),
             )
+            .instrument(span)
             .await;
         match result {
             Ok(Ok(handled)) => {
@@ -241,13 +246,7 @@ impl Handler {
                 },
                 false,
             )),
-            Err(error) => {
-                let message = match error.downcast_ref::<GuestLimit>() {
-                    Some(limit) => limit.to_string(),
-                    None => format!("actor trapped: {}", error.root_cause()),
-                };
-                Err((Failure::new(message), true))
-            }
+            Err(error) => Err((trap::describe(&error, &self.store.data().stderr), true)),
         }
     }
 }
@@ -258,22 +257,19 @@ fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent
         .registry
         .actor(kind)
         .ok_or_else(|| Failure::new(format!("no actor kind {kind:?} is registered")))?;
-    shared.registry.load(&digest).map_err(Failure::new)
+    shared
+        .registry
+        .load(&digest)
+        .map_err(|e| Failure::new(e.to_string()))
 }
 
-/// Handles a batch of one actor's operations and commits it.
+/// Handles a batch of one actor's operations and commits it. Each
+/// operation runs in an `actor` span that names the actor and the operation.
 async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
-    let span = tracing::info_span!("actor", %actor);
-    run_batch_in_span(shared, actor, messages)
-        .instrument(span)
-        .await;
-}
-
-async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
     let initial = match shared.store.actor(actor) {
         Ok(record) => record.map(|r| r.state),
         Err(error) => {
-            tracing::error!(%error, "cannot read actor state");
+            tracing::error!(%actor, %error, "cannot read actor state");
             return;
         }
     };
@@ -328,12 +324,17 @@ async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<
     }];
     batch.extend(ops);
     if let Err(error) = shared.commit(batch).await {
-        tracing::warn!(%error, "actor batch not committed; it will run again");
+        tracing::warn!(%actor, %error, "actor batch not committed; it will run again");
     }
 }
 
 /// Runs an atomic multi-actor request: every new state commits, or none.
 async fn run_atomic(shared: &Arc<Shared>, request: AtomicRequest) {
+    let span = guest_log::atomic_span(request.id);
+    run_atomic_in_span(shared, request).instrument(span).await;
+}
+
+async fn run_atomic_in_span(shared: &Arc<Shared>, request: AtomicRequest) {
     let outcome = apply_atomically(shared, &request.operations).await;
     let mut batch = Vec::new();
     let result: Outcome = match outcome {
@@ -410,7 +411,7 @@ async fn apply_atomically(
 pub(crate) async fn kinds(
     shared: &Arc<Shared>,
     component: &LoadedComponent,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ComponentError> {
     if component.actor.is_none() {
         return Ok(Vec::new());
     }
@@ -418,17 +419,16 @@ pub(crate) async fn kinds(
         kind: String::new(),
         key: "registration".into(),
     };
-    let mut handler = Handler::new(shared, component, &id)
-        .await
-        .map_err(|f| f.message)?;
+    let mut handler =
+        Handler::new(shared, component, &id)
+            .await
+            .map_err(|f| ComponentError::Listing {
+                what: "actor kinds",
+                why: f.message,
+            })?;
     handler
         .guest
         .call_kinds(&mut handler.store)
         .await
-        .map_err(|e| {
-            format!(
-                "component trapped listing its actor kinds: {}",
-                e.root_cause()
-            )
-        })
+        .map_err(|e| ComponentError::listing("actor kinds", &e))
 }

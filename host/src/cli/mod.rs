@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 use reprise::bench::{BenchOptions, Workload};
 use reprise::store::Status;
 use reprise::store::sqlite::{Durability, SqliteStore};
+use reprise::view::{EventView, InstanceView};
 use reprise::{ActivityGrants, Runtime, StartOptions};
+
+/// Guest lines at `info` and up, the host's own at `warn` and up.
+const DEFAULT_LOG: &str = "warn,reprise::guest=info";
 
 /// Durable orchestrations and activities as WebAssembly components.
 #[derive(Debug, Parser)]
@@ -24,6 +28,16 @@ pub(crate) struct Args {
     /// The database file (created if missing).
     #[arg(long, global = true, env = "REPRISE_DB", default_value = "reprise.db")]
     db: PathBuf,
+    /// What to log to stderr: a level (`info`) or per-target levels
+    /// (`warn,reprise::guest=debug`). Guest log lines are `reprise::guest`;
+    /// by default they show from `info` up, the host's from `warn` up.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_LOG",
+        default_value = DEFAULT_LOG
+    )]
+    pub(crate) log_level: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +55,7 @@ enum Command {
         /// Registered orchestration name.
         name: String,
         /// Input, JSON.
-        #[arg(long, default_value = "null")]
+        #[arg(long, default_value = "null", allow_negative_numbers = true)]
         input: String,
         /// Instance id (random if not given).
         #[arg(long)]
@@ -97,7 +111,7 @@ enum Command {
         /// Event name.
         name: String,
         /// Event data, JSON.
-        #[arg(default_value = "null")]
+        #[arg(default_value = "null", allow_negative_numbers = true)]
         data: String,
     },
     /// Stop an instance for good.
@@ -180,7 +194,7 @@ enum ActorCommand {
         /// Operation name.
         operation: String,
         /// Input, JSON.
-        #[arg(default_value = "null")]
+        #[arg(default_value = "null", allow_negative_numbers = true)]
         input: String,
         /// Deliver after this many milliseconds (a reminder).
         #[arg(long)]
@@ -196,7 +210,7 @@ enum ActorCommand {
         /// Operation name.
         operation: String,
         /// Input, JSON.
-        #[arg(default_value = "null")]
+        #[arg(default_value = "null", allow_negative_numbers = true)]
         input: String,
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 60)]
@@ -310,6 +324,9 @@ async fn bench(names: &[String], options: &BenchOptions) -> anyhow::Result<()> {
 /// Waits for the instance and prints its output; a failure is an error.
 async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Result<()> {
     let record = runtime.wait(id, Duration::from_secs(timeout)).await?;
+    if let Some(failure) = record.failure() {
+        bail!("instance {id} failed: {}", failure.message);
+    }
     let output = record.output.unwrap_or_default();
     if record.status != Status::Completed {
         bail!("instance {id} {}: {output}", record.status.as_str());
@@ -405,13 +422,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             tokio::signal::ctrl_c().await?;
         }
         Command::Status { id } => {
-            println!("{}", serde_json::to_string_pretty(&runtime.status(&id)?)?);
+            let record = runtime.status(&id)?;
+            let failure = record.failure();
+            let view = InstanceView::new(&record, failure.as_ref());
+            println!("{}", serde_json::to_string_pretty(&view)?);
         }
         Command::History { id, json } => {
             let history = runtime.history(&id)?;
             if json {
                 for event in &history {
-                    println!("{}", serde_json::to_string(event)?);
+                    println!("{}", serde_json::to_string(&EventView::from(event))?);
                 }
             } else {
                 print!("{}", timeline::render(&history));

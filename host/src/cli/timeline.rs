@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use reprise::history::{Event, HistoryEvent, Outcome};
+use reprise::history::{Event, Failure, HistoryEvent, Outcome};
 
 fn outcome(outcome: &Outcome) -> String {
     match outcome {
@@ -56,7 +56,28 @@ fn describe(event: &Event) -> String {
     }
 }
 
-/// One line per event: position, time since the start, what happened.
+/// Where a failed orchestration stopped: the backtrace in its details.
+fn backtrace(failure: &Failure) -> Vec<String> {
+    let details: Option<serde_json::Value> = failure
+        .details
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    details
+        .as_ref()
+        .and_then(|d| d.get("backtrace"))
+        .and_then(serde_json::Value::as_array)
+        .map(|frames| {
+            frames
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One line per event: position, time since the start, what happened; a
+/// failure is followed by its backtrace.
 pub(crate) fn render(history: &[HistoryEvent]) -> String {
     let start = history.first().map_or(0, |e| e.at);
     let mut text = String::new();
@@ -68,6 +89,11 @@ pub(crate) fn render(history: &[HistoryEvent]) -> String {
             event.at.saturating_sub(start),
             describe(&event.event)
         );
+        if let Event::Failed { failure } = &event.event {
+            for frame in backtrace(failure) {
+                let _ = writeln!(text, "{:19}at {frame}", "");
+            }
+        }
     }
     text
 }

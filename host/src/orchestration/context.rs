@@ -5,12 +5,15 @@ use wasmtime::Result;
 
 use super::state::{OrchestrationState, TaskKind, Unwind};
 use crate::engine::GuestData;
+use crate::guest_log;
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
+use crate::names::{self, NameKind};
 use crate::runtime::Signal;
 use crate::store::{
     ActivityTask, ActorId, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo,
     TimerRecord,
 };
+use crate::trap::Refused;
 use crate::wit::reprise::durable::orchestration_context::Host;
 use crate::wit::reprise::durable::types::{self, LogLevel};
 
@@ -56,10 +59,16 @@ impl OrchestrationState {
     /// Replays or records a call; returns its position (the task id of a
     /// scheduling call) and the recorded event when replaying.
     fn call(&mut self, event: Event) -> Result<(u32, Option<Event>)> {
+        self.call_at(None, event)
+    }
+
+    /// [`Self::call`], recorded (when live) at `at`, or now when `None`.
+    fn call_at(&mut self, at: Option<u64>, event: Event) -> Result<(u32, Option<Event>)> {
         let seq = self.journal.next_seq();
         let replayed = self.replayed(&event)?;
         if replayed.is_none() {
-            self.record(event);
+            let at = at.unwrap_or_else(|| self.live_time());
+            self.record_at(at, event);
         }
         Ok((seq, replayed))
     }
@@ -75,6 +84,20 @@ impl OrchestrationState {
             name: None,
             payload: serde_json::to_string(outcome).unwrap_or_default(),
         }));
+    }
+
+    /// An await of no tasks, or of a task this execution never scheduled,
+    /// is a bug in the orchestration: it fails, saying which.
+    fn check_awaitable(&self, tasks: &[u32], call: &str) -> Result<(), Refused> {
+        if tasks.is_empty() {
+            return Err(Refused(format!("{call} needs at least one task")));
+        }
+        match tasks.iter().find(|task| !self.tasks.contains_key(task)) {
+            Some(task) => Err(Refused(format!(
+                "{call} of task {task}, which this execution has not scheduled"
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn oversized(&self, what: &str, payload: &str) -> Option<Outcome> {
@@ -129,7 +152,8 @@ impl OrchestrationState {
         reply: ReplyTo,
     ) {
         let problem = operations.iter().find_map(|op| {
-            self.shared.check_actor_operation(op).err().or_else(|| {
+            let undeliverable = self.shared.check_actor_operation(op).err();
+            undeliverable.map(|why| why.to_string()).or_else(|| {
                 self.oversized("actor operation input", &op.input)
                     .and_then(|o| o.err())
                     .map(|f| f.message)
@@ -162,7 +186,7 @@ impl Data {
             let batch = state.take_batch();
             state.shared.commit(batch).await.map_err(|e| match e {
                 crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),
-                other => Unwind::Store(other.to_string()),
+                other => Unwind::Store(other),
             })?;
         }
         let mut signals = state
@@ -259,12 +283,13 @@ impl Host for Data {
 
     async fn schedule_timer(&mut self, delay_ms: u64) -> Result<u32> {
         let s = &mut self.state;
-        let fire_at = s.journal.time().saturating_add(delay_ms);
-        let (task, replayed) = s.call(Event::TimerScheduled { delay_ms, fire_at })?;
+        // The timer fires `delay_ms` after the time its call is recorded at:
+        // the same instant in history and in the timer table.
+        let at = s.live_time();
+        let fire_at = at.saturating_add(delay_ms);
+        let (task, replayed) = s.call_at(Some(at), Event::TimerScheduled { delay_ms, fire_at })?;
         s.tasks.insert(task, TaskKind::Result);
         if replayed.is_none() {
-            // Orchestration time is the recorded time of this call.
-            let fire_at = s.journal.time().saturating_add(delay_ms);
             s.ops.push(Op::ScheduleTimer(TimerRecord {
                 instance_id: s.instance_id.clone(),
                 execution: s.execution,
@@ -298,6 +323,11 @@ impl Host for Data {
             return Ok(task);
         }
         if let Some(failure) = s.oversized("sub-orchestration input", &input) {
+            s.complete_now(task, MessageKind::Child, &failure);
+            return Ok(task);
+        }
+        if explicit_id && let Err(why) = names::check(NameKind::InstanceId, &child_id) {
+            let failure = Err(history::Failure::new(why.to_string()));
             s.complete_now(task, MessageKind::Child, &failure);
             return Ok(task);
         }
@@ -345,7 +375,7 @@ impl Host for Data {
         // One-way: a bad target cannot be reported back, so it fails the
         // orchestration rather than vanish.
         if let Err(why) = s.shared.check_actor_operation(&operation) {
-            return Err(wasmtime::Error::msg(why));
+            return Err(Refused(why.to_string()).into());
         }
         s.ops.push(Op::EnqueueActor {
             operation,
@@ -368,6 +398,8 @@ impl Host for Data {
     }
 
     async fn wait_event(&mut self, name: String) -> Result<u32> {
+        // Nobody could ever send an event by such a name.
+        names::check(NameKind::EventName, &name).map_err(|why| Refused(why.to_string()))?;
         let s = &mut self.state;
         let (task, _) = s.call(Event::EventAwaited { name: name.clone() })?;
         s.tasks.insert(task, TaskKind::Event(name));
@@ -379,17 +411,12 @@ impl Host for Data {
             task,
             outcome: Ok(String::new()),
         };
-        if let Some(Event::TaskAwaited { outcome, .. }) = self.state.replayed(&placeholder)? {
+        let s = &mut self.state;
+        if let Some(Event::TaskAwaited { outcome, .. }) = s.replayed(&placeholder)? {
+            s.done.entry(task).or_insert_with(|| outcome.clone());
             return Ok(to_wit(outcome));
         }
-        if !self.state.tasks.contains_key(&task) {
-            let outcome = Err(history::Failure::new(format!("there is no task {task}")));
-            self.state.record(Event::TaskAwaited {
-                task,
-                outcome: outcome.clone(),
-            });
-            return Ok(to_wit(outcome));
-        }
+        s.check_awaitable(&[task], "await-task")?;
         loop {
             if let Some(outcome) = self.state.take(task) {
                 self.state.record(Event::TaskAwaited {
@@ -408,23 +435,17 @@ impl Host for Data {
             winner: 0,
             outcome: Ok(String::new()),
         };
+        let s = &mut self.state;
         if let Some(Event::AnyAwaited {
             winner, outcome, ..
-        }) = self.state.replayed(&placeholder)?
+        }) = s.replayed(&placeholder)?
         {
+            if let Some(task) = tasks.get(winner as usize) {
+                s.done.entry(*task).or_insert_with(|| outcome.clone());
+            }
             return Ok((winner, to_wit(outcome)));
         }
-        if tasks.is_empty() || tasks.iter().any(|t| !self.state.tasks.contains_key(t)) {
-            let outcome = Err(history::Failure::new(
-                "await-any needs one or more existing tasks",
-            ));
-            self.state.record(Event::AnyAwaited {
-                tasks,
-                winner: 0,
-                outcome: outcome.clone(),
-            });
-            return Ok((0, to_wit(outcome)));
-        }
+        s.check_awaitable(&tasks, "await-any")?;
         loop {
             if let Some(index) = tasks.iter().position(|t| self.state.ready(*t)) {
                 let outcome = self
@@ -479,7 +500,7 @@ impl Host for Data {
     async fn continue_as_new(&mut self, input: String) -> Result<()> {
         let s = &mut self.state;
         if let Some(Err(failure)) = s.oversized("continue-as-new input", &input) {
-            return Err(wasmtime::Error::msg(failure.message));
+            return Err(Refused(failure.message).into());
         }
         s.continue_as_new = Some(input);
         Err(Unwind::ContinueAsNew.into())
@@ -501,14 +522,7 @@ impl Host for Data {
 
     async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
         if !self.state.journal.replaying() {
-            let id = &self.state.instance_id;
-            match level {
-                LogLevel::Trace => tracing::trace!(instance_id = %id, "{message}"),
-                LogLevel::Debug => tracing::debug!(instance_id = %id, "{message}"),
-                LogLevel::Info => tracing::info!(instance_id = %id, "{message}"),
-                LogLevel::Warn => tracing::warn!(instance_id = %id, "{message}"),
-                LogLevel::Error => tracing::error!(instance_id = %id, "{message}"),
-            }
+            guest_log::emit(level, &message);
         }
         Ok(())
     }

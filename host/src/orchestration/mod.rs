@@ -22,13 +22,15 @@ pub(crate) use state::OrchestrationState;
 use state::Unwind;
 
 use crate::activity::ActivityResult;
-use crate::engine::GuestLimit;
+use crate::engine::ComponentError;
+use crate::guest_log;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::{Journal, Nondeterminism};
 use crate::runtime::{Shared, Signal};
 use crate::sandbox::{self, Determinism};
 use crate::store::sqlite::now_ms;
 use crate::store::{InstanceRecord, MessageKind, NewMessage, Op, Status};
+use crate::trap::{self, StderrTail};
 
 /// What one execution hands to the next within an instance task.
 struct Carry {
@@ -66,6 +68,7 @@ enum Ending {
 
 /// What a replay-only run found.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ReplayVerdict {
     /// The code returned this, having made exactly the recorded calls.
     Returned(Outcome),
@@ -83,7 +86,7 @@ pub(crate) async fn drive(
     generation: u64,
     seed: Option<Seed>,
 ) {
-    let span = tracing::info_span!("instance", %instance_id);
+    let span = guest_log::instance_span(&instance_id);
     async {
         let mut carry = Some(Carry {
             signals,
@@ -197,6 +200,7 @@ async fn run_execution(
             }
         }
     };
+    tracing::Span::current().record("execution", record.execution);
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
         let why = format!("execution {} has no start event", record.execution);
         return (
@@ -218,7 +222,7 @@ async fn run_execution(
     let component = match shared.registry.load(&record.digest) {
         Ok(component) => component,
         Err(why) => {
-            let batch = finish(&mut state, &record, Err(Failure::new(why)));
+            let batch = finish(&mut state, &record, Err(Failure::new(why.to_string())));
             commit_final(shared, batch).await;
             return (Ending::Done, state.carry());
         }
@@ -263,7 +267,7 @@ async fn run_execution(
             tracing::info!(%why, "stopped");
             Ending::Done
         }
-        Err(Unwind::Store(why)) => Ending::Broken(why),
+        Err(Unwind::Store(error)) => Ending::Broken(error.to_string()),
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
@@ -305,7 +309,8 @@ async fn execute(
         ));
         return (Ok(Err(failure)), state);
     };
-    let wasi = sandbox::orchestration_wasi(&state.instance_id, state.execution, &state.determinism);
+    let sandbox =
+        sandbox::orchestration_wasi(&state.instance_id, state.execution, &state.determinism);
     // Held while the guest lives: a hot instance keeps its slot as it waits.
     let _slot = if state.dry_run {
         None
@@ -314,7 +319,7 @@ async fn execute(
     };
     let guest = shared
         .wasm
-        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+        .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
     let (mut store, instance) = shared.instantiate(pre, guest).await;
     let run = async {
         let guest = indices.load(&mut store, &instance?)?;
@@ -339,26 +344,22 @@ async fn execute(
             message: failure.message,
             details: failure.details,
         })),
-        Err(error) => classify(error),
+        Err(error) => classify(error, &store.data().stderr),
     };
     (result, store.into_data().state)
 }
 
-fn classify(error: wasmtime::Error) -> Result<Outcome, Unwind> {
+/// Host-initiated unwinds go back to the driver; everything else (a trap,
+/// a limit, a refused call) is the orchestration's failure.
+fn classify(error: wasmtime::Error, stderr: &StderrTail) -> Result<Outcome, Unwind> {
     let error = match error.downcast::<Unwind>() {
         Ok(unwind) => return Err(unwind),
         Err(error) => error,
     };
-    if let Some(limit) = error.downcast_ref::<GuestLimit>() {
-        return Ok(Err(Failure::new(limit.to_string())));
-    }
     if let Some(nondeterminism) = error.downcast_ref::<Nondeterminism>() {
         return Err(Unwind::Nondeterminism(nondeterminism.clone()));
     }
-    Ok(Err(Failure::new(format!(
-        "guest trapped: {}",
-        error.root_cause()
-    ))))
+    Ok(Err(trap::describe(&error, stderr)))
 }
 
 /// The batch that ends an execution with its outcome.
@@ -437,6 +438,7 @@ impl OrchestrationState {
             consumed: Vec::new(),
             tasks: HashMap::new(),
             results: HashMap::new(),
+            done: HashMap::new(),
             events: BTreeMap::new(),
             seen: HashSet::new(),
             consumed_events: ConsumedEvents::default(),
@@ -479,7 +481,7 @@ pub(crate) async fn replay_only(
 pub(crate) async fn names(
     shared: &Arc<Shared>,
     component: &crate::engine::LoadedComponent,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, ComponentError> {
     let Some((pre, indices)) = &component.orchestration else {
         return Ok(Vec::new());
     };
@@ -505,17 +507,14 @@ pub(crate) async fn names(
         },
     };
     let state = OrchestrationState::new(shared.clone(), &record, vec![started], true);
-    let wasi = sandbox::orchestration_wasi(&record.id, 0, &state.determinism);
+    let sandbox = sandbox::orchestration_wasi(&record.id, 0, &state.determinism);
     let guest = shared
         .wasm
-        .guest(wasi, state, shared.wasm.limits.cpu_per_episode);
+        .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
     let (mut store, instance) = shared.instantiate(pre, guest).await;
-    let instance = instance.map_err(|e| format!("cannot instantiate: {e:#}"))?;
+    let listing = |e: wasmtime::Error| ComponentError::listing("orchestrations", &e);
     let guest = indices
-        .load(&mut store, &instance)
-        .map_err(|e| e.to_string())?;
-    guest
-        .call_orchestrations(&mut store)
-        .await
-        .map_err(|e| format!("component trapped listing its orchestrations: {e:#}"))
+        .load(&mut store, &instance.map_err(listing)?)
+        .map_err(listing)?;
+    guest.call_orchestrations(&mut store).await.map_err(listing)
 }

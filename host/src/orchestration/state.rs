@@ -53,7 +53,7 @@ pub(crate) enum Unwind {
     Nondeterminism(#[from] crate::replay::Nondeterminism),
     /// The store failed while committing an episode.
     #[error("store failed: {0}")]
-    Store(String),
+    Store(#[source] crate::store::StoreError),
 }
 
 /// Events this instance consumed, kept across its executions. A copy of a
@@ -103,6 +103,9 @@ pub(crate) struct OrchestrationState {
     pub(crate) tasks: HashMap<u32, TaskKind>,
     /// Task results of this execution that arrived, by task.
     pub(crate) results: HashMap<u32, (Arrival, Outcome)>,
+    /// Outcomes of tasks already awaited (live or in replayed history):
+    /// awaiting a task again returns the same outcome.
+    pub(crate) done: HashMap<u32, Outcome>,
     /// Unconsumed external events in arrival order: id → (name, payload).
     pub(crate) events: BTreeMap<i64, (String, String)>,
     pub(crate) seen: HashSet<i64>,
@@ -186,8 +189,19 @@ impl OrchestrationState {
             .collect()
     }
 
-    /// The task's result if it is available now, consuming it.
+    /// The task's result if it is available now. The first time, this
+    /// consumes what completed it; after that, the same outcome comes back.
     pub(crate) fn take(&mut self, task: u32) -> Option<Outcome> {
+        if let Some(outcome) = self.done.get(&task) {
+            return Some(outcome.clone());
+        }
+        let outcome = self.consume(task)?;
+        self.done.insert(task, outcome.clone());
+        Some(outcome)
+    }
+
+    /// Consumes the message or event that completes the task, if it is here.
+    fn consume(&mut self, task: u32) -> Option<Outcome> {
         match self.tasks.get(&task)? {
             TaskKind::Result => {
                 let (arrival, outcome) = self.results.remove(&task)?;
@@ -215,6 +229,9 @@ impl OrchestrationState {
 
     /// Whether the task could be taken now, without taking it.
     pub(crate) fn ready(&self, task: u32) -> bool {
+        if self.done.contains_key(&task) {
+            return true;
+        }
         match self.tasks.get(&task) {
             Some(TaskKind::Result) => self.results.contains_key(&task),
             Some(TaskKind::Event(name)) => self.events.values().any(|(n, _)| n == name),
@@ -222,9 +239,20 @@ impl OrchestrationState {
         }
     }
 
+    /// When a call made live now is recorded: the wall clock, but never
+    /// before the latest event, so orchestration time does not go back.
+    pub(crate) fn live_time(&self) -> u64 {
+        crate::store::sqlite::now_ms().max(self.journal.time())
+    }
+
     /// Appends a live call to the journal, advancing orchestration time.
     pub(crate) fn record(&mut self, event: Event) {
-        let at = crate::store::sqlite::now_ms().max(self.journal.time());
+        self.record_at(self.live_time(), event);
+    }
+
+    /// Appends a live call stamped `at` (from [`Self::live_time`]), for a
+    /// call whose event holds a time derived from its own.
+    pub(crate) fn record_at(&mut self, at: u64, event: Event) {
         self.journal.record(at, event);
         self.determinism.set_time(at);
     }

@@ -24,15 +24,7 @@ impl Runtime {
             operation: operation.to_owned(),
             input: input.to_owned(),
         };
-        self.shared
-            .check_actor_operation(&operation)
-            .map_err(|why| {
-                if why.starts_with("no actor kind") {
-                    Error::NotFound(why)
-                } else {
-                    Error::InvalidInput(why)
-                }
-            })?;
+        self.shared.check_actor_operation(&operation)?;
         Ok(operation)
     }
 
@@ -59,7 +51,8 @@ impl Runtime {
     }
 
     /// Calls an actor operation and waits (up to `timeout`) for its output.
-    /// A failed operation is an [`Error::Conflict`] carrying its message.
+    /// A failed operation is an [`Error::ActorFailed`] carrying the guest's
+    /// failure.
     pub async fn call_actor(
         &self,
         kind: &str,
@@ -68,11 +61,11 @@ impl Runtime {
         input: &str,
         timeout: Duration,
     ) -> Result<String, Error> {
-        let operation = self.actor_operation(kind, key, operation, input)?;
+        let request = self.actor_operation(kind, key, operation, input)?;
         let request_id = random_id();
         self.shared
             .commit(vec![Op::EnqueueActor {
-                operation,
+                operation: request,
                 reply: ReplyTo::Client(request_id.clone()),
                 visible_at: 0,
             }])
@@ -87,7 +80,14 @@ impl Runtime {
                     .await?;
                 let outcome: Outcome =
                     serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
-                return outcome.map_err(|failure| Error::Conflict(failure.message));
+                return outcome.map_err(|failure| Error::ActorFailed {
+                    actor: ActorId {
+                        kind: kind.to_owned(),
+                        key: key.to_owned(),
+                    },
+                    operation: operation.to_owned(),
+                    failure,
+                });
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Timeout(format!(

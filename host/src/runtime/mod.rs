@@ -22,6 +22,7 @@ use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::engine::{Limits, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
+use crate::names::{self, NameError, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
 use crate::registry::Registry;
@@ -142,21 +143,26 @@ impl Shared {
         self.registry.orchestration(name)
     }
 
-    /// Whether an actor operation can ever be handled: its kind is
-    /// registered and its input is JSON within the size limit.
-    pub(crate) fn check_actor_operation(&self, operation: &ActorOperation) -> Result<(), String> {
-        if self.registry.actor(&operation.target.kind).is_none() {
-            return Err(format!(
-                "no actor kind {:?} is registered",
-                operation.target.kind
-            ));
+    /// Whether an actor operation can ever be handled: its names follow the
+    /// rules, its kind is registered and its input is JSON within the size
+    /// limit.
+    pub(crate) fn check_actor_operation(
+        &self,
+        operation: &ActorOperation,
+    ) -> Result<(), Undeliverable> {
+        let target = &operation.target;
+        names::check(NameKind::ActorKind, &target.kind)?;
+        names::check(NameKind::ActorKey, &target.key)?;
+        names::check(NameKind::Operation, &operation.operation)?;
+        if self.registry.actor(&target.kind).is_none() {
+            return Err(Undeliverable::UnknownKind(target.kind.clone()));
         }
         check_json(
             "operation input",
             &operation.input,
             self.wasm.limits.max_payload_bytes,
         )
-        .map_err(|e| e.to_string())
+        .map_err(Undeliverable::Input)
     }
 
     /// The component to run an activity, or `""` for a native one.
@@ -165,6 +171,30 @@ impl Shared {
             return Some(String::new());
         }
         self.registry.activity(name, preferred)
+    }
+}
+
+/// Why an actor operation can never be handled.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Undeliverable {
+    /// No component implements the kind.
+    #[error("no actor kind {0:?} is registered")]
+    UnknownKind(String),
+    /// A name breaks the rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The input is not JSON or too large.
+    #[error(transparent)]
+    Input(Error),
+}
+
+impl From<Undeliverable> for Error {
+    fn from(why: Undeliverable) -> Self {
+        match why {
+            Undeliverable::UnknownKind(_) => Error::NotFound(why.to_string()),
+            Undeliverable::Name(_) => Error::InvalidInput(why.to_string()),
+            Undeliverable::Input(error) => error,
+        }
     }
 }
 
@@ -377,11 +407,7 @@ impl Runtime {
             Error::NotFound(format!("no orchestration named {name:?} is registered"))
         })?;
         let id = options.instance_id.unwrap_or_else(random_id);
-        if id.is_empty() || id.len() > 256 {
-            return Err(Error::InvalidInput(
-                "an instance id must be 1 to 256 bytes".into(),
-            ));
-        }
+        names::check(NameKind::InstanceId, &id)?;
         let create = Op::create_instance(id.clone(), name, digest, input, None, now_ms());
         self.shared.commit(vec![create]).await?;
         Ok(id)
@@ -396,6 +422,8 @@ impl Runtime {
         name: &str,
         data: &str,
     ) -> Result<(), Error> {
+        names::check(NameKind::InstanceId, instance_id)?;
+        names::check(NameKind::EventName, name)?;
         self.check_payload("event data", data)?;
         self.shared
             .commit(vec![Op::Send(NewMessage {

@@ -11,10 +11,11 @@ pub mod sqlite;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::history::{ActivityOptions, HistoryEvent};
+use crate::history::{ActivityOptions, Failure, HistoryEvent};
 
 /// What can go wrong in the store, grouped by what the caller must do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A precondition of the batch did not hold (the instance was terminated,
     /// suspended or moved on meanwhile). Nothing was written; do not retry.
@@ -29,12 +30,16 @@ pub enum StoreError {
     /// The writer is gone (the store is shutting down).
     #[error("the store is closed")]
     Closed,
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(error: rusqlite::Error) -> Self {
-        StoreError::Database(error.to_string())
-    }
+    /// A stored row cannot be decoded. Nothing was guessed in its place.
+    #[error("corrupt row in table {table} (key {key}): {why}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// Lifecycle of an instance.
@@ -122,6 +127,21 @@ pub struct InstanceRecord {
     pub created_at: u64,
     /// ms since the Unix epoch.
     pub updated_at: u64,
+}
+
+impl InstanceRecord {
+    /// Why it failed, when its status is [`Status::Failed`]: the guest's
+    /// message and, for a trap, details with the backtrace.
+    pub fn failure(&self) -> Option<Failure> {
+        if self.status != Status::Failed {
+            return None;
+        }
+        let output = self.output.as_deref()?;
+        Some(
+            serde_json::from_str(output)
+                .unwrap_or_else(|_| Failure::new(format!("failed, with output {output}"))),
+        )
+    }
 }
 
 /// What kind of thing arrived in an instance's inbox.

@@ -60,7 +60,10 @@ async fn a_failed_or_trapping_operation_changes_nothing_and_the_actor_keeps_serv
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Conflict(m) if m == "failing on purpose"),
+        matches!(&error, Error::ActorFailed { actor, operation, failure }
+            if actor.to_string() == "tally/t"
+                && operation == "add_then_fail"
+                && failure.message == "failing on purpose"),
         "{error:?}"
     );
     let error = host

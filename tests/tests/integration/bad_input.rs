@@ -1,6 +1,7 @@
 //! Bad input gets a clear error and changes nothing.
 
 use std::process::Command;
+use std::time::Duration;
 
 use reprise::store::Store;
 use reprise::store::sqlite::SqliteStore;
@@ -141,6 +142,10 @@ fn the_cli_exits_nonzero_with_one_line_and_changes_nothing() {
             vec!["list", "--status", "sleepy"],
             "error: unknown status \"sleepy\"",
         ),
+        (
+            vec!["start", "hello_sequence", "--id", "a\nb"],
+            "error: instance id \"a\\nb\" contains the control character '\\n'",
+        ),
     ] {
         let out = run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -155,4 +160,109 @@ fn the_cli_exits_nonzero_with_one_line_and_changes_nothing() {
     let listed = run(&["list"]);
     assert!(listed.status.success());
     assert!(listed.stdout.is_empty(), "nothing was started");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_with_control_characters_or_beyond_their_length_are_refused() {
+    let host = Host::new().await;
+    let before = snapshot(&host);
+    let id = |id: &str| StartOptions {
+        instance_id: Some(id.to_owned()),
+    };
+    for (result, expected) in [
+        (
+            host.runtime
+                .start("hello_sequence", "[]", id("a\nb"))
+                .await
+                .map(|_| ()),
+            r#"instance id "a\nb" contains the control character '\n'"#.to_owned(),
+        ),
+        (
+            host.runtime
+                .start("hello_sequence", "[]", id(&"i".repeat(257)))
+                .await
+                .map(|_| ()),
+            "instance id is 257 bytes; the limit is 256 bytes".to_owned(),
+        ),
+        (
+            host.runtime.raise_event("some-id", "go\t", "1").await,
+            r#"event name "go\t" contains the control character '\t'"#.to_owned(),
+        ),
+        (
+            host.runtime
+                .signal_actor("tally", "", "add", "1", None)
+                .await,
+            "actor key must not be empty".to_owned(),
+        ),
+        (
+            host.runtime
+                .call_actor("tally", "k\0", "add", "1", Duration::from_secs(1))
+                .await
+                .map(|_| ()),
+            r#"actor key "k\0" contains the control character '\0'"#.to_owned(),
+        ),
+    ] {
+        let error = result.unwrap_err();
+        assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+        assert_eq!(error.to_string(), expected);
+    }
+    assert_eq!(snapshot(&host), before);
+    assert_eq!(host.runtime.actor_backlog().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_the_store_cannot_decode_is_an_error_that_names_it() {
+    let mut host = Host::new().await;
+    let record = host.run("hello_sequence", r#"["Oslo"]"#).await;
+    host.stop_worker();
+    let sql = rusqlite::Connection::open(&host.db).unwrap();
+    sql.execute(
+        "UPDATE instances SET status = 'bogus' WHERE id = ?1",
+        [&record.id],
+    )
+    .unwrap();
+    let error = host.runtime.status(&record.id).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "corrupt row in table instances (key {}): column status: unknown value \"bogus\"",
+            record.id
+        )
+    );
+    sql.execute(
+        "UPDATE history SET event = x'01ff' WHERE instance_id = ?1 AND seq = 1",
+        [&record.id],
+    )
+    .unwrap();
+    sql.execute(
+        "UPDATE instances SET status = 'completed' WHERE id = ?1",
+        [&record.id],
+    )
+    .unwrap();
+    let error = host.runtime.history(&record.id).unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "corrupt row in table history (key {}/0/1): column event: malformed history event",
+            record.id
+        )),
+        "{error}"
+    );
+    // Options of a pending activity that are not JSON: the task is not run
+    // with default options (which would drop its retry policy).
+    sql.execute(
+        "INSERT INTO activity_tasks (instance_id, execution, task, name, digest, input, options, attempt, visible_at)
+         VALUES ('x', 0, 1, 'say_hello', '', '\"Oslo\"', '{retry', 1, 0)",
+        [],
+    )
+    .unwrap();
+    let store = SqliteStore::open(&host.db).unwrap();
+    let error = store
+        .due_activities(i64::MAX as u64, 10, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("corrupt row in table activity_tasks (key ")
+            && error.contains("): column options: "),
+        "{error}"
+    );
 }

@@ -125,7 +125,8 @@ async fn the_saga_compensates_and_actor_to_actor_transfers_arrive() {
         .await
         .unwrap_err();
     assert!(
-        error.to_string().starts_with("insufficient funds"),
+        matches!(&error, reprise::Error::ActorFailed { failure, .. }
+            if failure.message.starts_with("insufficient funds")),
         "{error}"
     );
 }

@@ -201,3 +201,39 @@ async fn more_waiting_instances_than_instance_slots_all_finish() {
         "each notify runs once per instance, evicted or not"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timer_fires_at_the_time_its_history_records() {
+    let host = Host::new().await;
+    // The guest computes for a while first, so the timer's call is recorded
+    // well after the start event.
+    let id = host.start("long_timer", "30000000").await;
+    let recorded = loop {
+        let history = host.runtime.history(&id).unwrap();
+        if let Some(event) = history.iter().find_map(|e| match e.event {
+            reprise::history::Event::TimerScheduled { delay_ms, fire_at } => {
+                Some((e.at, delay_ms, fire_at))
+            }
+            _ => None,
+        }) {
+            break event;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let (at, delay_ms, fire_at) = recorded;
+    assert_eq!(fire_at, at + delay_ms);
+    let sql = rusqlite::Connection::open(&host.db).unwrap();
+    let scheduled: u64 = sql
+        .query_row(
+            "SELECT fire_at FROM timers WHERE instance_id = ?1",
+            [&id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(scheduled, fire_at);
+    let started = host.runtime.history(&id).unwrap()[0].at;
+    assert!(
+        at > started,
+        "the call was recorded after the start ({at} vs {started})"
+    );
+}

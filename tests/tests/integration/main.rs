@@ -2,11 +2,14 @@
 //! host with a real SQLite file.
 
 mod actors;
+mod awaiting;
 mod bad_input;
 mod bank;
+mod cli;
 mod crash;
 mod determinism;
 mod events;
 mod examples;
+mod failures;
 mod lifecycle;
 mod sandbox;

@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode, one writer thread
 //! with group commit, and a few reader connections.
 
+mod row;
 mod schema;
 mod writer;
 
@@ -19,7 +20,8 @@ use super::{
     CommitTicket, InstanceRecord, Message, MessageKind, ParentRef, Registration, Role, Status,
     Store, StoreError, TimerRecord,
 };
-use crate::history::{Event, HistoryEvent, codec};
+use crate::history::{HistoryEvent, codec};
+use row::Fields;
 
 /// Readers kept open; more concurrent reads wait for one.
 const READERS: usize = 4;
@@ -108,80 +110,69 @@ impl SqliteStore {
 }
 
 fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
-    let status: String = row.get("status")?;
-    let parent_id: Option<String> = row.get("parent_id")?;
+    let f = Fields::new(row, "instances", &["id"])?;
+    let parent_id: Option<String> = f.get("parent_id")?;
     let parent = match parent_id {
         Some(instance_id) => Some(ParentRef {
             instance_id,
-            execution: row.get("parent_execution")?,
-            task: row.get("parent_task")?,
+            execution: f.get("parent_execution")?,
+            task: f.get("parent_task")?,
         }),
         None => None,
     };
     Ok(InstanceRecord {
-        id: row.get("id")?,
-        name: row.get("name")?,
-        digest: row.get("digest")?,
-        execution: row.get("execution")?,
-        input: row.get("input")?,
-        status: Status::parse(&status).unwrap_or(Status::Failed),
-        output: row.get("output")?,
-        custom_status: row.get("custom_status")?,
+        id: f.get("id")?,
+        name: f.get("name")?,
+        digest: f.get("digest")?,
+        execution: f.get("execution")?,
+        input: f.get("input")?,
+        status: f.parse("status", Status::parse)?,
+        output: f.get("output")?,
+        custom_status: f.get("custom_status")?,
         parent,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
+        created_at: f.get("created_at")?,
+        updated_at: f.get("updated_at")?,
     })
 }
 
 pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let kind: String = row.get("kind")?;
+    let f = Fields::new(row, "inbox", &["id"])?;
     Ok(Message {
-        id: row.get("id")?,
-        instance_id: row.get("instance_id")?,
-        execution: row.get("execution")?,
-        task: row.get("task")?,
-        kind: MessageKind::parse(&kind).unwrap_or(MessageKind::Event),
-        name: row.get("name")?,
-        payload: row.get("payload")?,
+        id: f.get("id")?,
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        kind: f.parse("kind", MessageKind::parse)?,
+        name: f.get("name")?,
+        payload: f.get("payload")?,
     })
 }
 
 fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
-    let options: String = row.get("options")?;
+    let f = Fields::new(row, "activity_tasks", &["id"])?;
     Ok(ActivityTask {
-        id: row.get("id")?,
-        instance_id: row.get("instance_id")?,
-        execution: row.get("execution")?,
-        task: row.get("task")?,
-        name: row.get("name")?,
-        digest: row.get("digest")?,
-        input: row.get("input")?,
-        options: serde_json::from_str(&options).unwrap_or_default(),
-        attempt: row.get("attempt")?,
-        visible_at: row.get("visible_at")?,
+        id: f.get("id")?,
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        name: f.get("name")?,
+        digest: f.get("digest")?,
+        input: f.get("input")?,
+        options: f.json("options")?,
+        attempt: f.get("attempt")?,
+        visible_at: f.get("visible_at")?,
     })
 }
 
 fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
+    let f = Fields::new(row, "actors", &["kind", "key"])?;
     Ok(ActorRecord {
         id: ActorId {
-            kind: row.get(0)?,
-            key: row.get(1)?,
+            kind: f.get("kind")?,
+            key: f.get("key")?,
         },
-        state: row.get(2)?,
-        updated_at: row.get(3)?,
-    })
-}
-
-fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
-}
-
-fn decode_event(bytes: &[u8]) -> rusqlite::Result<Event> {
-    codec::decode(bytes).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+        state: f.get("state")?,
+        updated_at: f.get("updated_at")?,
     })
 }
 
@@ -234,13 +225,15 @@ impl Store for SqliteStore {
     fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, at, event FROM history WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
+                "SELECT instance_id, execution, seq, at, event FROM history
+                 WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
             )?;
             let rows = stmt.query_map(params![id, execution], |row| {
+                let f = Fields::new(row, "history", &["instance_id", "execution", "seq"])?;
                 Ok(HistoryEvent {
-                    seq: row.get(0)?,
-                    at: row.get(1)?,
-                    event: decode_event(row.get_ref(2)?.as_bytes()?)?,
+                    seq: f.get("seq")?,
+                    at: f.get("at")?,
+                    event: f.decode("event", codec::decode)?,
                 })
             })?;
             rows.collect()
@@ -263,11 +256,8 @@ impl Store for SqliteStore {
             let mut stmt =
                 conn.prepare_cached("SELECT id, status FROM instances WHERE updated_at >= ?1")?;
             let rows = stmt.query_map([since], |row| {
-                let status: String = row.get(1)?;
-                Ok((
-                    row.get(0)?,
-                    Status::parse(&status).unwrap_or(Status::Failed),
-                ))
+                let f = Fields::new(row, "instances", &["id"])?;
+                Ok((f.get("id")?, f.parse("status", Status::parse)?))
             })?;
             rows.collect()
         })
@@ -308,11 +298,12 @@ impl Store for SqliteStore {
                 "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |row| {
+                let f = Fields::new(row, "timers", &["instance_id", "execution", "task"])?;
                 Ok(TimerRecord {
-                    instance_id: row.get(0)?,
-                    execution: row.get(1)?,
-                    task: row.get(2)?,
-                    fire_at: row.get(3)?,
+                    instance_id: f.get("instance_id")?,
+                    execution: f.get("execution")?,
+                    task: f.get("task")?,
+                    fire_at: f.get("fire_at")?,
                 })
             })?;
             rows.collect()
@@ -332,12 +323,12 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT seq, role, name, digest FROM registrations ORDER BY seq")?;
             let rows = stmt.query_map([], |row| {
-                let role: String = row.get(1)?;
+                let f = Fields::new(row, "registrations", &["seq"])?;
                 Ok(Registration {
-                    seq: row.get(0)?,
-                    role: Role::parse(&role).unwrap_or(Role::Orchestration),
-                    name: row.get(2)?,
-                    digest: row.get(3)?,
+                    seq: f.get("seq")?,
+                    role: f.parse("role", Role::parse)?,
+                    name: f.get("name")?,
+                    digest: f.get("digest")?,
                 })
             })?;
             rows.collect()
@@ -351,18 +342,18 @@ impl Store for SqliteStore {
                  WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now, limit as i64], |row| {
-                let reply: String = row.get(5)?;
+                let f = Fields::new(row, "actor_mailbox", &["id"])?;
                 Ok(ActorMessage {
-                    id: row.get(0)?,
+                    id: f.get("id")?,
                     operation: ActorOperation {
                         target: ActorId {
-                            kind: row.get(1)?,
-                            key: row.get(2)?,
+                            kind: f.get("kind")?,
+                            key: f.get("key")?,
                         },
-                        operation: row.get(3)?,
-                        input: row.get(4)?,
+                        operation: f.get("operation")?,
+                        input: f.get("input")?,
                     },
-                    reply: decode_json(&reply)?,
+                    reply: f.json("reply")?,
                 })
             })?;
             rows.collect()
@@ -375,12 +366,11 @@ impl Store for SqliteStore {
                 "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |row| {
-                let operations: String = row.get(1)?;
-                let reply: String = row.get(2)?;
+                let f = Fields::new(row, "actor_atomic", &["id"])?;
                 Ok(AtomicRequest {
-                    id: row.get(0)?,
-                    operations: decode_json(&operations)?,
-                    reply: decode_json(&reply)?,
+                    id: f.get("id")?,
+                    operations: f.json("operations")?,
+                    reply: f.json("reply")?,
                 })
             })?;
             rows.collect()

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
 use super::now_ms;
+use super::row::Fields;
 use crate::history::codec;
 use crate::store::{
     ActivityTask, Batch, Committed, InstanceRecord, Message, MessageKind, NewMessage, Op, Status,
@@ -136,15 +137,13 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
 }
 
 fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, StoreError> {
-    let row: Option<(String, u32)> = tx
-        .prepare_cached("SELECT status, execution FROM instances WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    Ok(
-        row.map(|(status, execution)| {
-            (Status::parse(&status).unwrap_or(Status::Failed), execution)
-        }),
-    )
+    Ok(tx
+        .prepare_cached("SELECT id, status, execution FROM instances WHERE id = ?1")?
+        .query_row([id], |row| {
+            let f = Fields::new(row, "instances", &["id"])?;
+            Ok((f.parse("status", Status::parse)?, f.get("execution")?))
+        })
+        .optional()?)
 }
 
 fn send(

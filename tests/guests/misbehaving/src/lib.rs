@@ -5,7 +5,9 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reprise_sdk::{Actor, ActorContext, ActorOp, Context, Failure, Result, RetryPolicy, activity};
+use reprise_sdk::{
+    Actor, ActorContext, ActorOp, Context, Failure, Result, RetryPolicy, Task, activity,
+};
 use serde::{Deserialize, Serialize};
 
 /// What an orchestration sees when it reaches for the outside world.
@@ -201,8 +203,106 @@ fn tally_pair(ctx: &Context, (a, b, amount): (String, String, i64)) -> Result<se
     ctx.actor::<Tally>(&a).call(TallyOp::Get)
 }
 
+/// Logs a line, then panics: the failure must carry the panic message.
+fn panics(ctx: &Context, _: ()) -> Result<()> {
+    ctx.log(reprise_sdk::LogLevel::Info, "about to panic");
+    explode("boom from the guest")
+}
+
+#[inline(never)]
+fn explode(message: &str) -> ! {
+    panic!("{message}")
+}
+
+/// Recurses `depth` calls deep: deep enough, and the stack runs out.
+fn overflows_stack(_: &Context, depth: u64) -> Result<u64> {
+    Ok(recurse(0, depth))
+}
+
+#[inline(never)]
+fn recurse(n: u64, depth: u64) -> u64 {
+    if n == depth {
+        return n;
+    }
+    let frame = std::hint::black_box([n; 64]);
+    recurse(n + 1, depth).wrapping_add(frame[n as usize % 64])
+}
+
+/// An activity that panics.
+fn panicking_activity(_: ()) -> Result<()> {
+    panic!("the activity gave up")
+}
+
+/// Calls the panicking activity.
+fn calls_panicking_activity(ctx: &Context, _: ()) -> Result<()> {
+    ctx.call_activity("panicking_activity", &())
+}
+
+/// Races a task of `kind` (activity, timer, event, actor) against an hour
+/// long timer, then, after the `continue` event (by which time the test may
+/// have had the instance evicted, so it replays), awaits the winner again.
+/// Returns both results, which must be equal.
+fn await_winner_again(ctx: &Context, kind: String) -> Result<serde_json::Value> {
+    match kind.as_str() {
+        "activity" => race_twice(
+            ctx,
+            ctx.schedule_activity::<_, u64>("echo_after", &(7u64, 0u64)),
+        ),
+        "timer" => race_twice(ctx, ctx.timer(Duration::from_millis(10))),
+        "event" => race_twice(ctx, ctx.wait_for_event::<u64>("ping")),
+        "actor" => race_twice(
+            ctx,
+            ctx.actor::<Tally>("winner")
+                .schedule_call::<serde_json::Value>(TallyOp::Add(5)),
+        ),
+        other => Err(Failure::new(format!("unknown kind {other}"))),
+    }
+}
+
+fn race_twice<T: serde::de::DeserializeOwned + Serialize>(
+    ctx: &Context,
+    task: Task<T>,
+) -> Result<serde_json::Value> {
+    let deadline = ctx.timer(Duration::from_secs(3600));
+    let first = ctx.when_any(&[task.id(), deadline.id()]);
+    if first.index != 0 {
+        return Err(Failure::new("the hour-long timer won"));
+    }
+    let first: T = first.result()?;
+    ctx.set_custom_status("raced");
+    let _: serde_json::Value = ctx.wait_for_event("continue").result()?;
+    let again: T = task.result()?;
+    Ok(serde_json::json!([first, again]))
+}
+
+/// Awaits any of no tasks at all: a bug the host must name.
+fn awaits_nothing(ctx: &Context, _: ()) -> Result<()> {
+    ctx.when_any(&[]).result()
+}
+
+/// Computes for a while (so the clock moves on from the start event), then
+/// waits for an hour-long timer, so the test can compare its fire times.
+fn long_timer(ctx: &Context, spins: u64) -> Result<()> {
+    let mut x: u64 = 1;
+    for _ in 0..spins {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    ctx.sleep(Duration::from_secs(3600));
+    Ok(())
+}
+
+/// Logs, waits for `go`, logs again: each line must be logged once, even
+/// when the second half runs on another host that replays the first.
+fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
+    ctx.log(reprise_sdk::LogLevel::Info, "before the wait");
+    println!("printed before the wait");
+    let _: serde_json::Value = ctx.wait_for_event("go").result()?;
+    ctx.log(reprise_sdk::LogLevel::Info, "after the wait");
+    Ok(())
+}
+
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair],
-    activities: [echo_after, flaky, sleepy],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait],
+    activities: [echo_after, flaky, sleepy, panicking_activity],
     actors: [Tally],
 }

@@ -1,0 +1,140 @@
+//! Decoding rows without guessing: a value the store cannot decode (an
+//! unknown status, options that are not JSON, a NULL where a value belongs)
+//! is an error that names the table, the row's key and the column, never a
+//! default that silently changes what the engine does.
+
+use std::fmt::Display;
+
+use rusqlite::Row;
+use rusqlite::types::{FromSql, Value};
+use serde::de::DeserializeOwned;
+
+use crate::store::StoreError;
+
+/// Why a stored row is unusable; carried through rusqlite's error type
+/// and turned into [`StoreError::Corrupt`].
+#[derive(Debug, thiserror::Error)]
+#[error("{why}")]
+pub(super) struct CorruptRow {
+    table: &'static str,
+    key: String,
+    why: String,
+}
+
+impl From<CorruptRow> for StoreError {
+    fn from(row: CorruptRow) -> Self {
+        StoreError::Corrupt {
+            table: row.table,
+            key: row.key,
+            why: row.why,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match take_corrupt(error) {
+            Ok(row) => row.into(),
+            Err(error) => StoreError::Database(error.to_string()),
+        }
+    }
+}
+
+/// A row of `table` whose key is known, so every column read from it can
+/// say where it came from.
+pub(super) struct Fields<'a, 'r> {
+    row: &'a Row<'r>,
+    table: &'static str,
+    key: String,
+}
+
+impl<'a, 'r> Fields<'a, 'r> {
+    /// The row, keyed by the values of `key_columns` (joined with `/`).
+    pub(super) fn new(
+        row: &'a Row<'r>,
+        table: &'static str,
+        key_columns: &[&str],
+    ) -> rusqlite::Result<Self> {
+        let mut parts = Vec::with_capacity(key_columns.len());
+        for column in key_columns {
+            parts.push(match row.get::<_, Value>(*column)? {
+                Value::Integer(n) => n.to_string(),
+                Value::Text(text) => text,
+                other => format!("{other:?}"),
+            });
+        }
+        Ok(Self {
+            row,
+            table,
+            key: parts.join("/"),
+        })
+    }
+
+    /// A column's value, of the column's declared type.
+    pub(super) fn get<T: FromSql>(&self, column: &str) -> rusqlite::Result<T> {
+        self.row
+            .get(column)
+            .map_err(|e| self.corrupt(column, one_line(&e)))
+    }
+
+    /// A text column parsed by `parse`; text it does not know is corrupt.
+    pub(super) fn parse<T>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> rusqlite::Result<T> {
+        let text: String = self.get(column)?;
+        parse(&text).ok_or_else(|| self.corrupt(column, format!("unknown value {text:?}")))
+    }
+
+    /// A text column holding JSON of `T`.
+    pub(super) fn json<T: DeserializeOwned>(&self, column: &str) -> rusqlite::Result<T> {
+        let text: String = self.get(column)?;
+        serde_json::from_str(&text).map_err(|e| self.corrupt(column, e))
+    }
+
+    /// A blob column decoded by `decode`.
+    pub(super) fn decode<T, E: Display>(
+        &self,
+        column: &str,
+        decode: impl FnOnce(&[u8]) -> Result<T, E>,
+    ) -> rusqlite::Result<T> {
+        let value = self.row.get_ref(column)?;
+        let bytes = value
+            .as_bytes_or_null()
+            .map_err(|e| self.corrupt(column, e))?
+            .unwrap_or_default();
+        decode(bytes).map_err(|e| self.corrupt(column, e))
+    }
+
+    fn corrupt(&self, column: &str, why: impl Display) -> rusqlite::Error {
+        let row = CorruptRow {
+            table: self.table,
+            key: self.key.clone(),
+            why: format!("column {column}: {why}"),
+        };
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Null, Box::new(row))
+    }
+}
+
+/// rusqlite's messages for a wrong type name the column by index only.
+fn one_line(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::InvalidColumnType(_, _, found) => format!("unexpected {found} value"),
+        rusqlite::Error::IntegralValueOutOfRange(_, value) => format!("{value} is out of range"),
+        other => other.to_string(),
+    }
+}
+
+/// The [`CorruptRow`] inside a rusqlite error, if that is what it carries.
+fn take_corrupt(error: rusqlite::Error) -> Result<CorruptRow, rusqlite::Error> {
+    match error {
+        rusqlite::Error::FromSqlConversionFailure(index, ty, inner) => {
+            match inner.downcast::<CorruptRow>() {
+                Ok(row) => Ok(*row),
+                Err(inner) => Err(rusqlite::Error::FromSqlConversionFailure(index, ty, inner)),
+            }
+        }
+        other => Err(other),
+    }
+}
