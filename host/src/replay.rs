@@ -1,7 +1,7 @@
 //! Feeding recorded history back to a guest, and noticing when the code asks
 //! for something other than what history holds.
 
-use crate::history::{Event, HistoryEvent};
+use crate::history::{Event, HistoryEvent, Outcome};
 
 /// The code asked for something other than what history recorded at this position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,6 +103,15 @@ impl Journal {
             });
         }
         Ok(())
+    }
+
+    /// The outcome held by the await event at `position` (`await-task` or
+    /// `await-any`), if that is what is there.
+    pub(crate) fn awaited_outcome(&self, position: usize) -> Option<&Outcome> {
+        match &self.events.get(position)?.event {
+            Event::TaskAwaited { outcome, .. } | Event::AnyAwaited { outcome, .. } => Some(outcome),
+            _ => None,
+        }
     }
 
     /// The events from `from` on.

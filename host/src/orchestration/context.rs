@@ -413,16 +413,17 @@ impl Host for Data {
         };
         let s = &mut self.state;
         if let Some(Event::TaskAwaited { outcome, .. }) = s.replayed(&placeholder)? {
-            s.done.entry(task).or_insert_with(|| outcome.clone());
+            s.replayed_await(task);
             return Ok(to_wit(outcome));
         }
         s.check_awaitable(&[task], "await-task")?;
         loop {
             if let Some(outcome) = self.state.take(task) {
-                self.state.record(Event::TaskAwaited {
+                let event = Event::TaskAwaited {
                     task,
                     outcome: outcome.clone(),
-                });
+                };
+                self.state.record_await(task, event);
                 return Ok(to_wit(outcome));
             }
             self.wait().await?;
@@ -440,8 +441,8 @@ impl Host for Data {
             winner, outcome, ..
         }) = s.replayed(&placeholder)?
         {
-            if let Some(task) = tasks.get(winner as usize) {
-                s.done.entry(*task).or_insert_with(|| outcome.clone());
+            if let Some(&task) = tasks.get(winner as usize) {
+                s.replayed_await(task);
             }
             return Ok((winner, to_wit(outcome)));
         }
@@ -453,11 +454,13 @@ impl Host for Data {
                     .take(tasks[index])
                     .expect("ready task has a result");
                 let winner = index as u32;
-                self.state.record(Event::AnyAwaited {
+                let task = tasks[index];
+                let event = Event::AnyAwaited {
                     tasks,
                     winner,
                     outcome: outcome.clone(),
-                });
+                };
+                self.state.record_await(task, event);
                 return Ok((winner, to_wit(outcome)));
             }
             self.wait().await?;

@@ -103,9 +103,10 @@ pub(crate) struct OrchestrationState {
     pub(crate) tasks: HashMap<u32, TaskKind>,
     /// Task results of this execution that arrived, by task.
     pub(crate) results: HashMap<u32, (Arrival, Outcome)>,
-    /// Outcomes of tasks already awaited (live or in replayed history):
-    /// awaiting a task again returns the same outcome.
-    pub(crate) done: HashMap<u32, Outcome>,
+    /// Tasks already awaited (live or in replayed history), with the
+    /// position of the await event that holds their outcome: awaiting a
+    /// task again returns that outcome.
+    pub(crate) done: HashMap<u32, usize>,
     /// Unconsumed external events in arrival order: id → (name, payload).
     pub(crate) events: BTreeMap<i64, (String, String)>,
     pub(crate) seen: HashSet<i64>,
@@ -192,12 +193,23 @@ impl OrchestrationState {
     /// The task's result if it is available now. The first time, this
     /// consumes what completed it; after that, the same outcome comes back.
     pub(crate) fn take(&mut self, task: u32) -> Option<Outcome> {
-        if let Some(outcome) = self.done.get(&task) {
-            return Some(outcome.clone());
+        match self.done.get(&task) {
+            Some(&position) => self.journal.awaited_outcome(position).cloned(),
+            None => self.consume(task),
         }
-        let outcome = self.consume(task)?;
-        self.done.insert(task, outcome.clone());
-        Some(outcome)
+    }
+
+    /// Records the event of a live await that returned `task`'s outcome;
+    /// the first such event is where later awaits of the task find it.
+    pub(crate) fn record_await(&mut self, task: u32, event: Event) {
+        self.done.entry(task).or_insert(self.journal.len());
+        self.record(event);
+    }
+
+    /// Notes that the await event just replayed returned `task`'s outcome.
+    pub(crate) fn replayed_await(&mut self, task: u32) {
+        let position = self.journal.next_seq() as usize - 1;
+        self.done.entry(task).or_insert(position);
     }
 
     /// Consumes the message or event that completes the task, if it is here.

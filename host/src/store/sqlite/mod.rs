@@ -110,7 +110,7 @@ impl SqliteStore {
 }
 
 fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
-    let f = Fields::new(row, "instances", &["id"])?;
+    let f = Fields::new(row, "instances", &["id"]);
     let parent_id: Option<String> = f.get("parent_id")?;
     let parent = match parent_id {
         Some(instance_id) => Some(ParentRef {
@@ -136,7 +136,7 @@ fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
 }
 
 pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let f = Fields::new(row, "inbox", &["id"])?;
+    let f = Fields::new(row, "inbox", &["id"]);
     Ok(Message {
         id: f.get("id")?,
         instance_id: f.get("instance_id")?,
@@ -149,7 +149,7 @@ pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
-    let f = Fields::new(row, "activity_tasks", &["id"])?;
+    let f = Fields::new(row, "activity_tasks", &["id"]);
     Ok(ActivityTask {
         id: f.get("id")?,
         instance_id: f.get("instance_id")?,
@@ -165,7 +165,7 @@ fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
 }
 
 fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
-    let f = Fields::new(row, "actors", &["kind", "key"])?;
+    let f = Fields::new(row, "actors", &["kind", "key"]);
     Ok(ActorRecord {
         id: ActorId {
             kind: f.get("kind")?,
@@ -229,11 +229,12 @@ impl Store for SqliteStore {
                  WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
             )?;
             let rows = stmt.query_map(params![id, execution], |row| {
-                let f = Fields::new(row, "history", &["instance_id", "execution", "seq"])?;
+                let f = Fields::new(row, "history", &["instance_id", "execution", "seq"]);
+                // By index: this is replay's read.
                 Ok(HistoryEvent {
-                    seq: f.get("seq")?,
-                    at: f.get("at")?,
-                    event: f.decode("event", codec::decode)?,
+                    seq: f.get(2)?,
+                    at: f.get(3)?,
+                    event: f.decode(4, codec::decode)?,
                 })
             })?;
             rows.collect()
@@ -256,7 +257,7 @@ impl Store for SqliteStore {
             let mut stmt =
                 conn.prepare_cached("SELECT id, status FROM instances WHERE updated_at >= ?1")?;
             let rows = stmt.query_map([since], |row| {
-                let f = Fields::new(row, "instances", &["id"])?;
+                let f = Fields::new(row, "instances", &["id"]);
                 Ok((f.get("id")?, f.parse("status", Status::parse)?))
             })?;
             rows.collect()
@@ -298,7 +299,7 @@ impl Store for SqliteStore {
                 "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |row| {
-                let f = Fields::new(row, "timers", &["instance_id", "execution", "task"])?;
+                let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
                 Ok(TimerRecord {
                     instance_id: f.get("instance_id")?,
                     execution: f.get("execution")?,
@@ -323,7 +324,7 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT seq, role, name, digest FROM registrations ORDER BY seq")?;
             let rows = stmt.query_map([], |row| {
-                let f = Fields::new(row, "registrations", &["seq"])?;
+                let f = Fields::new(row, "registrations", &["seq"]);
                 Ok(Registration {
                     seq: f.get("seq")?,
                     role: f.parse("role", Role::parse)?,
@@ -342,7 +343,7 @@ impl Store for SqliteStore {
                  WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now, limit as i64], |row| {
-                let f = Fields::new(row, "actor_mailbox", &["id"])?;
+                let f = Fields::new(row, "actor_mailbox", &["id"]);
                 Ok(ActorMessage {
                     id: f.get("id")?,
                     operation: ActorOperation {
@@ -366,7 +367,7 @@ impl Store for SqliteStore {
                 "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
             )?;
             let rows = stmt.query_map([limit as i64], |row| {
-                let f = Fields::new(row, "actor_atomic", &["id"])?;
+                let f = Fields::new(row, "actor_atomic", &["id"]);
                 Ok(AtomicRequest {
                     id: f.get("id")?,
                     operations: f.json("operations")?,

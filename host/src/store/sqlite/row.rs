@@ -5,8 +5,8 @@
 
 use std::fmt::Display;
 
-use rusqlite::Row;
 use rusqlite::types::{FromSql, Value};
+use rusqlite::{Row, RowIndex};
 use serde::de::DeserializeOwned;
 
 use crate::store::StoreError;
@@ -40,12 +40,13 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// A row of `table` whose key is known, so every column read from it can
-/// say where it came from.
+/// A row of `table` whose key lies in `key_columns`, so every column read
+/// from it can say where it came from. The key is read only when something
+/// is wrong: reading it for every row would tax replay, which reads many.
 pub(super) struct Fields<'a, 'r> {
     row: &'a Row<'r>,
     table: &'static str,
-    key: String,
+    key_columns: &'static [&'static str],
 }
 
 impl<'a, 'r> Fields<'a, 'r> {
@@ -53,25 +54,31 @@ impl<'a, 'r> Fields<'a, 'r> {
     pub(super) fn new(
         row: &'a Row<'r>,
         table: &'static str,
-        key_columns: &[&str],
-    ) -> rusqlite::Result<Self> {
-        let mut parts = Vec::with_capacity(key_columns.len());
-        for column in key_columns {
-            parts.push(match row.get::<_, Value>(*column)? {
-                Value::Integer(n) => n.to_string(),
-                Value::Text(text) => text,
-                other => format!("{other:?}"),
-            });
-        }
-        Ok(Self {
+        key_columns: &'static [&'static str],
+    ) -> Self {
+        Self {
             row,
             table,
-            key: parts.join("/"),
-        })
+            key_columns,
+        }
+    }
+
+    fn key(&self) -> String {
+        let parts: Vec<String> = self
+            .key_columns
+            .iter()
+            .map(|column| match self.row.get::<_, Value>(*column) {
+                Ok(Value::Integer(n)) => n.to_string(),
+                Ok(Value::Text(text)) => text,
+                Ok(other) => format!("{other:?}"),
+                Err(_) => "?".into(),
+            })
+            .collect();
+        parts.join("/")
     }
 
     /// A column's value, of the column's declared type.
-    pub(super) fn get<T: FromSql>(&self, column: &str) -> rusqlite::Result<T> {
+    pub(super) fn get<T: FromSql>(&self, column: impl Column) -> rusqlite::Result<T> {
         self.row
             .get(column)
             .map_err(|e| self.corrupt(column, one_line(&e)))
@@ -80,7 +87,7 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// A text column parsed by `parse`; text it does not know is corrupt.
     pub(super) fn parse<T>(
         &self,
-        column: &str,
+        column: impl Column,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> rusqlite::Result<T> {
         let text: String = self.get(column)?;
@@ -88,7 +95,7 @@ impl<'a, 'r> Fields<'a, 'r> {
     }
 
     /// A text column holding JSON of `T`.
-    pub(super) fn json<T: DeserializeOwned>(&self, column: &str) -> rusqlite::Result<T> {
+    pub(super) fn json<T: DeserializeOwned>(&self, column: impl Column) -> rusqlite::Result<T> {
         let text: String = self.get(column)?;
         serde_json::from_str(&text).map_err(|e| self.corrupt(column, e))
     }
@@ -96,7 +103,7 @@ impl<'a, 'r> Fields<'a, 'r> {
     /// A blob column decoded by `decode`.
     pub(super) fn decode<T, E: Display>(
         &self,
-        column: &str,
+        column: impl Column,
         decode: impl FnOnce(&[u8]) -> Result<T, E>,
     ) -> rusqlite::Result<T> {
         let value = self.row.get_ref(column)?;
@@ -107,13 +114,35 @@ impl<'a, 'r> Fields<'a, 'r> {
         decode(bytes).map_err(|e| self.corrupt(column, e))
     }
 
-    fn corrupt(&self, column: &str, why: impl Display) -> rusqlite::Error {
+    fn corrupt(&self, column: impl Column, why: impl Display) -> rusqlite::Error {
         let row = CorruptRow {
             table: self.table,
-            key: self.key.clone(),
-            why: format!("column {column}: {why}"),
+            key: self.key(),
+            why: format!("column {}: {why}", column.name(self.row)),
         };
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Null, Box::new(row))
+    }
+}
+
+/// A column by name, or by index where rows are read on a hot path (replay
+/// reads whole histories): rusqlite finds a name by comparing it with every
+/// column's.
+pub(super) trait Column: RowIndex + Copy {
+    /// The column's name, for an error message.
+    fn name(self, row: &Row<'_>) -> String;
+}
+
+impl Column for &str {
+    fn name(self, _row: &Row<'_>) -> String {
+        self.to_owned()
+    }
+}
+
+impl Column for usize {
+    fn name(self, row: &Row<'_>) -> String {
+        row.as_ref()
+            .column_name(self)
+            .map_or_else(|_| format!("#{self}"), str::to_owned)
     }
 }
 

@@ -140,7 +140,7 @@ fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, St
     Ok(tx
         .prepare_cached("SELECT id, status, execution FROM instances WHERE id = ?1")?
         .query_row([id], |row| {
-            let f = Fields::new(row, "instances", &["id"])?;
+            let f = Fields::new(row, "instances", &["id"]);
             Ok((f.parse("status", Status::parse)?, f.get("execution")?))
         })
         .optional()?)
