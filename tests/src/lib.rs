@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reprise::store::InstanceRecord;
-use reprise::store::sqlite::SqliteStore;
 use reprise::{Limits, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
+use reprise_sqlite::SqliteStore;
 
 /// The compiled guest components.
 pub fn guest_path(file: &str) -> PathBuf {
@@ -164,7 +164,7 @@ pub fn reprise_bin() -> PathBuf {
             .expect("target profile dir");
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--quiet", "-p", "reprise", "--bin", "reprise"]);
+        cargo.args(["build", "--quiet", "-p", "reprise-cli", "--bin", "reprise"]);
         if release {
             cargo.arg("--release");
         }

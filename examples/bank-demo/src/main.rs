@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use reprise::store::Status;
-use reprise::store::sqlite::SqliteStore;
 use reprise::{Runtime, StartOptions};
+use reprise_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 /// Random transfers among bank accounts, then a conservation check.

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reprise::store::Status;
-use reprise::store::sqlite::SqliteStore;
 use reprise::{Runtime, StartOptions};
+use reprise_sqlite::SqliteStore;
 use reprise_tests::guest;
 
 const RUNS: usize = 21;

@@ -4,8 +4,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use reprise::store::Store;
-use reprise::store::sqlite::SqliteStore;
 use reprise::{Error, Limits, StartOptions};
+use reprise_sqlite::SqliteStore;
 use reprise_tests::{Host, guest, guest_path, reprise_bin};
 
 /// Everything a request could have changed, to compare before and after.

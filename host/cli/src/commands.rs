@@ -1,0 +1,465 @@
+//! The commands of the `reprise` binary. Every command works on one database
+//! file; `worker` (or `start --wait`) executes instances, the others read or
+//! write requests that the worker picks up.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use reprise::store::Status;
+use reprise::view::{EventView, InstanceView};
+use reprise::{ActivityGrants, Runtime, StartOptions};
+use reprise_sqlite::{Durability, SqliteStore};
+
+use crate::bench::{self, BenchOptions, Workload};
+use crate::timeline;
+
+/// Guest lines at `info` and up, the host's own at `warn` and up.
+const DEFAULT_LOG: &str = "warn,reprise::guest=info";
+
+/// Durable orchestrations and activities as WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "reprise", version)]
+pub(crate) struct Args {
+    /// The database file (created if missing).
+    #[arg(long, global = true, env = "REPRISE_DB", default_value = "reprise.db")]
+    db: PathBuf,
+    /// What to log to stderr: a level (`info`) or per-target levels
+    /// (`warn,reprise::guest=debug`). Guest log lines are `reprise::guest`;
+    /// by default they show from `info` up, the host's from `warn` up.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_LOG",
+        default_value = DEFAULT_LOG
+    )]
+    pub(crate) log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Register components (.wasm) and the orchestrations and activities they export.
+    Register {
+        /// Component files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Start an orchestration.
+    Start {
+        /// Registered orchestration name.
+        name: String,
+        /// Input, JSON.
+        #[arg(long, default_value = "null", allow_negative_numbers = true)]
+        input: String,
+        /// Instance id (random if not given).
+        #[arg(long)]
+        id: Option<String>,
+        /// Wait for the result and print it; runs a worker in this process
+        /// if none runs on the database.
+        #[arg(long)]
+        wait: bool,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Execute instances, activities and timers until interrupted.
+    Worker {
+        /// Activities run at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Let activities open network connections.
+        #[arg(long)]
+        allow_network: bool,
+        /// An environment variable for activities, KEY=VALUE (repeatable).
+        #[arg(long = "env", value_parser = parse_pair)]
+        envs: Vec<(String, String)>,
+        /// A host directory for activities, HOST=GUEST (repeatable).
+        #[arg(long = "dir", value_parser = parse_pair)]
+        dirs: Vec<(String, String)>,
+    },
+    /// Wait for an instance to finish and print its output.
+    Wait {
+        /// Instance id.
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Print an instance's status as JSON.
+    Status {
+        /// Instance id.
+        id: String,
+    },
+    /// Print an instance's history as a timeline.
+    History {
+        /// Instance id.
+        id: String,
+        /// Print the raw events as JSON lines instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send an external event to an instance.
+    RaiseEvent {
+        /// Instance id.
+        id: String,
+        /// Event name.
+        name: String,
+        /// Event data, JSON.
+        #[arg(default_value = "null", allow_negative_numbers = true)]
+        data: String,
+    },
+    /// Stop an instance for good.
+    Terminate {
+        /// Instance id.
+        id: String,
+        /// Why.
+        #[arg(long, default_value = "terminated by request")]
+        reason: String,
+    },
+    /// Pause an instance.
+    Suspend {
+        /// Instance id.
+        id: String,
+    },
+    /// Resume a suspended instance.
+    Resume {
+        /// Instance id.
+        id: String,
+    },
+    /// Delete a finished instance and its history.
+    Purge {
+        /// Instance id.
+        id: String,
+    },
+    /// List instances, newest first.
+    List {
+        /// Only instances with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Run benchmarks, each on a fresh database, and print their numbers.
+    Bench {
+        /// Workloads to run: seq3, fanout, actors, replay, instantiate (all when none given).
+        workloads: Vec<String>,
+        /// Where the example components are built.
+        #[arg(long, default_value = "target/wasm32-wasip2/release")]
+        guests: PathBuf,
+        /// Where the fresh databases go (put it on the disk to measure).
+        #[arg(long, default_value = "target")]
+        dir: PathBuf,
+        /// Commit without fsync (survives a process crash, not power loss).
+        #[arg(long)]
+        no_fsync: bool,
+        /// Scale the number of instances and operations (1.0 is the default size).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// Signal or call actors, read their state.
+    #[command(subcommand)]
+    Actor(ActorCommand),
+    /// Replay an instance's history against its code, or against new code
+    /// before rolling it out.
+    Replay {
+        /// Instance id.
+        id: String,
+        /// The new component to check instead of the instance's own.
+        #[arg(long)]
+        component: Option<PathBuf>,
+    },
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+#[derive(Debug, Subcommand)]
+enum ActorCommand {
+    /// Send an operation one-way.
+    Signal {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+        /// Operation name.
+        operation: String,
+        /// Input, JSON.
+        #[arg(default_value = "null", allow_negative_numbers = true)]
+        input: String,
+        /// Deliver after this many milliseconds (a reminder).
+        #[arg(long)]
+        delay_ms: Option<u64>,
+    },
+    /// Call an operation and print its output; runs a worker in this
+    /// process if none runs on the database.
+    Call {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+        /// Operation name.
+        operation: String,
+        /// Input, JSON.
+        #[arg(default_value = "null", allow_negative_numbers = true)]
+        input: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Print an actor's last committed state.
+    State {
+        /// Actor kind.
+        kind: String,
+        /// Actor key.
+        key: String,
+    },
+    /// List the actors of a kind with their states.
+    List {
+        /// Actor kind.
+        kind: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+/// One worker per database: a lock file beside it.
+fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
+    let path = db.with_extension("worker.lock");
+    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).context("cannot lock the worker lock file"),
+    }
+}
+
+fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+async fn actor_command(runtime: &Runtime, db: &Path, command: ActorCommand) -> anyhow::Result<()> {
+    match command {
+        ActorCommand::Signal {
+            kind,
+            key,
+            operation,
+            input,
+            delay_ms,
+        } => {
+            let delay = delay_ms.map(Duration::from_millis);
+            runtime
+                .signal_actor(&kind, &key, &operation, &input, delay)
+                .await?;
+        }
+        ActorCommand::Call {
+            kind,
+            key,
+            operation,
+            input,
+            timeout,
+        } => {
+            let _worker = try_lock_worker(db)?.map(|lock| (lock, runtime.start_worker(64)));
+            let timeout = Duration::from_secs(timeout);
+            let output = runtime
+                .call_actor(&kind, &key, &operation, &input, timeout)
+                .await?;
+            println!("{output}");
+        }
+        ActorCommand::State { kind, key } => {
+            println!("{}", runtime.actor_state(&kind, &key)?.state)
+        }
+        ActorCommand::List { kind, limit } => {
+            for actor in runtime.actors(&kind, limit)? {
+                println!("{}\t{}", actor.id.key, actor.state);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_bench(names: &[String], options: &BenchOptions) -> anyhow::Result<()> {
+    let workloads = if names.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        names
+            .iter()
+            .map(|name| {
+                Workload::ALL
+                    .into_iter()
+                    .find(|w| w.name() == name)
+                    .with_context(|| {
+                        format!(
+                            "unknown workload {name:?}: seq3, fanout, actors, replay or instantiate"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let fsync = if options.durability == Durability::Full {
+        "on"
+    } else {
+        "off"
+    };
+    println!("reprise bench: fsync {fsync}, scale {}", options.scale);
+    for workload in workloads {
+        println!("== {}", workload.name());
+        for line in bench::run(workload, options).await? {
+            println!("   {line}");
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the instance and prints its output; a failure is an error.
+async fn print_result(runtime: &Runtime, id: &str, timeout: u64) -> anyhow::Result<()> {
+    let record = runtime.wait(id, Duration::from_secs(timeout)).await?;
+    if let Some(failure) = record.failure() {
+        bail!("instance {id} failed: {}", failure.message);
+    }
+    let output = record.output.unwrap_or_default();
+    if record.status != Status::Completed {
+        bail!("instance {id} {}: {output}", record.status.as_str());
+    }
+    println!("{output}");
+    Ok(())
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Command::Bench {
+        workloads,
+        guests,
+        dir,
+        no_fsync,
+        scale,
+    } = args.command
+    {
+        let options = BenchOptions {
+            guests,
+            dir,
+            durability: if no_fsync {
+                Durability::Normal
+            } else {
+                Durability::Full
+            },
+            scale,
+        };
+        run_bench(&workloads, &options).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let store = SqliteStore::open(&args.db)
+        .with_context(|| format!("cannot open {}", args.db.display()))?;
+    let mut builder = Runtime::builder(Arc::new(store));
+    if let Command::Worker {
+        allow_network,
+        envs,
+        dirs,
+        ..
+    } = &args.command
+    {
+        builder = builder.grants(ActivityGrants {
+            network: *allow_network,
+            env: envs.clone(),
+            dirs: dirs
+                .iter()
+                .map(|(host, guest)| (PathBuf::from(host), guest.clone()))
+                .collect(),
+        });
+    }
+    let runtime = builder.build()?;
+    match args.command {
+        Command::Register { files } => {
+            for file in files {
+                let bytes = read_component(&file)?;
+                let info = runtime
+                    .register(&bytes)
+                    .await
+                    .with_context(|| format!("cannot register {}", file.display()))?;
+                println!("{}", serde_json::to_string(&info)?);
+            }
+        }
+        Command::Start {
+            name,
+            input,
+            id,
+            wait,
+            timeout,
+        } => {
+            let _worker = if wait {
+                try_lock_worker(&args.db)?.map(|lock| (lock, runtime.start_worker(64)))
+            } else {
+                None
+            };
+            let id = runtime
+                .start(&name, &input, StartOptions { instance_id: id })
+                .await?;
+            if !wait {
+                println!("{id}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            print_result(&runtime, &id, timeout).await?;
+        }
+        Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
+        Command::Worker { concurrency, .. } => {
+            let Some(_lock) = try_lock_worker(&args.db)? else {
+                bail!("another worker is running on {}", args.db.display());
+            };
+            let _worker = runtime.start_worker(concurrency);
+            eprintln!(
+                "reprise worker running on {}; Ctrl-C to stop",
+                args.db.display()
+            );
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Status { id } => {
+            let record = runtime.status(&id)?;
+            let failure = record.failure();
+            let view = InstanceView::new(&record, failure.as_ref());
+            println!("{}", serde_json::to_string_pretty(&view)?);
+        }
+        Command::History { id, json } => {
+            let history = runtime.history(&id)?;
+            if json {
+                for event in &history {
+                    println!("{}", serde_json::to_string(&EventView::from(event))?);
+                }
+            } else {
+                print!("{}", timeline::render(&history));
+            }
+        }
+        Command::RaiseEvent { id, name, data } => runtime.raise_event(&id, &name, &data).await?,
+        Command::Terminate { id, reason } => runtime.terminate(&id, &reason).await?,
+        Command::Suspend { id } => runtime.suspend(&id).await?,
+        Command::Resume { id } => runtime.resume(&id).await?,
+        Command::Purge { id } => runtime.purge(&id).await?,
+        Command::List { status, limit } => {
+            let status = match status {
+                Some(text) => Some(Status::parse(&text).with_context(|| {
+                    format!("unknown status {text:?}: running, suspended, completed, failed or terminated")
+                })?),
+                None => None,
+            };
+            for record in runtime.list(status, limit)? {
+                println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
+            }
+        }
+        Command::Actor(command) => actor_command(&runtime, &args.db, command).await?,
+        Command::Bench { .. } => unreachable!("handled before the database is opened"),
+        Command::Replay { id, component } => {
+            let bytes = component.as_deref().map(read_component).transpose()?;
+            let verdict = runtime.replay_check(&id, bytes.as_deref()).await?;
+            println!("replay of {id} is consistent: {verdict:?}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

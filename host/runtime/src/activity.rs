@@ -1,0 +1,362 @@
+//! Running activities: at least once, with a timeout per attempt, retries
+//! with backoff, and the result recorded once.
+//!
+//! The dispatcher picks due tasks from the store; a task stays in the store
+//! until its final result commits, so a crash mid-attempt means it runs
+//! again after restart. A final result goes straight to its instance when
+//! that is hot here, which commits it with its next episode; otherwise to
+//! the instance's inbox.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::Instrument;
+
+use crate::clock::now_ms;
+use crate::engine::{ComponentError, GuestData, GuestLimit};
+use crate::guest_log;
+use crate::history::{Failure, Outcome};
+use crate::runtime::Shared;
+use crate::sandbox;
+use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
+use crate::trap;
+use crate::wit::reprise::durable::activity_context::Host;
+use crate::wit::reprise::durable::types::{self, LogLevel};
+
+/// An activity written in Rust and registered with the runtime.
+pub(crate) type NativeActivity =
+    Arc<dyn Fn(NativeCall) -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
+
+/// What a native activity is called with.
+#[derive(Debug, Clone)]
+pub struct NativeCall {
+    /// The orchestration instance that scheduled it.
+    pub instance_id: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Input, JSON.
+    pub input: String,
+}
+
+/// An activity's final result, passed by the dispatcher straight to the hot
+/// instance that scheduled it instead of being committed to its inbox. The
+/// episode that consumes it removes the task in the commit that records the
+/// result, saving a commit and an inbox row; a result the instance does not
+/// consume at once goes to its inbox ([`ActivityResult::into_inbox`]).
+#[derive(Debug)]
+pub(crate) struct ActivityResult {
+    /// The activity task's row, still in the store.
+    pub(crate) task_id: i64,
+    /// The instance that scheduled it.
+    pub(crate) instance_id: String,
+    /// Its execution.
+    pub(crate) execution: u32,
+    /// Its task id.
+    pub(crate) task: u32,
+    /// What the activity produced.
+    pub(crate) outcome: Outcome,
+}
+
+impl ActivityResult {
+    /// The write that removes the task and puts the result in the inbox.
+    pub(crate) fn into_inbox(self) -> Op {
+        Op::CompleteActivity {
+            task_id: self.task_id,
+            message: NewMessage {
+                instance_id: self.instance_id,
+                execution: Some(self.execution),
+                task: Some(self.task),
+                kind: MessageKind::Activity,
+                name: None,
+                payload: serde_json::to_string(&self.outcome).unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// What an activity guest can ask about itself.
+#[derive(Debug)]
+pub(crate) struct ActivityState {
+    instance_id: String,
+    attempt: u32,
+}
+
+type Data = GuestData<ActivityState>;
+
+impl types::Host for Data {}
+
+impl Host for Data {
+    async fn instance_id(&mut self) -> wasmtime::Result<String> {
+        Ok(self.state.instance_id.clone())
+    }
+
+    async fn attempt(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.state.attempt)
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        guest_log::emit(level, &message);
+        Ok(())
+    }
+}
+
+/// Which task attempts this worker has taken on, so none runs twice at once
+/// or again after it finished (its result committed or handed to its
+/// instance, or its retry committed as the next attempt).
+///
+/// A task reaches the dispatcher two ways: handed over by the commit that
+/// scheduled it, and found by a scan of the store (a retry that became due,
+/// or, in the full scan at start and now and then after, any task left by a
+/// crash or scheduled by another process). A scan may return a row that
+/// finished while the scan was reading, or whose result its instance has not
+/// yet committed (that instance's next episode does, moments later), so
+/// finished tasks are remembered until a scan that started after they
+/// finished has come back, and for at least ten seconds.
+#[derive(Default)]
+struct Claims {
+    running: HashSet<Attempt>,
+    /// Finished attempts → (scans started before it finished, when).
+    finished: HashMap<Attempt, (u64, Instant)>,
+    scans_started: u64,
+}
+
+/// A task's id and attempt number.
+type Attempt = (i64, u32);
+
+/// How long a finished task is remembered at least.
+const REMEMBER_FINISHED: Duration = Duration::from_secs(10);
+
+impl Claims {
+    /// Takes the attempt on unless it runs or has finished here.
+    fn claim(&mut self, attempt: Attempt) -> bool {
+        !self.finished.contains_key(&attempt) && self.running.insert(attempt)
+    }
+
+    fn finish(&mut self, attempt: Attempt) {
+        self.running.remove(&attempt);
+        self.finished
+            .insert(attempt, (self.scans_started, Instant::now()));
+    }
+
+    /// Forgets finished tasks that no scan from `scan` on can return.
+    fn forget_finished_before(&mut self, scan: u64) {
+        self.finished
+            .retain(|_, (mark, at)| *mark >= scan || at.elapsed() < REMEMBER_FINISHED);
+    }
+}
+
+/// Scans between two full scans of the activity table. The others look only
+/// for retries that became due: first attempts are handed over by the
+/// commit that scheduled them, so a full scan is a safety net (and, at
+/// start, recovery).
+const SCANS_PER_FULL_SCAN: u64 = 100;
+
+/// Runs activity tasks, forever: those handed over by commits as they
+/// arrive, and those a scan of the store finds due (every 100 ms, and when
+/// woken).
+pub(crate) async fn dispatch(
+    shared: Arc<Shared>,
+    mut handed_over: UnboundedReceiver<ActivityTask>,
+    concurrency: usize,
+) {
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let claims: Arc<Mutex<Claims>> = Arc::default();
+    let start = |task: ActivityTask| {
+        let attempt = (task.id, task.attempt);
+        if !lock(&claims).claim(attempt) {
+            return;
+        }
+        let (shared, permits, claims) = (shared.clone(), permits.clone(), claims.clone());
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            run_task(&shared, task).await;
+            lock(&claims).finish(attempt);
+        });
+    };
+    loop {
+        let wake = shared.activity_wake.notified();
+        let scan = {
+            let mut claims = lock(&claims);
+            claims.scans_started += 1;
+            claims.scans_started
+        };
+        let retries_only = scan % SCANS_PER_FULL_SCAN != 1;
+        match shared
+            .store
+            .due_activities(now_ms(), concurrency * 2, retries_only)
+        {
+            Ok(due) => due.into_iter().for_each(&start),
+            Err(error) => tracing::error!(%error, "cannot read activity tasks"),
+        }
+        lock(&claims).forget_finished_before(scan);
+        // Retries become due by time, not by a commit: look again soon.
+        let rescan = tokio::time::sleep(Duration::from_millis(100));
+        tokio::pin!(rescan, wake);
+        loop {
+            tokio::select! {
+                task = handed_over.recv() => match task {
+                    Some(task) => start(task),
+                    None => return,
+                },
+                () = &mut wake => break,
+                () = &mut rescan => break,
+            }
+        }
+    }
+}
+
+fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
+    claims.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs one attempt and commits its consequence: the result, or a retry.
+async fn run_task(shared: &Arc<Shared>, task: ActivityTask) {
+    let span = guest_log::activity_span(&task.instance_id, &task.name, task.attempt);
+    run_task_in_span(shared, task).instrument(span).await;
+}
+
+async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
+    let timeout = task
+        .options
+        .timeout_ms
+        .map_or(shared.wasm.limits.activity_timeout, Duration::from_millis);
+    let outcome = match tokio::time::timeout(timeout, attempt(shared, &task, timeout)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Failure::new(format!(
+            "activity timed out after {timeout:?}"
+        ))),
+    };
+    let outcome = match outcome {
+        Ok(output) if output.len() > shared.wasm.limits.max_payload_bytes => {
+            Err(Failure::new(format!(
+                "activity output of {} bytes exceeds the limit of {} bytes",
+                output.len(),
+                shared.wasm.limits.max_payload_bytes
+            )))
+        }
+        other => other,
+    };
+    let retry_delay = match (&outcome, task.options.retry) {
+        (Err(_), Some(policy)) => policy.delay_before(task.attempt + 1),
+        _ => None,
+    };
+    let op = match (&outcome, retry_delay) {
+        (Err(failure), Some(delay)) => {
+            tracing::info!(error = %failure.message, delay_ms = delay, "attempt failed; will retry");
+            Op::RetryActivity {
+                task_id: task.id,
+                attempt: task.attempt + 1,
+                visible_at: now_ms() + delay,
+            }
+        }
+        _ => {
+            let result = ActivityResult {
+                task_id: task.id,
+                instance_id: task.instance_id.clone(),
+                execution: task.execution,
+                task: task.task,
+                outcome,
+            };
+            // A hot instance commits the result with its next episode.
+            match shared.router.deliver_result(result) {
+                Ok(()) => return,
+                Err(result) => result.into_inbox(),
+            }
+        }
+    };
+    if let Err(error) = shared.commit(vec![op]).await {
+        tracing::error!(%error, "activity result not committed; it will run again");
+    }
+}
+
+async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -> Outcome {
+    if task.digest.is_empty() {
+        let Some(native) = shared.natives.get(&task.name).cloned() else {
+            return Err(Failure::new(format!(
+                "no activity named {:?} is registered",
+                task.name
+            )));
+        };
+        return native(NativeCall {
+            instance_id: task.instance_id.clone(),
+            attempt: task.attempt,
+            input: task.input.clone(),
+        })
+        .await;
+    }
+    let component = shared
+        .registry
+        .load(&task.digest)
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let Some((pre, indices)) = &component.activity else {
+        return Err(Failure::new(format!(
+            "component {} holds no activities",
+            task.digest
+        )));
+    };
+    let sandbox =
+        sandbox::activity_wasi(&shared.grants).map_err(|e| Failure::new(e.to_string()))?;
+    let state = ActivityState {
+        instance_id: task.instance_id.clone(),
+        attempt: task.attempt,
+    };
+    let guest = shared.wasm.guest(sandbox, state, timeout);
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
+    let run = async {
+        let guest = indices.load(&mut store, &instance?)?;
+        guest.call_run(&mut store, &task.name, &task.input).await
+    };
+    match run.await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(failure)) => Err(Failure {
+            message: failure.message,
+            details: failure.details,
+        }),
+        Err(error) => match error.downcast_ref::<GuestLimit>() {
+            Some(GuestLimit::Deadline(_)) => Err(Failure::new(format!(
+                "activity timed out after {timeout:?}"
+            ))),
+            _ => Err(trap::describe(&error, &store.data().stderr)),
+        },
+    }
+}
+
+/// The names a component's activities export (none if it has none).
+pub(crate) async fn names(
+    shared: &Arc<Shared>,
+    component: &crate::engine::LoadedComponent,
+) -> Result<Vec<String>, ComponentError> {
+    let Some((pre, indices)) = &component.activity else {
+        return Ok(Vec::new());
+    };
+    let state = ActivityState {
+        instance_id: "registration".into(),
+        attempt: 0,
+    };
+    let sandbox =
+        sandbox::activity_wasi(&crate::sandbox::ActivityGrants::default()).map_err(|why| {
+            ComponentError::Listing {
+                what: "activities",
+                why: why.to_string(),
+            }
+        })?;
+    let guest = shared
+        .wasm
+        .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
+    let (mut store, instance) = shared.instantiate(pre, guest).await;
+    let listing = |e: wasmtime::Error| ComponentError::listing("activities", &e);
+    let guest = indices
+        .load(&mut store, &instance.map_err(listing)?)
+        .map_err(listing)?;
+    guest.call_activities(&mut store).await.map_err(listing)
+}
+
+/// Native activities by name.
+pub(crate) type Natives = HashMap<String, NativeActivity>;

@@ -1,0 +1,115 @@
+//! The `actor-context` host functions. Effects (signals, started
+//! orchestrations) are collected, not performed: they commit with the
+//! operation's new state, or not at all.
+
+use std::sync::Arc;
+
+use wasmtime::Result;
+
+use crate::clock::now_ms;
+use crate::engine::GuestData;
+use crate::guest_log;
+use crate::names::{self, NameKind};
+use crate::runtime::Shared;
+use crate::store::{ActorId, ActorOperation, Op, ReplyTo};
+use crate::trap::Refused;
+use crate::wit::reprise::durable::actor_context::Host;
+use crate::wit::reprise::durable::types::{self, LogLevel};
+
+/// The host side of one actor guest instance.
+pub(crate) struct ActorState {
+    pub(super) shared: Arc<Shared>,
+    /// The actor handling the current operation.
+    pub(super) id: ActorId,
+    /// Effects of the current operation.
+    pub(super) effects: Vec<Op>,
+}
+
+type Data = GuestData<ActorState>;
+
+impl types::Host for Data {}
+
+impl Host for Data {
+    async fn self_id(&mut self) -> Result<types::ActorId> {
+        Ok(types::ActorId {
+            kind: self.state.id.kind.clone(),
+            key: self.state.id.key.clone(),
+        })
+    }
+
+    async fn signal(
+        &mut self,
+        operation: types::ActorOperation,
+        delay_ms: Option<u64>,
+    ) -> Result<()> {
+        let operation = ActorOperation {
+            target: ActorId {
+                kind: operation.target.kind,
+                key: operation.target.key,
+            },
+            operation: operation.operation,
+            input: operation.input,
+        };
+        // A signal that could never be delivered fails the operation that sent it.
+        self.state
+            .shared
+            .check_actor_operation(&operation)
+            .map_err(|why| Refused(why.to_string()))?;
+        self.state.effects.push(Op::EnqueueActor {
+            operation,
+            reply: ReplyTo::Nobody,
+            visible_at: delay_ms.map_or(0, |delay| now_ms().saturating_add(delay)),
+        });
+        Ok(())
+    }
+
+    async fn start_orchestration(
+        &mut self,
+        name: String,
+        input: String,
+        instance_id: Option<String>,
+    ) -> Result<String> {
+        let shared = &self.state.shared;
+        let digest = shared
+            .orchestration_digest(&name)
+            .ok_or_else(|| Refused(format!("no orchestration named {name:?} is registered")))?;
+        crate::runtime::check_json(
+            "orchestration input",
+            &input,
+            shared.wasm.limits.max_payload_bytes,
+        )
+        .map_err(|e| Refused(e.to_string()))?;
+        let id = instance_id.unwrap_or_else(crate::runtime::random_id);
+        names::check(NameKind::InstanceId, &id).map_err(|why| Refused(why.to_string()))?;
+        self.state.effects.push(Op::create_instance(
+            id.clone(),
+            &name,
+            digest,
+            &input,
+            None,
+            now_ms(),
+        ));
+        Ok(id)
+    }
+
+    async fn now_ms(&mut self) -> Result<u64> {
+        Ok(now_ms())
+    }
+
+    async fn random_u64(&mut self) -> Result<u64> {
+        use rand::Rng;
+        Ok(rand::rng().next_u64())
+    }
+
+    async fn new_uuid(&mut self) -> Result<String> {
+        use rand::Rng;
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Ok(crate::sandbox::format_uuid(bytes))
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
+        guest_log::emit(level, &message);
+        Ok(())
+    }
+}

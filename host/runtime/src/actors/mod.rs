@@ -1,0 +1,434 @@
+//! Actors: one operation at a time per actor, many actors in parallel.
+//!
+//! The dispatcher takes due operations from the mailboxes and gives each
+//! free actor a batch of its own, in arrival order. A batch runs against the
+//! actor's committed state and commits in ONE transaction: the dequeued
+//! operations, the new state, the replies and the effects. A crash before
+//! that commit re-runs the batch on the old state, so every operation takes
+//! effect exactly once. Atomic multi-actor requests claim all their actors
+//! and commit every new state or none.
+
+mod context;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::Instrument;
+
+pub(crate) use context::ActorState;
+
+use crate::clock::now_ms;
+use crate::engine::{ComponentError, GuestData, LoadedComponent};
+use crate::guest_log;
+use crate::history::{Failure, Outcome};
+use crate::runtime::Shared;
+use crate::sandbox::{self, ActivityGrants};
+use crate::store::{
+    ActorId, ActorMessage, ActorOperation, AtomicRequest, MessageKind, NewMessage, Op, ReplyTo,
+};
+use crate::trap;
+use crate::wit::exports::reprise::durable::actors::Guest;
+
+/// Most operations of one actor handled in one batch (one transaction).
+const MAX_BATCH: usize = 64;
+/// Operations read per dispatcher round.
+const READ_AHEAD: usize = 4096;
+
+/// Actors with a batch or atomic request in flight, and atomic requests in flight.
+#[derive(Default)]
+struct InFlight {
+    actors: HashSet<ActorId>,
+    atomic: HashSet<i64>,
+}
+
+fn lock(in_flight: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
+    in_flight.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Hands due operations to free actors, forever.
+pub(crate) async fn dispatch(shared: Arc<Shared>) {
+    let in_flight: Arc<Mutex<InFlight>> = Arc::default();
+    loop {
+        let wake = shared.actor_wake.notified();
+        // Snapshot before reading: an actor busy now may commit while we read,
+        // and what we read for it would be stale.
+        let (busy, atomic_busy) = {
+            let f = lock(&in_flight);
+            (f.actors.clone(), f.atomic.clone())
+        };
+        // Atomic requests first; the actors they wait for take no new batches.
+        let mut claimed: HashSet<ActorId> = busy.clone();
+        for request in shared.store.atomic_requests(256).unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read atomic actor requests");
+            Vec::new()
+        }) {
+            if atomic_busy.contains(&request.id) {
+                continue;
+            }
+            let targets: BTreeSet<ActorId> = request
+                .operations
+                .iter()
+                .map(|op| op.target.clone())
+                .collect();
+            let free = targets.iter().all(|t| !claimed.contains(t));
+            claimed.extend(targets.iter().cloned());
+            if free {
+                {
+                    let mut f = lock(&in_flight);
+                    f.actors.extend(targets.iter().cloned());
+                    f.atomic.insert(request.id);
+                }
+                let (shared, in_flight) = (shared.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    let id = request.id;
+                    run_atomic(&shared, request).await;
+                    let mut f = lock(&in_flight);
+                    f.atomic.remove(&id);
+                    for target in &targets {
+                        f.actors.remove(target);
+                    }
+                    drop(f);
+                    shared.actor_wake.notify_one();
+                });
+            }
+        }
+        let messages = shared
+            .store
+            .due_actor_messages(now_ms(), READ_AHEAD)
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot read actor mailboxes");
+                Vec::new()
+            });
+        for (actor, batch) in group_by_actor(messages) {
+            if claimed.contains(&actor) {
+                continue;
+            }
+            lock(&in_flight).actors.insert(actor.clone());
+            let (shared, in_flight) = (shared.clone(), in_flight.clone());
+            tokio::spawn(async move {
+                run_batch(&shared, &actor, batch).await;
+                lock(&in_flight).actors.remove(&actor);
+                shared.actor_wake.notify_one();
+            });
+        }
+        // Reminders become due by time, not by a commit: look again soon.
+        let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
+    }
+}
+
+/// Groups operations by actor, keeping arrival order within each.
+fn group_by_actor(messages: Vec<ActorMessage>) -> Vec<(ActorId, Vec<ActorMessage>)> {
+    let mut index: HashMap<ActorId, usize> = HashMap::new();
+    let mut groups: Vec<(ActorId, Vec<ActorMessage>)> = Vec::new();
+    for message in messages {
+        let target = message.operation.target.clone();
+        let slot = *index.entry(target.clone()).or_insert_with(|| {
+            groups.push((target, Vec::new()));
+            groups.len() - 1
+        });
+        if groups[slot].1.len() < MAX_BATCH {
+            groups[slot].1.push(message);
+        }
+    }
+    groups
+}
+
+/// The write that delivers an outcome to whoever is waiting for it.
+fn reply(to: &ReplyTo, outcome: &Outcome) -> Option<Op> {
+    let payload = serde_json::to_string(outcome).unwrap_or_default();
+    match to {
+        ReplyTo::Nobody => {
+            if let Err(failure) = outcome {
+                tracing::warn!(error = %failure.message, "signalled actor operation failed");
+            }
+            None
+        }
+        ReplyTo::Task(parent) => Some(Op::Send(NewMessage {
+            instance_id: parent.instance_id.clone(),
+            execution: Some(parent.execution),
+            task: Some(parent.task),
+            kind: MessageKind::Actor,
+            name: None,
+            payload,
+        })),
+        ReplyTo::Client(request_id) => Some(Op::PutActorResult {
+            request_id: request_id.clone(),
+            outcome: payload,
+        }),
+    }
+}
+
+/// A guest instance ready to handle operations for one kind.
+struct Handler {
+    store: wasmtime::Store<GuestData<ActorState>>,
+    guest: Guest,
+}
+
+impl Handler {
+    async fn new(
+        shared: &Arc<Shared>,
+        component: &LoadedComponent,
+        id: &ActorId,
+    ) -> Result<Self, Failure> {
+        let Some((pre, indices)) = &component.actor else {
+            return Err(Failure::new(format!(
+                "component {} implements no actors",
+                component.digest
+            )));
+        };
+        let sandbox = sandbox::activity_wasi(&ActivityGrants::default())
+            .map_err(|e| Failure::new(e.to_string()))?;
+        let state = ActorState {
+            shared: shared.clone(),
+            id: id.clone(),
+            effects: Vec::new(),
+        };
+        let guest = shared
+            .wasm
+            .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
+        let (mut store, instance) = shared.instantiate(pre, guest).await;
+        let instance = instance
+            .map_err(|e| Failure::new(format!("cannot instantiate actor: {}", e.root_cause())))?;
+        let guest = indices
+            .load(&mut store, &instance)
+            .map_err(|e| Failure::new(e.to_string()))?;
+        Ok(Self { store, guest })
+    }
+
+    /// Applies one operation to `state`. On success returns the new state,
+    /// the output and the operation's effects. A trap poisons the instance:
+    /// the caller must drop this handler.
+    async fn handle(
+        &mut self,
+        operation: &ActorOperation,
+        state: Option<&str>,
+    ) -> Result<(Option<String>, String, Vec<Op>), (Failure, bool)> {
+        let data = self.store.data_mut();
+        data.stderr.clear();
+        data.state.id = operation.target.clone();
+        data.state.effects.clear();
+        data.budget.restart();
+        let limit = data.state.shared.wasm.limits.max_payload_bytes;
+        let target = &operation.target;
+        let span = guest_log::actor_span(target, &operation.operation);
+        let result = self
+            .guest
+            .call_handle(
+                &mut self.store,
+                &target.kind,
+                &target.key,
+                &operation.operation,
+                &operation.input,
+                state.map(str::to_owned).as_ref(),
+            )
+            .instrument(span)
+            .await;
+        match result {
+            Ok(Ok(handled)) => {
+                if handled.state.as_ref().is_some_and(|s| s.len() > limit)
+                    || handled.output.len() > limit
+                {
+                    return Err((
+                        Failure::new(format!(
+                            "actor state or output exceeds the limit of {limit} bytes"
+                        )),
+                        false,
+                    ));
+                }
+                let effects = std::mem::take(&mut self.store.data_mut().state.effects);
+                Ok((handled.state, handled.output, effects))
+            }
+            Ok(Err(failure)) => Err((
+                Failure {
+                    message: failure.message,
+                    details: failure.details,
+                },
+                false,
+            )),
+            Err(error) => Err((trap::describe(&error, &self.store.data().stderr), true)),
+        }
+    }
+}
+
+/// The component that implements an actor's kind, or why there is none.
+fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
+    let digest = shared
+        .registry
+        .actor(kind)
+        .ok_or_else(|| Failure::new(format!("no actor kind {kind:?} is registered")))?;
+    shared
+        .registry
+        .load(&digest)
+        .map_err(|e| Failure::new(e.to_string()))
+}
+
+/// Handles a batch of one actor's operations and commits it. Each
+/// operation runs in an `actor` span that names the actor and the operation.
+async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
+    let initial = match shared.store.actor(actor) {
+        Ok(record) => record.map(|r| r.state),
+        Err(error) => {
+            tracing::error!(%actor, %error, "cannot read actor state");
+            return;
+        }
+    };
+    let mut state = initial;
+    let mut changed = false;
+    let mut ops = Vec::new();
+    let mut dequeued = Vec::new();
+    let component = component_for(shared, &actor.kind);
+    let mut handler: Option<Handler> = None;
+    for message in &messages {
+        dequeued.push(message.id);
+        let outcome = match &component {
+            Err(failure) => Err(failure.clone()),
+            Ok(component) => {
+                if handler.is_none() {
+                    match Handler::new(shared, component, actor).await {
+                        Ok(new) => handler = Some(new),
+                        Err(failure) => {
+                            ops.extend(reply(&message.reply, &Err(failure)));
+                            continue;
+                        }
+                    }
+                }
+                let current = handler.as_mut().expect("handler was just created");
+                match current.handle(&message.operation, state.as_deref()).await {
+                    Ok((new_state, output, effects)) => {
+                        state = new_state;
+                        changed = true;
+                        ops.extend(effects);
+                        Ok(output)
+                    }
+                    Err((failure, poisoned)) => {
+                        if poisoned {
+                            handler = None;
+                        }
+                        Err(failure)
+                    }
+                }
+            }
+        };
+        ops.extend(reply(&message.reply, &outcome));
+    }
+    let states = if changed {
+        vec![(actor.clone(), state)]
+    } else {
+        Vec::new()
+    };
+    let mut batch = vec![Op::ApplyActors {
+        dequeued,
+        atomic: None,
+        states,
+    }];
+    batch.extend(ops);
+    if let Err(error) = shared.commit(batch).await {
+        tracing::warn!(%actor, %error, "actor batch not committed; it will run again");
+    }
+}
+
+/// Runs an atomic multi-actor request: every new state commits, or none.
+async fn run_atomic(shared: &Arc<Shared>, request: AtomicRequest) {
+    let span = guest_log::atomic_span(request.id);
+    run_atomic_in_span(shared, request).instrument(span).await;
+}
+
+async fn run_atomic_in_span(shared: &Arc<Shared>, request: AtomicRequest) {
+    let outcome = apply_atomically(shared, &request.operations).await;
+    let mut batch = Vec::new();
+    let result: Outcome = match outcome {
+        Ok((states, outputs, effects)) => {
+            batch.push(Op::ApplyActors {
+                dequeued: Vec::new(),
+                atomic: Some(request.id),
+                states: states.into_iter().collect(),
+            });
+            batch.extend(effects);
+            Ok(format!("[{}]", outputs.join(",")))
+        }
+        Err(failure) => {
+            batch.push(Op::ApplyActors {
+                dequeued: Vec::new(),
+                atomic: Some(request.id),
+                states: Vec::new(),
+            });
+            Err(failure)
+        }
+    };
+    batch.extend(reply(&request.reply, &result));
+    if let Err(error) = shared.commit(batch).await {
+        tracing::warn!(%error, "atomic actor request not committed; it will run again");
+    }
+}
+
+type AtomicResult = (BTreeMap<ActorId, Option<String>>, Vec<String>, Vec<Op>);
+
+async fn apply_atomically(
+    shared: &Arc<Shared>,
+    operations: &[ActorOperation],
+) -> Result<AtomicResult, Failure> {
+    let mut states: BTreeMap<ActorId, Option<String>> = BTreeMap::new();
+    let mut handlers: HashMap<String, Handler> = HashMap::new();
+    let mut outputs = Vec::new();
+    let mut effects = Vec::new();
+    for (index, operation) in operations.iter().enumerate() {
+        let target = &operation.target;
+        let fail = |failure: Failure| {
+            Failure::new(format!(
+                "atomic operation {index} ({target} {}) failed, nothing was changed: {}",
+                operation.operation, failure.message
+            ))
+        };
+        if !states.contains_key(target) {
+            let record = shared
+                .store
+                .actor(target)
+                .map_err(|e| fail(Failure::new(e.to_string())))?;
+            states.insert(target.clone(), record.map(|r| r.state));
+        }
+        if !handlers.contains_key(&target.kind) {
+            let component = component_for(shared, &target.kind).map_err(fail)?;
+            let handler = Handler::new(shared, &component, target)
+                .await
+                .map_err(fail)?;
+            handlers.insert(target.kind.clone(), handler);
+        }
+        let handler = handlers.get_mut(&target.kind).expect("inserted above");
+        let state = states.get(target).cloned().flatten();
+        let (new_state, output, more) = handler
+            .handle(operation, state.as_deref())
+            .await
+            .map_err(|(failure, _)| fail(failure))?;
+        states.insert(target.clone(), new_state);
+        outputs.push(output);
+        effects.extend(more);
+    }
+    Ok((states, outputs, effects))
+}
+
+/// The actor kinds a component implements (none if it has none).
+pub(crate) async fn kinds(
+    shared: &Arc<Shared>,
+    component: &LoadedComponent,
+) -> Result<Vec<String>, ComponentError> {
+    if component.actor.is_none() {
+        return Ok(Vec::new());
+    }
+    let id = ActorId {
+        kind: String::new(),
+        key: "registration".into(),
+    };
+    let mut handler =
+        Handler::new(shared, component, &id)
+            .await
+            .map_err(|f| ComponentError::Listing {
+                what: "actor kinds",
+                why: f.message,
+            })?;
+    handler
+        .guest
+        .call_kinds(&mut handler.store)
+        .await
+        .map_err(|e| ComponentError::listing("actor kinds", &e))
+}

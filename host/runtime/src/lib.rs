@@ -1,0 +1,43 @@
+//! Reprise runs durable orchestrations, activities and actors compiled to
+//! WebAssembly components.
+//!
+//! An orchestration calls the host for everything non-deterministic; the host
+//! records each call in its history and, after a crash or eviction, replays
+//! the guest from that history to the same point.
+//!
+//! - [`Runtime`]: register components, start and steer instances, call and
+//!   signal actors, run a worker. It runs on any [`store::Store`]; the crate
+//!   `reprise-sqlite` provides the embedded default.
+//! - [`store`], [`history`], [`replay`], [`view`]: the concepts of
+//!   `reprise-core`, re-exported so that one crate is enough to embed Reprise.
+
+// `unsafe` is denied (workspace lints) but not forbidden: loading compiled
+// code from the store needs it, once, in `engine.rs`, with its reasons.
+#![deny(unsafe_code)]
+
+mod activity;
+mod actors;
+mod engine;
+mod error;
+mod guest_log;
+mod orchestration;
+mod registry;
+mod router;
+mod runtime;
+mod sandbox;
+mod timers;
+mod trap;
+mod wit;
+
+use reprise_core::names;
+pub use reprise_core::{clock, history, replay, store, view};
+
+pub use activity::NativeCall;
+pub use engine::{ComponentError, GuestLimit, Limits};
+pub use error::Error;
+pub use guest_log::TARGET as GUEST_LOG_TARGET;
+pub use names::NameError;
+pub use orchestration::ReplayVerdict;
+pub use registry::ComponentStats;
+pub use runtime::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
+pub use sandbox::ActivityGrants;

@@ -1,0 +1,179 @@
+//! Components by content digest, and the names they provide. A name maps to
+//! the newest component registered for it; a running instance keeps the
+//! digest it started with.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::engine::{ComponentError, LoadedComponent, WasmEngine};
+use crate::store::{Op, Role, Store};
+
+#[derive(Debug, Default)]
+struct Names {
+    orchestrations: HashMap<String, String>,
+    /// Every digest providing the activity, oldest first.
+    activities: HashMap<String, Vec<String>>,
+    actors: HashMap<String, String>,
+}
+
+pub(crate) struct Registry {
+    store: Arc<dyn Store>,
+    wasm: Arc<WasmEngine>,
+    names: RwLock<Names>,
+    loaded: Mutex<HashMap<String, Arc<LoadedComponent>>>,
+    stats: Counters,
+}
+
+#[derive(Default)]
+struct Counters {
+    compiled: AtomicU64,
+    from_cache: AtomicU64,
+}
+
+/// How this process came by the components it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComponentStats {
+    /// Compiled from their wasm (at registration, or when no compiled code
+    /// for this engine was stored).
+    pub compiled: u64,
+    /// Loaded from the compiled code in the store: no compiling.
+    pub from_cache: u64,
+}
+
+impl Registry {
+    pub(crate) fn new(store: Arc<dyn Store>, wasm: Arc<WasmEngine>) -> Self {
+        Self {
+            store,
+            wasm,
+            names: RwLock::default(),
+            loaded: Mutex::default(),
+            stats: Counters::default(),
+        }
+    }
+
+    /// Reloads names from the store (other processes may have registered).
+    pub(crate) fn refresh(&self) -> Result<(), crate::store::StoreError> {
+        let mut names = Names::default();
+        for registration in self.store.registrations()? {
+            match registration.role {
+                Role::Orchestration => {
+                    names
+                        .orchestrations
+                        .insert(registration.name, registration.digest);
+                }
+                Role::Activity => names
+                    .activities
+                    .entry(registration.name)
+                    .or_default()
+                    .push(registration.digest),
+                Role::Actor => {
+                    names.actors.insert(registration.name, registration.digest);
+                }
+            }
+        }
+        *self.names.write().unwrap_or_else(|e| e.into_inner()) = names;
+        Ok(())
+    }
+
+    /// Looks a name up, reloading the names once if it is not there (another
+    /// process may have registered it).
+    fn find(&self, pick: impl Fn(&Names) -> Option<String>) -> Option<String> {
+        let read = || pick(&self.names.read().unwrap_or_else(|e| e.into_inner()));
+        read().or_else(|| {
+            self.refresh().ok()?;
+            read()
+        })
+    }
+
+    /// The newest component holding an orchestration.
+    pub(crate) fn orchestration(&self, name: &str) -> Option<String> {
+        self.find(|names| names.orchestrations.get(name).cloned())
+    }
+
+    /// The newest component implementing an actor kind. Actors are not
+    /// pinned: their state is data, and the newest code handles it.
+    pub(crate) fn actor(&self, kind: &str) -> Option<String> {
+        self.find(|names| names.actors.get(kind).cloned())
+    }
+
+    /// The component for an activity: `preferred` (the orchestration's own)
+    /// when it provides the name, else the newest that does.
+    pub(crate) fn activity(&self, name: &str, preferred: &str) -> Option<String> {
+        self.find(|names| {
+            let digests = names.activities.get(name)?;
+            if digests.iter().any(|d| d == preferred) {
+                Some(preferred.to_owned())
+            } else {
+                digests.last().cloned()
+            }
+        })
+    }
+
+    /// The component ready to run: from memory, else from the compiled
+    /// code in the store, else compiled from its wasm (and that compilation
+    /// stored, so no later process compiles it again).
+    pub(crate) fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
+        if let Some(found) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(digest)
+        {
+            return Ok(found.clone());
+        }
+        let unreadable = |source| ComponentError::Unreadable {
+            digest: digest.to_owned(),
+            source,
+        };
+        let key = self.wasm.compatibility_key();
+        if let Some(compiled) = self.store.compiled(digest, key).map_err(unreadable)? {
+            match self.wasm.load_compiled(digest, &compiled) {
+                Ok(component) => {
+                    self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                    let component = Arc::new(component);
+                    self.insert(component.clone());
+                    return Ok(component);
+                }
+                Err(error) => tracing::warn!(%digest, %error, "compiled code unusable; compiling"),
+            }
+        }
+        let bytes = self
+            .store
+            .component(digest)
+            .map_err(unreadable)?
+            .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
+        let (component, compiled) = self.wasm.load(digest, &bytes)?;
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(bytes) = compiled {
+            // Best effort, not awaited: without it the next process compiles.
+            drop(self.store.commit(vec![Op::CacheCompiled {
+                digest: digest.to_owned(),
+                engine: key.to_owned(),
+                bytes,
+            }]));
+        }
+        let component = Arc::new(component);
+        self.insert(component.clone());
+        Ok(component)
+    }
+
+    /// Counts a component compiled outside [`Self::load`] (by registration).
+    pub(crate) fn count_compiled(&self) {
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> ComponentStats {
+        ComponentStats {
+            compiled: self.stats.compiled.load(Ordering::Relaxed),
+            from_cache: self.stats.from_cache.load(Ordering::Relaxed),
+        }
+    }
+
+    pub(crate) fn insert(&self, component: Arc<LoadedComponent>) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(component.digest.clone(), component);
+    }
+}

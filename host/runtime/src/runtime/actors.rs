@@ -1,0 +1,122 @@
+//! The actor side of the client API: signal and call actors, read their state.
+
+use std::time::Duration;
+
+use super::{Runtime, random_id};
+use crate::clock::now_ms;
+use crate::error::Error;
+use crate::history::Outcome;
+use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};
+
+impl Runtime {
+    fn actor_operation(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+    ) -> Result<ActorOperation, Error> {
+        let operation = ActorOperation {
+            target: ActorId {
+                kind: kind.to_owned(),
+                key: key.to_owned(),
+            },
+            operation: operation.to_owned(),
+            input: input.to_owned(),
+        };
+        self.shared.check_actor_operation(&operation)?;
+        Ok(operation)
+    }
+
+    /// Sends an operation to an actor, one-way; `delay` makes it a reminder.
+    /// The actor is created by its first operation.
+    pub async fn signal_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        delay: Option<Duration>,
+    ) -> Result<(), Error> {
+        let operation = self.actor_operation(kind, key, operation, input)?;
+        let visible_at = delay.map_or(0, |d| now_ms().saturating_add(d.as_millis() as u64));
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation,
+                reply: ReplyTo::Nobody,
+                visible_at,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// Calls an actor operation and waits (up to `timeout`) for its output.
+    /// A failed operation is an [`Error::ActorFailed`] carrying the guest's
+    /// failure.
+    pub async fn call_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        timeout: Duration,
+    ) -> Result<String, Error> {
+        let request = self.actor_operation(kind, key, operation, input)?;
+        let request_id = random_id();
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation: request,
+                reply: ReplyTo::Client(request_id.clone()),
+                visible_at: 0,
+            }])
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(outcome) = self.shared.store.actor_result(&request_id)? {
+                self.shared
+                    .commit(vec![Op::DropActorResult {
+                        request_id: request_id.clone(),
+                    }])
+                    .await?;
+                let outcome: Outcome =
+                    serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+                return outcome.map_err(|failure| Error::ActorFailed {
+                    actor: ActorId {
+                        kind: kind.to_owned(),
+                        key: key.to_owned(),
+                    },
+                    operation: operation.to_owned(),
+                    failure,
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(format!(
+                    "no answer from {kind}/{key} after {timeout:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// An actor's last committed state, without waiting behind its mailbox.
+    pub fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
+        let id = ActorId {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        self.shared
+            .store
+            .actor(&id)?
+            .ok_or_else(|| Error::NotFound(format!("no actor {id}")))
+    }
+
+    /// The actors of a kind, by key.
+    pub fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
+        Ok(self.shared.store.actors(kind, limit)?)
+    }
+
+    /// Actor operations not yet handled.
+    pub fn actor_backlog(&self) -> Result<u64, Error> {
+        Ok(self.shared.store.actor_backlog()?)
+    }
+}

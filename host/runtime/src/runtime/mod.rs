@@ -1,0 +1,705 @@
+//! The embeddable runtime: register components, start and steer instances,
+//! and run the worker that executes them.
+//!
+//! A [`Runtime`] without a worker is a client: it writes requests to the
+//! store for whichever process runs the worker. [`Runtime::start_worker`]
+//! makes this process execute orchestrations, activities, timers and actors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Notify;
+use tokio::sync::mpsc::UnboundedSender;
+
+mod actors;
+mod slots;
+mod watch;
+
+use crate::activity::{NativeActivity, NativeCall, Natives};
+use crate::clock::now_ms;
+use crate::engine::{Limits, WasmEngine};
+use crate::error::Error;
+use crate::history::{Event, HistoryEvent, Outcome};
+use crate::names::{self, NameError, NameKind};
+use crate::orchestration::Seed;
+use crate::orchestration::{self, ReplayVerdict};
+use crate::registry::{ComponentStats, Registry};
+pub(crate) use crate::router::Signal;
+use crate::router::{Router, Spawn};
+use crate::sandbox::ActivityGrants;
+use crate::store::{
+    ActivityTask, ActorOperation, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op,
+    Role, Status, Store, StoreError,
+};
+
+/// What every part of a runtime shares.
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) wasm: Arc<WasmEngine>,
+    pub(crate) registry: Registry,
+    pub(crate) router: Router,
+    /// Instance slots hot orchestrations may hold (see `slots`).
+    hot: Arc<tokio::sync::Semaphore>,
+    pub(crate) natives: Natives,
+    pub(crate) grants: ActivityGrants,
+    pub(crate) evict_after: Duration,
+    /// How long a hot orchestration must have waited before it may be
+    /// evicted to free a slot for another (see `slots`).
+    pub(crate) evict_for_room_after: Duration,
+    pub(crate) activity_wake: Notify,
+    /// Hands activity tasks from the commit that scheduled them straight to
+    /// the worker's dispatcher, which then need not read them back.
+    activity_handover: Mutex<Option<UnboundedSender<ActivityTask>>>,
+    pub(crate) timer_wake: Notify,
+    pub(crate) actor_wake: Notify,
+    /// Notified whenever an instance finishes in this process.
+    pub(crate) finished: Notify,
+    worker: AtomicBool,
+}
+
+impl Shared {
+    /// Commits a batch, then sets in motion what it made possible: routes its
+    /// messages, starts created instances, wakes the activity and timer loops.
+    pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<(), StoreError> {
+        let mut wake_activities = false;
+        let mut wake_timers = false;
+        let mut wake_actors = false;
+        let mut created = Vec::new();
+        for op in &batch {
+            match op {
+                Op::RetryActivity { .. } => wake_activities = true,
+                Op::ScheduleTimer(_) => wake_timers = true,
+                Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
+                Op::CreateInstance { record, started } => created.push(Seed {
+                    record: record.clone(),
+                    history: vec![started.clone()],
+                }),
+                _ => {}
+            }
+        }
+        let Committed {
+            messages,
+            activities,
+        } = self
+            .store
+            .commit(batch)
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        if self.worker.load(Ordering::Relaxed) {
+            for message in messages {
+                if let Some(spawn) = self.router.deliver(message) {
+                    self.spawn(spawn);
+                }
+            }
+            for seed in created {
+                if let Some(spawn) = self.router.ensure(&seed.record.id) {
+                    self.spawn_seeded(spawn, Some(seed));
+                }
+            }
+            if !activities.is_empty()
+                && let Some(handover) = &*self
+                    .activity_handover
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            {
+                for task in activities {
+                    // If the dispatcher has stopped, a scan finds the task.
+                    let _ = handover.send(task);
+                }
+            }
+            if wake_activities {
+                self.activity_wake.notify_one();
+            }
+            if wake_timers {
+                self.timer_wake.notify_one();
+            }
+            if wake_actors {
+                self.actor_wake.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    fn spawn(self: &Arc<Self>, spawn: Spawn) {
+        self.spawn_seeded(spawn, None);
+    }
+
+    /// Starts an instance task; `seed` is what a commit of this process just
+    /// created, so the task need not read it back.
+    fn spawn_seeded(self: &Arc<Self>, (id, inbox, generation): Spawn, seed: Option<Seed>) {
+        tokio::spawn(orchestration::drive(
+            self.clone(),
+            id,
+            inbox,
+            generation,
+            seed,
+        ));
+    }
+
+    pub(crate) fn orchestration_digest(&self, name: &str) -> Option<String> {
+        self.registry.orchestration(name)
+    }
+
+    /// Whether an actor operation can ever be handled: its names follow the
+    /// rules, its kind is registered and its input is JSON within the size
+    /// limit.
+    pub(crate) fn check_actor_operation(
+        &self,
+        operation: &ActorOperation,
+    ) -> Result<(), Undeliverable> {
+        let target = &operation.target;
+        names::check(NameKind::ActorKind, &target.kind)?;
+        names::check(NameKind::ActorKey, &target.key)?;
+        names::check(NameKind::Operation, &operation.operation)?;
+        if self.registry.actor(&target.kind).is_none() {
+            return Err(Undeliverable::UnknownKind(target.kind.clone()));
+        }
+        check_json(
+            "operation input",
+            &operation.input,
+            self.wasm.limits.max_payload_bytes,
+        )
+        .map_err(Undeliverable::Input)
+    }
+
+    /// The component to run an activity, or `""` for a native one.
+    pub(crate) fn activity_digest(&self, name: &str, preferred: &str) -> Option<String> {
+        if self.natives.contains_key(name) {
+            return Some(String::new());
+        }
+        self.registry.activity(name, preferred)
+    }
+}
+
+/// Why an actor operation can never be handled.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Undeliverable {
+    /// No component implements the kind.
+    #[error("no actor kind {0:?} is registered")]
+    UnknownKind(String),
+    /// A name breaks the rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The input is not JSON or too large.
+    #[error(transparent)]
+    Input(Error),
+}
+
+impl From<Undeliverable> for Error {
+    fn from(why: Undeliverable) -> Self {
+        match why {
+            Undeliverable::UnknownKind(_) => Error::NotFound(why.to_string()),
+            Undeliverable::Name(_) => Error::InvalidInput(why.to_string()),
+            Undeliverable::Input(error) => error,
+        }
+    }
+}
+
+/// What registering a component found in it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ComponentInfo {
+    /// sha256 of the bytes, hex.
+    pub digest: String,
+    /// Orchestrations it exports.
+    pub orchestrations: Vec<String>,
+    /// Activities it exports.
+    pub activities: Vec<String>,
+    /// Actor kinds it implements.
+    pub actors: Vec<String>,
+}
+
+/// Options for [`Runtime::start`].
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The instance id; a random one when `None`.
+    pub instance_id: Option<String>,
+}
+
+/// Builds a [`Runtime`].
+pub struct RuntimeBuilder {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    natives: Natives,
+    grants: ActivityGrants,
+    evict_after: Duration,
+    evict_for_room_after: Duration,
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeBuilder {
+    /// Limits for guests (memory, CPU, payload size).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// What activity components may reach. Nothing by default.
+    pub fn grants(mut self, grants: ActivityGrants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// How long a waiting instance stays in memory before it is unloaded
+    /// (and replayed when its next message arrives). Default: 60 s.
+    pub fn evict_after(mut self, idle: Duration) -> Self {
+        self.evict_after = idle;
+        self
+    }
+
+    /// When every instance slot is taken (see [`Limits::instance_slots`]),
+    /// the hot orchestration that has waited longest is evicted to make
+    /// room, once it has waited this long (default 1 s). Until then the
+    /// newcomer waits: an instance that has only just begun to wait is
+    /// likely to be answered soon, and evicting it costs a replay.
+    pub fn evict_for_room_after(mut self, idle: Duration) -> Self {
+        self.evict_for_room_after = idle;
+        self
+    }
+
+    /// Registers an activity implemented in Rust. It takes precedence over
+    /// component activities of the same name.
+    pub fn activity<F, Fut>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(NativeCall) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        let f: NativeActivity = Arc::new(move |call| Box::pin(f(call)));
+        self.natives.insert(name.to_owned(), f);
+        self
+    }
+
+    /// Builds the runtime.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let wasm = WasmEngine::new(self.limits).map_err(|e| Error::Internal(e.to_string()))?;
+        let registry = Registry::new(self.store.clone(), wasm.clone());
+        registry.refresh()?;
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                store: self.store,
+                wasm,
+                registry,
+                router: Router::default(),
+                hot: slots::hot_slots(self.limits.instance_slots),
+                natives: self.natives,
+                grants: self.grants,
+                evict_after: self.evict_after,
+                evict_for_room_after: self.evict_for_room_after,
+                activity_wake: Notify::new(),
+                activity_handover: Mutex::new(None),
+                timer_wake: Notify::new(),
+                actor_wake: Notify::new(),
+                finished: Notify::new(),
+                worker: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+/// A Reprise host: the entry point of the library.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+/// A payload must be JSON and within the size limit.
+pub(crate) fn check_json(what: &str, text: &str, limit: usize) -> Result<(), Error> {
+    if text.len() > limit {
+        return Err(Error::InvalidInput(format!(
+            "{what} is {} bytes; the limit is {limit} bytes",
+            text.len()
+        )));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| Error::InvalidInput(format!("{what} is not valid JSON: {e}")))
+}
+
+impl Runtime {
+    /// Starts building a runtime on a store.
+    pub fn builder(store: Arc<dyn Store>) -> RuntimeBuilder {
+        RuntimeBuilder {
+            store,
+            limits: Limits::default(),
+            natives: HashMap::new(),
+            grants: ActivityGrants::default(),
+            evict_after: Duration::from_secs(60),
+            evict_for_room_after: Duration::from_secs(1),
+        }
+    }
+
+    fn check_payload(&self, what: &str, text: &str) -> Result<(), Error> {
+        check_json(what, text, self.shared.wasm.limits.max_payload_bytes)
+    }
+
+    /// Validates a component and registers the names it exports. Registering
+    /// the same bytes again is harmless; new instances take the newest.
+    pub async fn register(&self, bytes: &[u8]) -> Result<ComponentInfo, Error> {
+        let digest = hex::encode(Sha256::digest(bytes));
+        let loaded = {
+            let wasm = self.shared.wasm.clone();
+            let (digest, bytes) = (digest.clone(), bytes.to_vec());
+            tokio::task::spawn_blocking(move || wasm.load(&digest, &bytes))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(Error::InvalidComponent)?
+        };
+        let (loaded, compiled) = loaded;
+        self.shared.registry.count_compiled();
+        let loaded = Arc::new(loaded);
+        let info = ComponentInfo {
+            digest: digest.clone(),
+            orchestrations: orchestration::names(&self.shared, &loaded)
+                .await
+                .map_err(Error::InvalidComponent)?,
+            activities: crate::activity::names(&self.shared, &loaded)
+                .await
+                .map_err(Error::InvalidComponent)?,
+            actors: crate::actors::kinds(&self.shared, &loaded)
+                .await
+                .map_err(Error::InvalidComponent)?,
+        };
+        let names = info
+            .orchestrations
+            .iter()
+            .map(|n| (Role::Orchestration, n.clone()))
+            .chain(info.activities.iter().map(|n| (Role::Activity, n.clone())))
+            .chain(info.actors.iter().map(|n| (Role::Actor, n.clone())))
+            .collect();
+        let mut batch = vec![Op::RegisterComponent {
+            digest: digest.clone(),
+            bytes: bytes.to_vec(),
+            names,
+        }];
+        if let Some(compiled) = compiled {
+            batch.push(Op::CacheCompiled {
+                digest: digest.clone(),
+                engine: self.shared.wasm.compatibility_key().to_owned(),
+                bytes: compiled,
+            });
+        }
+        self.shared.commit(batch).await?;
+        self.shared.registry.insert(loaded);
+        self.shared.registry.refresh()?;
+        Ok(info)
+    }
+
+    /// Starts an orchestration by registered name; returns the instance id.
+    pub async fn start(
+        &self,
+        name: &str,
+        input: &str,
+        options: StartOptions,
+    ) -> Result<String, Error> {
+        self.check_payload("input", input)?;
+        let digest = self.shared.orchestration_digest(name).ok_or_else(|| {
+            Error::NotFound(format!("no orchestration named {name:?} is registered"))
+        })?;
+        let id = options.instance_id.unwrap_or_else(random_id);
+        names::check(NameKind::InstanceId, &id)?;
+        let create = Op::create_instance(id.clone(), name, digest, input, None, now_ms());
+        self.shared.commit(vec![create]).await?;
+        Ok(id)
+    }
+
+    /// Sends an external event to an instance. It waits in the instance's
+    /// inbox until the orchestration asks for it. Unknown or finished
+    /// instances are an error, never a silent drop.
+    pub async fn raise_event(
+        &self,
+        instance_id: &str,
+        name: &str,
+        data: &str,
+    ) -> Result<(), Error> {
+        names::check(NameKind::InstanceId, instance_id)?;
+        names::check(NameKind::EventName, name)?;
+        self.check_payload("event data", data)?;
+        self.shared
+            .commit(vec![Op::Send(NewMessage {
+                instance_id: instance_id.to_owned(),
+                execution: None,
+                task: None,
+                kind: MessageKind::Event,
+                name: Some(name.to_owned()),
+                payload: data.to_owned(),
+            })])
+            .await?;
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        instance_id: &str,
+        from: &[Status],
+        to: Status,
+        output: Option<String>,
+    ) -> Result<(), Error> {
+        let record = self.status(instance_id)?;
+        if !from.contains(&record.status) {
+            return Err(Error::Conflict(format!(
+                "instance {instance_id} is {}",
+                record.status.as_str()
+            )));
+        }
+        let mut batch = Vec::new();
+        if record.status == Status::Running {
+            batch.push(Op::ExpectRunning {
+                instance_id: instance_id.to_owned(),
+                execution: record.execution,
+            });
+        }
+        batch.push(Op::SetStatus {
+            instance_id: instance_id.to_owned(),
+            status: to,
+            output: output.or(record.output),
+        });
+        self.shared.commit(batch).await?;
+        Ok(())
+    }
+
+    /// Stops an instance for good.
+    pub async fn terminate(&self, instance_id: &str, reason: &str) -> Result<(), Error> {
+        let reason = serde_json::to_string(reason).unwrap_or_default();
+        self.set_status(
+            instance_id,
+            &[Status::Running, Status::Suspended],
+            Status::Terminated,
+            Some(reason),
+        )
+        .await?;
+        self.shared.router.stop(instance_id, "terminated");
+        self.shared.finished.notify_waiters();
+        Ok(())
+    }
+
+    /// Pauses an instance; messages keep arriving and wait for [`Runtime::resume`].
+    pub async fn suspend(&self, instance_id: &str) -> Result<(), Error> {
+        self.set_status(instance_id, &[Status::Running], Status::Suspended, None)
+            .await?;
+        self.shared.router.stop(instance_id, "suspended");
+        Ok(())
+    }
+
+    /// Resumes a suspended instance (replaying it from history).
+    pub async fn resume(&self, instance_id: &str) -> Result<(), Error> {
+        self.set_status(instance_id, &[Status::Suspended], Status::Running, None)
+            .await?;
+        if self.shared.worker.load(Ordering::Relaxed)
+            && let Some(spawn) = self.shared.router.ensure(instance_id)
+        {
+            self.shared.spawn(spawn);
+        }
+        Ok(())
+    }
+
+    /// Deletes a finished instance with its history.
+    pub async fn purge(&self, instance_id: &str) -> Result<(), Error> {
+        self.shared
+            .commit(vec![Op::Purge {
+                instance_id: instance_id.to_owned(),
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// An instance's status, output and custom status.
+    pub fn status(&self, instance_id: &str) -> Result<InstanceRecord, Error> {
+        self.shared
+            .store
+            .instance(instance_id)?
+            .ok_or_else(|| Error::NotFound(format!("no instance {instance_id}")))
+    }
+
+    /// The current execution's history.
+    pub fn history(&self, instance_id: &str) -> Result<Vec<HistoryEvent>, Error> {
+        let record = self.status(instance_id)?;
+        Ok(self.shared.store.history(instance_id, record.execution)?)
+    }
+
+    /// Instances, newest first.
+    pub fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<InstanceRecord>, Error> {
+        Ok(self.shared.store.instances(status, limit)?)
+    }
+
+    /// Waits until the instance has finished (completed, failed or
+    /// terminated), or `timeout` passes.
+    pub async fn wait(
+        &self,
+        instance_id: &str,
+        timeout: Duration,
+    ) -> Result<InstanceRecord, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let finished = self.shared.finished.notified();
+            let record = self.status(instance_id)?;
+            if record.status.is_final() {
+                return Ok(record);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(format!(
+                    "instance {instance_id} is still {} after {timeout:?}",
+                    record.status.as_str()
+                )));
+            }
+            // Other processes finish instances too: look again now and then.
+            let _ = tokio::time::timeout_at(
+                deadline.min(tokio::time::Instant::now() + Duration::from_millis(50)),
+                finished,
+            )
+            .await;
+        }
+    }
+
+    /// Replays an instance's history against its component, or against
+    /// `bytes` (new code to be rolled out), and reports whether the code
+    /// makes the same calls and (if finished) returns the same result.
+    pub async fn replay_check(
+        &self,
+        instance_id: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<ReplayVerdict, Error> {
+        let record = self.status(instance_id)?;
+        let history = self.shared.store.history(instance_id, record.execution)?;
+        let component = match bytes {
+            Some(bytes) => Arc::new(
+                self.shared
+                    .wasm
+                    .load(&hex::encode(Sha256::digest(bytes)), bytes)
+                    .map_err(Error::InvalidComponent)?
+                    .0,
+            ),
+            None => self
+                .shared
+                .registry
+                .load(&record.digest)
+                .map_err(Error::InvalidComponent)?,
+        };
+        let recorded_end = history.last().map(|e| e.event.clone());
+        let verdict = orchestration::replay_only(&self.shared, &component, &record, history)
+            .await
+            .map_err(Error::Nondeterminism)?;
+        let expected = match recorded_end {
+            Some(Event::Completed { output }) => Some(Ok(output)),
+            Some(Event::Failed { failure }) => Some(Err(failure)),
+            _ => None,
+        };
+        match (&verdict, expected) {
+            (ReplayVerdict::Returned(got), Some(want)) if *got != want => {
+                Err(Error::Nondeterminism(format!(
+                    "replay of instance {instance_id} returned {got:?} but history recorded {want:?}"
+                )))
+            }
+            (ReplayVerdict::Waiting, Some(_)) => Err(Error::Nondeterminism(format!(
+                "replay of instance {instance_id} waits for more than its finished history holds"
+            ))),
+            _ => Ok(verdict),
+        }
+    }
+
+    /// How this process came by its components: compiled, or loaded from
+    /// the compiled code in the store.
+    pub fn component_stats(&self) -> ComponentStats {
+        self.shared.registry.stats()
+    }
+
+    /// Runs orchestration `name` on `input` from its start, with the newest
+    /// registered component, in its sandbox, recording and writing nothing:
+    /// what would its first episode do? `Waiting` when it would wait for a
+    /// task. What `reprise bench instantiate` measures.
+    pub async fn dry_run(&self, name: &str, input: &str) -> Result<ReplayVerdict, Error> {
+        self.check_payload("input", input)?;
+        let digest = self.shared.orchestration_digest(name).ok_or_else(|| {
+            Error::NotFound(format!("no orchestration named {name:?} is registered"))
+        })?;
+        let component = self.shared.registry.load(&digest)?;
+        let at = now_ms();
+        let Op::CreateInstance { record, started } =
+            Op::create_instance("dry-run".into(), name, digest, input, None, at)
+        else {
+            unreachable!("create_instance makes a CreateInstance");
+        };
+        orchestration::replay_only(&self.shared, &component, &record, vec![started])
+            .await
+            .map_err(Error::Nondeterminism)
+    }
+
+    /// Makes this process execute instances: recovers those left running,
+    /// then runs the activity and timer loops and watches for work written by
+    /// other processes. Call once, inside a tokio runtime.
+    pub fn start_worker(&self, activity_concurrency: usize) -> WorkerHandle {
+        let shared = self.shared.clone();
+        shared.worker.store(true, Ordering::Relaxed);
+        let (handover, handed_over) = tokio::sync::mpsc::unbounded_channel();
+        *shared
+            .activity_handover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(handover);
+        let tasks = vec![
+            tokio::spawn(crate::activity::dispatch(
+                shared.clone(),
+                handed_over,
+                activity_concurrency.max(1),
+            )),
+            tokio::spawn(crate::timers::run(shared.clone())),
+            tokio::spawn(crate::actors::dispatch(shared.clone())),
+            tokio::spawn(watch::watch(shared)),
+        ];
+        WorkerHandle {
+            shared: self.shared.clone(),
+            tasks,
+        }
+    }
+}
+
+/// The worker's background tasks; dropping the handle does not stop them.
+pub struct WorkerHandle {
+    shared: Arc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("tasks", &self.tasks.len())
+            .finish()
+    }
+}
+
+impl WorkerHandle {
+    /// Stops the worker: its loops end and this process starts no more
+    /// instances (the runtime stays usable as a client). Instances already
+    /// running here finish their current episode.
+    pub fn abort(&self) {
+        self.shared.worker.store(false, Ordering::Relaxed);
+        *self
+            .shared
+            .activity_handover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+pub(crate) fn random_id() -> String {
+    use rand::Rng;
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

@@ -1,0 +1,430 @@
+//! The embedded default store: one SQLite file in WAL mode, one writer thread
+//! with group commit, and a few reader connections.
+
+mod row;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use tokio::sync::oneshot;
+
+pub use schema::Durability;
+
+use reprise_core::history::{HistoryEvent, codec};
+use reprise_core::store::{
+    ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
+    CommitTicket, InstanceRecord, Message, MessageKind, ParentRef, Registration, Role, Status,
+    Store, StoreError, TimerRecord,
+};
+use row::{Failure, Fields};
+
+/// Readers kept open; more concurrent reads wait for one.
+const READERS: usize = 4;
+
+/// A Reprise database in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<mpsc::Sender<writer::Request>>,
+    readers: Vec<Mutex<Connection>>,
+    counters: Arc<writer::Counters>,
+}
+
+/// What the writer has committed since the store was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// SQLite transactions (each one fsync with [`Durability::Full`]).
+    pub transactions: u64,
+    /// Batches in them: more batches than transactions is group commit at work.
+    pub batches: u64,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path`, with
+    /// fsync at every commit.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// Opens the database with the given durability.
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
+        Ok(Self::open_connections(path.as_ref(), durability)?)
+    }
+
+    fn open_connections(path: &Path, durability: Durability) -> Result<Self, Failure> {
+        let path = path.to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        schema::configure(&conn, durability)?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open(&path)?;
+                schema::configure(&reader, durability)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        let (sender, receiver) = mpsc::channel();
+        let counters = Arc::new(writer::Counters::default());
+        let writer_counters = counters.clone();
+        std::thread::Builder::new()
+            .name("reprise-sqlite-writer".into())
+            .spawn(move || writer::run(conn, receiver, writer_counters))
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(sender),
+            readers,
+            counters,
+        })
+    }
+
+    /// Transactions and batches committed so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let reader = self
+            .readers
+            .iter()
+            .find_map(|r| r.try_lock().ok())
+            .unwrap_or_else(|| self.readers[0].lock().unwrap_or_else(|e| e.into_inner()));
+        f(&reader).map_err(|e| Failure::from(e).into())
+    }
+}
+
+fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    let f = Fields::new(row, "instances", &["id"]);
+    let parent_id: Option<String> = f.get("parent_id")?;
+    let parent = match parent_id {
+        Some(instance_id) => Some(ParentRef {
+            instance_id,
+            execution: f.get("parent_execution")?,
+            task: f.get("parent_task")?,
+        }),
+        None => None,
+    };
+    Ok(InstanceRecord {
+        id: f.get("id")?,
+        name: f.get("name")?,
+        digest: f.get("digest")?,
+        execution: f.get("execution")?,
+        input: f.get("input")?,
+        status: f.parse("status", Status::parse)?,
+        output: f.get("output")?,
+        custom_status: f.get("custom_status")?,
+        parent,
+        created_at: f.get("created_at")?,
+        updated_at: f.get("updated_at")?,
+    })
+}
+
+pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let f = Fields::new(row, "inbox", &["id"]);
+    Ok(Message {
+        id: f.get("id")?,
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        kind: f.parse("kind", MessageKind::parse)?,
+        name: f.get("name")?,
+        payload: f.get("payload")?,
+    })
+}
+
+fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
+    let f = Fields::new(row, "activity_tasks", &["id"]);
+    Ok(ActivityTask {
+        id: f.get("id")?,
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        name: f.get("name")?,
+        digest: f.get("digest")?,
+        input: f.get("input")?,
+        options: f.json("options")?,
+        attempt: f.get("attempt")?,
+        visible_at: f.get("visible_at")?,
+    })
+}
+
+fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
+    let f = Fields::new(row, "actors", &["kind", "key"]);
+    Ok(ActorRecord {
+        id: ActorId {
+            kind: f.get("kind")?,
+            key: f.get("key")?,
+        },
+        state: f.get("state")?,
+        updated_at: f.get("updated_at")?,
+    })
+}
+
+const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
+    parent_id, parent_execution, parent_task, created_at, updated_at";
+
+impl Store for SqliteStore {
+    fn commit(&self, batch: Batch) -> CommitTicket {
+        let (reply, ticket) = oneshot::channel();
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(mpsc::SendError((_, reply))) = writer.send((batch, reply)) {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+        ticket
+    }
+
+    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
+            ))?
+            .query_row([id], read_instance)
+            .optional()
+        })
+    }
+
+    fn instances(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.read(|conn| match status {
+            Some(status) => conn
+                .prepare_cached(&format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances
+                     WHERE status = ?1 ORDER BY created_at DESC, id LIMIT ?2"
+                ))?
+                .query_map(params![status.as_str(), limit as i64], read_instance)?
+                .collect(),
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT {INSTANCE_COLUMNS} FROM instances
+                     ORDER BY created_at DESC, id LIMIT ?1"
+                ))?
+                .query_map(params![limit as i64], read_instance)?
+                .collect(),
+        })
+    }
+
+    fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT instance_id, execution, seq, at, event FROM history
+                 WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![id, execution], |row| {
+                let f = Fields::new(row, "history", &["instance_id", "execution", "seq"]);
+                // By index: this is replay's read.
+                Ok(HistoryEvent {
+                    seq: f.get(2)?,
+                    at: f.get(3)?,
+                    event: f.decode(4, codec::decode)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
+                 WHERE instance_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([id], read_message)?;
+            rows.collect()
+        })
+    }
+
+    fn updated_since(&self, since: u64) -> Result<Vec<(String, Status)>, StoreError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT id, status FROM instances WHERE updated_at >= ?1")?;
+            let rows = stmt.query_map([since], |row| {
+                let f = Fields::new(row, "instances", &["id"]);
+                Ok((f.get("id")?, f.parse("status", Status::parse)?))
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after, limit as i64], read_message)?;
+            rows.collect()
+        })
+    }
+
+    fn due_activities(
+        &self,
+        now: u64,
+        limit: usize,
+        retries_only: bool,
+    ) -> Result<Vec<ActivityTask>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, instance_id, execution, task, name, digest, input, options, attempt, visible_at
+                 FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
+                 ORDER BY visible_at, id LIMIT ?3",
+            )?;
+            let from = u64::from(retries_only);
+            let rows = stmt.query_map(params![from, now, limit as i64], read_activity)?;
+            rows.collect()
+        })
+    }
+
+    fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
+                Ok(TimerRecord {
+                    instance_id: f.get("instance_id")?,
+                    execution: f.get("execution")?,
+                    task: f.get("task")?,
+                    fire_at: f.get("fire_at")?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT bytes FROM components WHERE digest = ?1")?
+                .query_row([digest], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT bytes FROM compiled WHERE digest = ?1 AND engine = ?2")?
+                .query_row([digest, engine], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT seq, role, name, digest FROM registrations ORDER BY seq")?;
+            let rows = stmt.query_map([], |row| {
+                let f = Fields::new(row, "registrations", &["seq"]);
+                Ok(Registration {
+                    seq: f.get("seq")?,
+                    role: f.parse("role", Role::parse)?,
+                    name: f.get("name")?,
+                    digest: f.get("digest")?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn due_actor_messages(&self, now: u64, limit: usize) -> Result<Vec<ActorMessage>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
+                 WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit as i64], |row| {
+                let f = Fields::new(row, "actor_mailbox", &["id"]);
+                Ok(ActorMessage {
+                    id: f.get("id")?,
+                    operation: ActorOperation {
+                        target: ActorId {
+                            kind: f.get("kind")?,
+                            key: f.get("key")?,
+                        },
+                        operation: f.get("operation")?,
+                        input: f.get("input")?,
+                    },
+                    reply: f.json("reply")?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |row| {
+                let f = Fields::new(row, "actor_atomic", &["id"]);
+                Ok(AtomicRequest {
+                    id: f.get("id")?,
+                    operations: f.json("operations")?,
+                    reply: f.json("reply")?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 AND key = ?2",
+            )?
+            .query_row(params![id.kind, id.key], read_actor)
+            .optional()
+        })
+    }
+
+    fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 ORDER BY key LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![kind, limit as i64], read_actor)?;
+            rows.collect()
+        })
+    }
+
+    fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached("SELECT outcome FROM actor_results WHERE request_id = ?1")?
+                .query_row([request_id], |row| row.get(0))
+                .optional()
+        })
+    }
+
+    fn actor_backlog(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
+                [],
+                |row| row.get(0),
+            )
+        })
+    }
+
+    fn data_version(&self) -> Result<i64, StoreError> {
+        // The value is per connection, so always ask the same one.
+        let reader = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
+        reader
+            .pragma_query_value(None, "data_version", |row| row.get(0))
+            .map_err(|e| Failure::from(e).into())
+    }
+}
