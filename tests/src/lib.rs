@@ -212,34 +212,36 @@ pub fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value
     serde_json::from_str(&record.state).expect("state is JSON")
 }
 
+/// How long the worker lease of a test's worker process lasts: a killed
+/// worker's successor starts at most this long after it.
+pub const TEST_LEASE_MS: u64 = 2_000;
+
 /// A `reprise worker` process on a database, killed with SIGKILL when
 /// dropped, so a failing test leaves no worker behind.
 #[derive(Debug)]
 pub struct WorkerProcess(std::process::Child);
 
 impl WorkerProcess {
-    /// Starts `reprise --db DB worker`.
+    /// Starts `reprise --db DB worker`; if a killed worker's lease has not
+    /// run out yet, it waits for it (the tests' leases last two seconds).
     pub fn spawn(db: &Path) -> Self {
-        let child = Command::new(reprise_bin())
-            .arg("--db")
-            .arg(db)
-            .arg("worker")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start worker process");
-        Self(child)
+        Self::spawn_with_stderr(db, std::process::Stdio::null())
     }
 
-    /// Starts `reprise --db DB worker` with its log (stderr) going to `log`.
+    /// [`WorkerProcess::spawn`], with its log (stderr) going to `log`.
     pub fn spawn_logging(db: &Path, log: &Path) -> Self {
         let log = std::fs::File::create(log).expect("create the worker's log file");
+        Self::spawn_with_stderr(db, log.into())
+    }
+
+    fn spawn_with_stderr(db: &Path, stderr: std::process::Stdio) -> Self {
         let child = Command::new(reprise_bin())
             .arg("--db")
             .arg(db)
-            .arg("worker")
+            .args(["worker", "--wait-for-lease"])
+            .env("REPRISE_LEASE_MS", TEST_LEASE_MS.to_string())
             .stdout(std::process::Stdio::null())
-            .stderr(log)
+            .stderr(stderr)
             .spawn()
             .expect("start worker process");
         Self(child)

@@ -2,7 +2,6 @@
 //! file; `worker` (or `start --wait`) executes instances, the others read or
 //! write requests that the worker picks up.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use reprise::store::Status;
 use reprise::view::{EventView, InstanceView};
-use reprise::{ActivityGrants, Runtime, StartOptions};
+use reprise::{ActivityGrants, Runtime, StartOptions, WorkerHandle};
 use reprise_sqlite::{Durability, SqliteStore};
 
 use crate::bench::{self, BenchOptions, Workload};
@@ -38,6 +37,16 @@ pub(crate) struct Args {
         default_value = DEFAULT_LOG
     )]
     pub(crate) log_level: String,
+    /// How long a worker's lease on the database lasts without renewal (it
+    /// is renewed every third of it): after a crash, another worker can
+    /// start once it has run out.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_LEASE_MS",
+        default_value_t = 10_000
+    )]
+    lease_ms: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +91,11 @@ enum Command {
         /// A host directory for activities, HOST=GUEST (repeatable).
         #[arg(long = "dir", value_parser = parse_pair)]
         dirs: Vec<(String, String)>,
+        /// While another worker holds the database's lease, wait for it
+        /// (until it stops, or its lease runs out after a crash) instead of
+        /// failing.
+        #[arg(long)]
+        wait_for_lease: bool,
     },
     /// Wait for an instance to finish and print its output.
     Wait {
@@ -233,14 +247,16 @@ enum ActorCommand {
     },
 }
 
-/// One worker per database: a lock file beside it.
-fn try_lock_worker(db: &Path) -> anyhow::Result<Option<File>> {
-    let path = db.with_extension("worker.lock");
-    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e).context("cannot lock the worker lock file"),
+/// A worker in this process, unless another process holds the database's
+/// worker lease (then that one does the work).
+async fn worker_unless_one_runs(
+    runtime: &Runtime,
+    lease: Duration,
+) -> anyhow::Result<Option<WorkerHandle>> {
+    match runtime.start_leased_worker(64, lease).await {
+        Ok(worker) => Ok(Some(worker)),
+        Err(reprise::Error::Conflict(_)) => Ok(None),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -248,7 +264,11 @@ fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-async fn actor_command(runtime: &Runtime, db: &Path, command: ActorCommand) -> anyhow::Result<()> {
+async fn actor_command(
+    runtime: &Runtime,
+    lease: Duration,
+    command: ActorCommand,
+) -> anyhow::Result<()> {
     match command {
         ActorCommand::Signal {
             kind,
@@ -269,11 +289,15 @@ async fn actor_command(runtime: &Runtime, db: &Path, command: ActorCommand) -> a
             input,
             timeout,
         } => {
-            let _worker = try_lock_worker(db)?.map(|lock| (lock, runtime.start_worker(64)));
+            let worker = worker_unless_one_runs(runtime, lease).await?;
             let timeout = Duration::from_secs(timeout);
             let output = runtime
                 .call_actor(&kind, &key, &operation, &input, timeout)
-                .await?;
+                .await;
+            if let Some(worker) = worker {
+                worker.stop().await;
+            }
+            let output = output?;
             println!("{output}");
         }
         ActorCommand::State { kind, key } => {
@@ -377,6 +401,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let runtime = builder.build()?;
+    let lease = Duration::from_millis(args.lease_ms);
     match args.command {
         Command::Register { files } => {
             for file in files {
@@ -395,8 +420,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             wait,
             timeout,
         } => {
-            let _worker = if wait {
-                try_lock_worker(&args.db)?.map(|lock| (lock, runtime.start_worker(64)))
+            let worker = if wait {
+                worker_unless_one_runs(&runtime, lease).await?
             } else {
                 None
             };
@@ -407,19 +432,36 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("{id}");
                 return Ok(ExitCode::SUCCESS);
             }
-            print_result(&runtime, &id, timeout).await?;
+            let printed = print_result(&runtime, &id, timeout).await;
+            if let Some(worker) = worker {
+                worker.stop().await;
+            }
+            printed?;
         }
         Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
-        Command::Worker { concurrency, .. } => {
-            let Some(_lock) = try_lock_worker(&args.db)? else {
-                bail!("another worker is running on {}", args.db.display());
+        Command::Worker {
+            concurrency,
+            wait_for_lease,
+            ..
+        } => {
+            let worker = loop {
+                match runtime.start_leased_worker(concurrency, lease).await {
+                    Ok(worker) => break worker,
+                    Err(reprise::Error::Conflict(_)) if wait_for_lease => {
+                        tokio::time::sleep(lease / 4).await;
+                    }
+                    Err(reprise::Error::Conflict(why)) => {
+                        bail!("another worker runs on {}: {why}", args.db.display())
+                    }
+                    Err(error) => return Err(error.into()),
+                }
             };
-            let _worker = runtime.start_worker(concurrency);
             eprintln!(
                 "reprise worker running on {}; Ctrl-C to stop",
                 args.db.display()
             );
             tokio::signal::ctrl_c().await?;
+            worker.stop().await;
         }
         Command::Status { id } => {
             let record = runtime.status(&id)?;
@@ -453,7 +495,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
             }
         }
-        Command::Actor(command) => actor_command(&runtime, &args.db, command).await?,
+        Command::Actor(command) => actor_command(&runtime, lease, command).await?,
         Command::Bench { .. } => unreachable!("handled before the database is opened"),
         Command::Replay { id, component } => {
             let bytes = component.as_deref().map(read_component).transpose()?;

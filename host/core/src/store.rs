@@ -531,6 +531,28 @@ pub enum Op {
         /// The client's request id.
         request_id: String,
     },
+    /// Takes the lease `name` for `owner` until `until` (ms), or renews it.
+    /// Granted when nobody holds it, `owner` holds it, or its holder's lease
+    /// ran out before `now`; otherwise the batch fails with a conflict that
+    /// names the holder. A lease that changes hands gets a new fencing token
+    /// (greater than any before), reported in [`Committed::lease`].
+    TakeLease {
+        /// Which lease, e.g. `worker`.
+        name: String,
+        /// Who asks: unique per process.
+        owner: String,
+        /// The asker's clock, ms since the Unix epoch.
+        now: u64,
+        /// Until when, ms since the Unix epoch.
+        until: u64,
+    },
+    /// Gives the lease up, if `owner` holds it.
+    ReleaseLease {
+        /// Which lease.
+        name: String,
+        /// Who gives it up.
+        owner: String,
+    },
     /// Deletes a finished instance and everything it owns.
     Purge {
         /// The instance.
@@ -585,6 +607,8 @@ pub struct Committed {
     pub messages: Vec<Message>,
     /// Activity tasks scheduled, with their ids: the runtime runs them.
     pub activities: Vec<ActivityTask>,
+    /// The fencing token of the lease an [`Op::TakeLease`] took or renewed.
+    pub lease: Option<u64>,
 }
 
 /// Resolves when a batch is durable (or failed).

@@ -157,6 +157,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, engine)
     );
     ",
+    // 5: leases: which process runs the worker of this database. The token
+    // grows whenever a lease changes hands (a fencing token).
+    "
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        token      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -199,6 +199,40 @@ fn append_history(
     Ok(())
 }
 
+/// Takes or renews a lease (see [`Op::TakeLease`]); returns its token.
+fn take_lease(
+    tx: &Transaction<'_>,
+    name: &str,
+    owner: &str,
+    now: u64,
+    until: u64,
+) -> Result<u64, Failure> {
+    let held: Option<(String, u64, u64)> = tx
+        .prepare_cached("SELECT name, owner, token, expires_at FROM leases WHERE name = ?1")?
+        .query_row([name], |row| {
+            let f = Fields::new(row, "leases", &["name"]);
+            Ok((f.get("owner")?, f.get("token")?, f.get("expires_at")?))
+        })
+        .optional()?;
+    let token = match held {
+        Some((holder, token, _)) if holder == owner => token,
+        Some((holder, _, expires_at)) if expires_at >= now => {
+            return Err(Failure::Store(StoreError::Conflict(format!(
+                "the {name} lease is held by {holder} for another {} ms",
+                expires_at - now
+            ))));
+        }
+        Some((_, token, _)) => token + 1,
+        None => 1,
+    };
+    tx.prepare_cached(
+        "INSERT INTO leases (name, owner, token, expires_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (name) DO UPDATE SET owner = ?2, token = ?3, expires_at = ?4",
+    )?
+    .execute(params![name, owner, token, until])?;
+    Ok(token)
+}
+
 fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Failure> {
     let parent = r.parent.as_ref();
     tx.prepare_cached(
@@ -504,6 +538,17 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 "INSERT OR REPLACE INTO actor_results (request_id, outcome) VALUES (?1, ?2)",
             )?
             .execute(params![request_id, outcome])?;
+        }
+        Op::TakeLease {
+            name,
+            owner,
+            now,
+            until,
+        } => committed.lease = Some(take_lease(tx, name, owner, *now, *until)?),
+        Op::ReleaseLease { name, owner } => {
+            // Expired rather than deleted: the token must keep growing.
+            tx.prepare_cached("UPDATE leases SET expires_at = 0 WHERE name = ?1 AND owner = ?2")?
+                .execute([name, owner])?;
         }
         Op::DropActorResult { request_id } => {
             tx.prepare_cached("DELETE FROM actor_results WHERE request_id = ?1")?

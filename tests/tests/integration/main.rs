@@ -12,5 +12,6 @@ mod determinism;
 mod events;
 mod examples;
 mod failures;
+mod lease;
 mod lifecycle;
 mod sandbox;

@@ -17,6 +17,9 @@ use tokio::sync::mpsc::UnboundedSender;
 mod actors;
 mod slots;
 mod watch;
+mod worker;
+
+pub use worker::WorkerHandle;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::clock::now_ms;
@@ -83,6 +86,7 @@ impl Shared {
         let Committed {
             messages,
             activities,
+            ..
         } = self
             .store
             .commit(batch)
@@ -636,64 +640,6 @@ impl Runtime {
         orchestration::replay_only(&self.shared, &component, &record, vec![started])
             .await
             .map_err(Error::Nondeterminism)
-    }
-
-    /// Makes this process execute instances: recovers those left running,
-    /// then runs the activity and timer loops and watches for work written by
-    /// other processes. Call once, inside a tokio runtime.
-    pub fn start_worker(&self, activity_concurrency: usize) -> WorkerHandle {
-        let shared = self.shared.clone();
-        shared.worker.store(true, Ordering::Relaxed);
-        let (handover, handed_over) = tokio::sync::mpsc::unbounded_channel();
-        *shared
-            .activity_handover
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(handover);
-        let tasks = vec![
-            tokio::spawn(crate::activity::dispatch(
-                shared.clone(),
-                handed_over,
-                activity_concurrency.max(1),
-            )),
-            tokio::spawn(crate::timers::run(shared.clone())),
-            tokio::spawn(crate::actors::dispatch(shared.clone())),
-            tokio::spawn(watch::watch(shared)),
-        ];
-        WorkerHandle {
-            shared: self.shared.clone(),
-            tasks,
-        }
-    }
-}
-
-/// The worker's background tasks; dropping the handle does not stop them.
-pub struct WorkerHandle {
-    shared: Arc<Shared>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for WorkerHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkerHandle")
-            .field("tasks", &self.tasks.len())
-            .finish()
-    }
-}
-
-impl WorkerHandle {
-    /// Stops the worker: its loops end and this process starts no more
-    /// instances (the runtime stays usable as a client). Instances already
-    /// running here finish their current episode.
-    pub fn abort(&self) {
-        self.shared.worker.store(false, Ordering::Relaxed);
-        *self
-            .shared
-            .activity_handover
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = None;
-        for task in &self.tasks {
-            task.abort();
-        }
     }
 }
 

@@ -1,0 +1,119 @@
+//! One worker per database, by a lease in the store: a second worker is
+//! refused while the first holds it; a killed worker's successor takes over
+//! once its lease has run out, with a greater fencing token.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reprise::StartOptions;
+use reprise::store::Status;
+use reprise_tests::{TEST_LEASE_MS, WorkerProcess, registered_client, reprise_bin};
+
+/// The worker lease as stored: owner, token, expiry (ms).
+fn lease(db: &Path) -> Option<(String, u64, u64)> {
+    let sql = rusqlite::Connection::open(db).unwrap();
+    sql.query_row(
+        "SELECT owner, token, expires_at FROM leases WHERE name = 'worker'",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .ok()
+}
+
+/// Waits (up to a minute) until someone other than `not` holds the lease.
+async fn holder_other_than(db: &Path, not: Option<&str>) -> (String, u64, u64) {
+    for _ in 0..6000 {
+        if let Some(held) = lease(db)
+            && Some(held.0.as_str()) != not
+        {
+            return held;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no new worker took the lease");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_worker_is_refused_and_a_killed_workers_successor_takes_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    let client = registered_client(&db).await;
+
+    let first = WorkerProcess::spawn(&db);
+    let (first_owner, first_token, _) = holder_other_than(&db, None).await;
+
+    let refused = Command::new(reprise_bin())
+        .arg("--db")
+        .arg(&db)
+        .arg("worker")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: another worker runs on ")
+            && stderr.contains(&format!("the worker lease is held by {first_owner}")),
+        "{stderr}"
+    );
+
+    let id = client
+        .start("counter", r#"{"until":1}"#, StartOptions::default())
+        .await
+        .unwrap();
+    first.kill();
+    // Dead: its lease stays as it last renewed it until it runs out.
+    let (_, _, expired_at) = lease(&db).unwrap();
+    let _second = WorkerProcess::spawn(&db);
+    let (_, second_token, second_expires) = holder_other_than(&db, Some(&first_owner)).await;
+    let taken_at = second_expires - TEST_LEASE_MS;
+    assert!(
+        taken_at > expired_at,
+        "taken at {taken_at}, before the dead worker's lease ran out at {expired_at}"
+    );
+    assert!(
+        taken_at < expired_at + 5_000,
+        "taken over {} ms after the lease ran out",
+        taken_at - expired_at
+    );
+    assert_eq!(second_token, first_token + 1);
+
+    client.raise_event(&id, "add", "5").await.unwrap();
+    let record = client.wait(&id, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_stops_gives_its_lease_up_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    registered_client(&db).await;
+    let run = |args: &[&str]| {
+        Command::new(reprise_bin())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // `start --wait` runs a worker in-process and gives the lease up as it
+    // exits, so a worker started right after is not refused.
+    let started = run(&[
+        "start",
+        "hello_sequence",
+        "--input",
+        r#"["Oslo"]"#,
+        "--wait",
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let (owner, _, expires_at) = lease(&db).expect("the in-process worker took the lease");
+    assert_eq!(expires_at, 0, "given up");
+    let _worker = WorkerProcess::spawn(&db);
+    let (_, token, _) = holder_other_than(&db, Some(&owner)).await;
+    assert_eq!(token, 2);
+}
