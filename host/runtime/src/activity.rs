@@ -294,6 +294,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
     let component = shared
         .registry
         .load(&task.digest)
+        .await
         .map_err(|e| Failure::new(e.to_string()))?;
     let Some((pre, indices)) = &component.activity else {
         return Err(Failure::new(format!(

@@ -1,10 +1,17 @@
 //! Components by content digest, and the names they provide. A name maps to
 //! the newest component registered for it; a running instance keeps the
 //! digest it started with.
+//!
+//! A component is made ready once per process: from its compiled code in
+//! the store, else compiled from its wasm. Either runs on a blocking thread
+//! (compiling a large guest takes seconds), and instances that ask for the
+//! same digest meanwhile wait for that one load.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::OnceCell;
 
 use crate::engine::{ComponentError, LoadedComponent, WasmEngine};
 use crate::store::{Op, Role, Store};
@@ -21,8 +28,9 @@ pub(crate) struct Registry {
     store: Arc<dyn Store>,
     wasm: Arc<WasmEngine>,
     names: RwLock<Names>,
-    loaded: Mutex<HashMap<String, Arc<LoadedComponent>>>,
-    stats: Counters,
+    /// One cell per digest asked for: filled by the first load to succeed.
+    loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedComponent>>>>>,
+    stats: Arc<Counters>,
 }
 
 #[derive(Default)]
@@ -48,7 +56,7 @@ impl Registry {
             wasm,
             names: RwLock::default(),
             loaded: Mutex::default(),
-            stats: Counters::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -113,49 +121,27 @@ impl Registry {
     /// The component ready to run: from memory, else from the compiled
     /// code in the store, else compiled from its wasm (and that compilation
     /// stored, so no later process compiles it again).
-    pub(crate) fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
-        if let Some(found) = self
-            .loaded
+    pub(crate) async fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
+        let cell = self.cell(digest);
+        let load = || {
+            let (store, wasm, stats) = (self.store.clone(), self.wasm.clone(), self.stats.clone());
+            let digest = digest.to_owned();
+            async move {
+                tokio::task::spawn_blocking(move || load_now(&*store, &wasm, &stats, &digest))
+                    .await
+                    .map_err(|e| ComponentError::Invalid(format!("loading was interrupted: {e}")))?
+            }
+        };
+        cell.get_or_try_init(load).await.cloned()
+    }
+
+    fn cell(&self, digest: &str) -> Arc<OnceCell<Arc<LoadedComponent>>> {
+        self.loaded
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(digest)
-        {
-            return Ok(found.clone());
-        }
-        let unreadable = |source| ComponentError::Unreadable {
-            digest: digest.to_owned(),
-            source,
-        };
-        let key = self.wasm.compatibility_key();
-        if let Some(compiled) = self.store.compiled(digest, key).map_err(unreadable)? {
-            match self.wasm.load_compiled(digest, &compiled) {
-                Ok(component) => {
-                    self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
-                    let component = Arc::new(component);
-                    self.insert(component.clone());
-                    return Ok(component);
-                }
-                Err(error) => tracing::warn!(%digest, %error, "compiled code unusable; compiling"),
-            }
-        }
-        let bytes = self
-            .store
-            .component(digest)
-            .map_err(unreadable)?
-            .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
-        let (component, compiled) = self.wasm.load(digest, &bytes)?;
-        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
-        if let Some(bytes) = compiled {
-            // Best effort, not awaited: without it the next process compiles.
-            drop(self.store.commit(vec![Op::CacheCompiled {
-                digest: digest.to_owned(),
-                engine: key.to_owned(),
-                bytes,
-            }]));
-        }
-        let component = Arc::new(component);
-        self.insert(component.clone());
-        Ok(component)
+            .entry(digest.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Counts a component compiled outside [`Self::load`] (by registration).
@@ -170,10 +156,47 @@ impl Registry {
         }
     }
 
+    /// Keeps a component compiled elsewhere (by registration).
     pub(crate) fn insert(&self, component: Arc<LoadedComponent>) {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(component.digest.clone(), component);
+        // Already loaded: the same digest is the same code.
+        let _ = self.cell(&component.digest).set(component);
     }
+}
+
+/// Loads a component on this (blocking) thread: see [`Registry::load`].
+fn load_now(
+    store: &dyn Store,
+    wasm: &WasmEngine,
+    stats: &Counters,
+    digest: &str,
+) -> Result<Arc<LoadedComponent>, ComponentError> {
+    let unreadable = |source| ComponentError::Unreadable {
+        digest: digest.to_owned(),
+        source,
+    };
+    let key = wasm.compatibility_key();
+    if let Some(compiled) = store.compiled(digest, key).map_err(unreadable)? {
+        match wasm.load_compiled(digest, &compiled) {
+            Ok(component) => {
+                stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                return Ok(Arc::new(component));
+            }
+            Err(error) => tracing::warn!(%digest, %error, "compiled code unusable; compiling"),
+        }
+    }
+    let bytes = store
+        .component(digest)
+        .map_err(unreadable)?
+        .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
+    let (component, compiled) = wasm.load(digest, &bytes)?;
+    stats.compiled.fetch_add(1, Ordering::Relaxed);
+    if let Some(bytes) = compiled {
+        // Best effort, not awaited: without it the next process compiles.
+        drop(store.commit(vec![Op::CacheCompiled {
+            digest: digest.to_owned(),
+            engine: key.to_owned(),
+            bytes,
+        }]));
+    }
+    Ok(Arc::new(component))
 }

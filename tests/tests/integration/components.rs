@@ -82,3 +82,34 @@ async fn compiled_code_that_cannot_be_used_is_compiled_afresh() {
     // The damaged code was replaced by a good compilation.
     assert_eq!(run_after_restart(&db).await.from_cache, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_instances_that_need_a_component_at_once_load_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    open(&db, |b| b)
+        .register(&guest("hello_sequence"))
+        .await
+        .unwrap();
+    let runtime = open(&db, |b| b);
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let input = format!(r#"["city {n}"]"#);
+        ids.push(
+            runtime
+                .start("hello_sequence", &input, StartOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    // The worker finds all twenty at once.
+    let _worker = runtime.start_worker(4);
+    reprise_tests::assert_all_completed(&runtime, &ids).await;
+    assert_eq!(
+        runtime.component_stats(),
+        ComponentStats {
+            compiled: 0,
+            from_cache: 1
+        }
+    );
+}

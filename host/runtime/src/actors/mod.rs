@@ -252,7 +252,7 @@ impl Handler {
 }
 
 /// The component that implements an actor's kind, or why there is none.
-fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
+async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
     let digest = shared
         .registry
         .actor(kind)
@@ -260,6 +260,7 @@ fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent
     shared
         .registry
         .load(&digest)
+        .await
         .map_err(|e| Failure::new(e.to_string()))
 }
 
@@ -277,7 +278,7 @@ async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMes
     let mut changed = false;
     let mut ops = Vec::new();
     let mut dequeued = Vec::new();
-    let component = component_for(shared, &actor.kind);
+    let component = component_for(shared, &actor.kind).await;
     let mut handler: Option<Handler> = None;
     for message in &messages {
         dequeued.push(message.id);
@@ -388,7 +389,7 @@ async fn apply_atomically(
             states.insert(target.clone(), record.map(|r| r.state));
         }
         if !handlers.contains_key(&target.kind) {
-            let component = component_for(shared, &target.kind).map_err(fail)?;
+            let component = component_for(shared, &target.kind).await.map_err(fail)?;
             let handler = Handler::new(shared, &component, target)
                 .await
                 .map_err(fail)?;

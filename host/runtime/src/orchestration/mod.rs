@@ -219,7 +219,7 @@ async fn run_execution(
     for result in direct_results {
         state.accept_result(result);
     }
-    let component = match shared.registry.load(&record.digest) {
+    let component = match shared.registry.load(&record.digest).await {
         Ok(component) => component,
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why.to_string())));

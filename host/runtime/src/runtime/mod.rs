@@ -591,6 +591,7 @@ impl Runtime {
                 .shared
                 .registry
                 .load(&record.digest)
+                .await
                 .map_err(Error::InvalidComponent)?,
         };
         let recorded_end = history.last().map(|e| e.event.clone());
@@ -630,7 +631,7 @@ impl Runtime {
         let digest = self.shared.orchestration_digest(name).ok_or_else(|| {
             Error::NotFound(format!("no orchestration named {name:?} is registered"))
         })?;
-        let component = self.shared.registry.load(&digest)?;
+        let component = self.shared.registry.load(&digest).await?;
         let at = now_ms();
         let Op::CreateInstance { record, started } =
             Op::create_instance("dry-run".into(), name, digest, input, None, at)
