@@ -361,3 +361,36 @@ pub(crate) async fn names(
 
 /// Native activities by name.
 pub(crate) type Natives = HashMap<String, NativeActivity>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_is_claimed_once_and_a_finished_one_is_not_run_again() {
+        let mut claims = Claims::default();
+        assert!(claims.claim((7, 1)));
+        assert!(!claims.claim((7, 1)), "already running");
+        claims.finish((7, 1));
+        assert!(
+            !claims.claim((7, 1)),
+            "a scan may still return the finished row"
+        );
+        assert!(claims.claim((7, 2)), "its retry is another attempt");
+    }
+
+    #[test]
+    fn finished_attempts_are_remembered_while_a_scan_could_return_them() {
+        let mut claims = Claims {
+            scans_started: 3,
+            ..Claims::default()
+        };
+        claims.finish((1, 1));
+        // A scan that started before the attempt finished may return it.
+        claims.forget_finished_before(3);
+        assert!(!claims.claim((1, 1)));
+        // Later scans cannot, but it is kept for a while anyway.
+        claims.forget_finished_before(4);
+        assert!(!claims.claim((1, 1)));
+    }
+}

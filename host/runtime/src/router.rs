@@ -207,3 +207,99 @@ impl Table {
         (id.to_owned(), receiver, self.next_generation)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MessageKind;
+
+    fn event(instance_id: &str, id: i64) -> Message {
+        Message {
+            id,
+            instance_id: instance_id.into(),
+            execution: None,
+            task: None,
+            kind: MessageKind::Event,
+            name: Some("e".into()),
+            payload: "null".into(),
+        }
+    }
+
+    fn result(instance_id: &str) -> ActivityResult {
+        ActivityResult {
+            task_id: 1,
+            instance_id: instance_id.into(),
+            execution: 0,
+            task: 1,
+            outcome: Ok("1".into()),
+        }
+    }
+
+    /// The message that starts a task is not in its inbox: the task reads
+    /// it from the store, where it was committed before it was routed.
+    #[test]
+    fn the_first_message_starts_a_task_and_later_ones_reach_its_inbox() {
+        let router = Router::default();
+        let (id, mut inbox, _) = router.deliver(event("a", 1)).expect("a task to spawn");
+        assert_eq!(id, "a");
+        assert!(router.deliver(event("a", 2)).is_none());
+        assert!(router.ensure("a").is_none(), "already hot");
+        let ids: Vec<i64> = std::iter::from_fn(|| inbox.try_recv().ok())
+            .map(|signal| match signal {
+                Signal::Message(message) => message.id,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, [2]);
+    }
+
+    #[test]
+    fn a_result_for_an_instance_that_is_not_hot_comes_back_to_be_committed() {
+        let router = Router::default();
+        assert!(router.deliver_result(result("cold")).is_err());
+        let (_, inbox, _) = router.ensure("hot").expect("a task to spawn");
+        assert!(router.deliver_result(result("hot")).is_ok());
+        drop(inbox);
+        // Its task has ended: the result must not vanish into a closed inbox.
+        assert!(router.deliver_result(result("hot")).is_err());
+    }
+
+    #[test]
+    fn an_old_task_ending_does_not_release_its_successor() {
+        let router = Router::default();
+        let (_, first_inbox, first) = router.ensure("a").unwrap();
+        drop(first_inbox);
+        let (_, _second_inbox, second) = router.ensure("a").expect("a closed inbox is replaced");
+        assert_ne!(first, second);
+        router.release("a", first);
+        assert!(router.is_hot("a"), "the old generation released nothing");
+        router.release("a", second);
+        assert!(!router.is_hot("a"));
+    }
+
+    #[test]
+    fn eviction_asks_the_longest_idle_instance_and_spares_busy_ones() {
+        let router = Router::default();
+        let (_, mut old, old_generation) = router.ensure("old").unwrap();
+        let (_, mut young, young_generation) = router.ensure("young").unwrap();
+        router.idle("old", old_generation);
+        router.idle("young", young_generation);
+        router.evict_idle(Duration::from_secs(3600));
+        assert!(old.try_recv().is_err(), "nobody has waited an hour");
+        router.evict_idle(Duration::ZERO);
+        assert!(matches!(old.try_recv(), Ok(Signal::Evict)));
+        assert!(young.try_recv().is_err(), "one eviction per call");
+        router.busy("young", young_generation);
+        router.evict_idle(Duration::ZERO);
+        assert!(young.try_recv().is_err(), "a busy instance is not evicted");
+    }
+
+    #[test]
+    fn an_instance_with_a_message_waiting_is_not_evicted() {
+        let router = Router::default();
+        let (_, inbox, generation) = router.ensure("a").unwrap();
+        assert!(router.deliver(event("a", 1)).is_none());
+        assert!(!router.try_evict("a", generation, &inbox));
+        assert!(router.is_hot("a"));
+    }
+}

@@ -626,4 +626,45 @@ mod tests {
             .unwrap();
         assert_eq!(ids, ["a", "c"]);
     }
+
+    /// Commits one batch alone and returns what it produced.
+    fn commit_one(conn: &mut Connection, batch: Batch) -> Result<Committed, StoreError> {
+        let (one, ticket) = request(batch);
+        assert!(commit_group(conn, vec![one]));
+        ticket.blocking_recv().unwrap()
+    }
+
+    fn take(owner: &str, now: u64) -> Op {
+        Op::TakeLease {
+            name: "worker".into(),
+            owner: owner.into(),
+            now,
+            until: now + 100,
+        }
+    }
+
+    #[test]
+    fn a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let token = |result: Result<Committed, StoreError>| result.unwrap().lease.unwrap();
+        assert_eq!(token(commit_one(&mut conn, vec![take("a", 1_000)])), 1);
+        let refused = commit_one(&mut conn, vec![take("b", 1_050)]).unwrap_err();
+        assert!(
+            refused.to_string().contains("held by a for another 50 ms"),
+            "{refused}"
+        );
+        // Renewed by its holder: same token, later expiry.
+        assert_eq!(token(commit_one(&mut conn, vec![take("a", 1_090)])), 1);
+        assert!(commit_one(&mut conn, vec![take("b", 1_150)]).is_err());
+        // Run out: another takes it over with the next token.
+        assert_eq!(token(commit_one(&mut conn, vec![take("b", 1_191)])), 2);
+        // Given up: free at once, and the token still grows.
+        let release = Op::ReleaseLease {
+            name: "worker".into(),
+            owner: "b".into(),
+        };
+        commit_one(&mut conn, vec![release]).unwrap();
+        assert_eq!(token(commit_one(&mut conn, vec![take("c", 1_200)])), 3);
+    }
 }
