@@ -19,7 +19,7 @@ use tracing::Instrument;
 
 use crate::clock::now_ms;
 use crate::engine::{ComponentError, GuestData, GuestLimit};
-use crate::guest_log;
+use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
 use crate::sandbox;
@@ -100,7 +100,11 @@ impl Host for Data {
     }
 
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        guest_log::emit(level, &message);
+        let source = Source::Activity {
+            instance_id: self.state.instance_id.as_str().into(),
+            attempt: self.state.attempt,
+        };
+        guest_log::emit(level, &message, &source);
         Ok(())
     }
 }
@@ -302,8 +306,12 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
             task.digest
         )));
     };
+    let source = Source::Activity {
+        instance_id: task.instance_id.as_str().into(),
+        attempt: task.attempt,
+    };
     let sandbox =
-        sandbox::activity_wasi(&shared.grants).map_err(|e| Failure::new(e.to_string()))?;
+        sandbox::activity_wasi(&shared.grants, &source).map_err(|e| Failure::new(e.to_string()))?;
     let state = ActivityState {
         instance_id: task.instance_id.clone(),
         attempt: task.attempt,
@@ -342,12 +350,11 @@ pub(crate) async fn names(
         attempt: 0,
     };
     let sandbox =
-        sandbox::activity_wasi(&crate::sandbox::ActivityGrants::default()).map_err(|why| {
-            ComponentError::Listing {
+        sandbox::activity_wasi(&crate::sandbox::ActivityGrants::default(), &registration())
+            .map_err(|why| ComponentError::Listing {
                 what: "activities",
                 why: why.to_string(),
-            }
-        })?;
+            })?;
     let guest = shared
         .wasm
         .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
@@ -357,6 +364,14 @@ pub(crate) async fn names(
         .load(&mut store, &instance.map_err(listing)?)
         .map_err(listing)?;
     guest.call_activities(&mut store).await.map_err(listing)
+}
+
+/// Whose lines a component writes while it lists its activities.
+fn registration() -> Source {
+    Source::Activity {
+        instance_id: "registration".into(),
+        attempt: 0,
+    }
 }
 
 /// Native activities by name.

@@ -20,7 +20,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{FsPerms, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder};
 
-use crate::guest_log;
+use crate::guest_log::{self, Source};
 use crate::trap::StderrTail;
 use crate::wit::reprise::durable::types::LogLevel;
 
@@ -100,6 +100,10 @@ pub(crate) fn orchestration_wasi(
     let seed_bytes = seed(instance_id, execution, "wasi");
     let seed128 = u128::from_le_bytes(seed_bytes[..16].try_into().unwrap_or_default());
     let stderr = StderrTail::default();
+    let source = Source::Instance {
+        id: instance_id.into(),
+        execution,
+    };
     let mut builder = WasiCtxBuilder::new();
     builder
         .wall_clock(LogicalWallClock(determinism.clone()))
@@ -107,9 +111,10 @@ pub(crate) fn orchestration_wasi(
         .secure_random(StdRng::from_seed(seed_bytes))
         .insecure_random(StdRng::from_seed(seed(instance_id, execution, "insecure")))
         .insecure_random_seed(seed128)
-        .stdout(LogSink::new(Stream::Stdout, Some(determinism)))
+        .stdout(LogSink::new(Stream::Stdout, &source, Some(determinism)))
         .stderr(LogSink::new(
             Stream::Stderr(stderr.clone()),
+            &source,
             Some(determinism),
         ))
         .allow_tcp(false)
@@ -142,7 +147,10 @@ pub(crate) struct GrantError {
 }
 
 /// The activity sandbox: real clocks and randomness, plus what is granted.
-pub(crate) fn activity_wasi(grants: &ActivityGrants) -> Result<Sandbox, GrantError> {
+pub(crate) fn activity_wasi(
+    grants: &ActivityGrants,
+    source: &Source,
+) -> Result<Sandbox, GrantError> {
     let stderr = StderrTail::default();
     let mut builder = WasiCtxBuilder::new();
     for (host, guest) in &grants.dirs {
@@ -154,8 +162,8 @@ pub(crate) fn activity_wasi(grants: &ActivityGrants) -> Result<Sandbox, GrantErr
             })?;
     }
     builder
-        .stdout(LogSink::new(Stream::Stdout, None))
-        .stderr(LogSink::new(Stream::Stderr(stderr.clone()), None))
+        .stdout(LogSink::new(Stream::Stdout, source, None))
+        .stderr(LogSink::new(Stream::Stderr(stderr.clone()), source, None))
         .envs(&grants.env);
     if grants.network {
         builder.inherit_network().allow_ip_name_lookup(true);
@@ -189,13 +197,15 @@ enum Stream {
 #[derive(Clone)]
 struct LogSink {
     stream: Stream,
+    source: Source,
     determinism: Option<Determinism>,
 }
 
 impl LogSink {
-    fn new(stream: Stream, determinism: Option<&Determinism>) -> Self {
+    fn new(stream: Stream, source: &Source, determinism: Option<&Determinism>) -> Self {
         Self {
             stream,
+            source: source.clone(),
             determinism: determinism.cloned(),
         }
     }
@@ -219,7 +229,7 @@ impl LogSink {
         };
         let text = String::from_utf8_lossy(bytes);
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            guest_log::emit(level, line);
+            guest_log::emit(level, line, &self.source);
         }
     }
 }

@@ -131,32 +131,40 @@ fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
     })
 }
 
+/// Columns are read by index where rows are read by the thousand (the
+/// scans of inboxes, activities and mailboxes): finding a column by name
+/// compares it with every column's, a cost that shows in throughput.
+const MESSAGE_COLUMNS: &str = "id, instance_id, execution, task, kind, name, payload";
+
 pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
     let f = Fields::new(row, "inbox", &["id"]);
     Ok(Message {
-        id: f.get("id")?,
-        instance_id: f.get("instance_id")?,
-        execution: f.get("execution")?,
-        task: f.get("task")?,
-        kind: f.parse("kind", MessageKind::parse)?,
-        name: f.get("name")?,
-        payload: f.get("payload")?,
+        id: f.get(0)?,
+        instance_id: f.get(1)?,
+        execution: f.get(2)?,
+        task: f.get(3)?,
+        kind: f.parse(4, MessageKind::parse)?,
+        name: f.get(5)?,
+        payload: f.get(6)?,
     })
 }
+
+const ACTIVITY_COLUMNS: &str =
+    "id, instance_id, execution, task, name, digest, input, options, attempt, visible_at";
 
 fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
     let f = Fields::new(row, "activity_tasks", &["id"]);
     Ok(ActivityTask {
-        id: f.get("id")?,
-        instance_id: f.get("instance_id")?,
-        execution: f.get("execution")?,
-        task: f.get("task")?,
-        name: f.get("name")?,
-        digest: f.get("digest")?,
-        input: f.get("input")?,
-        options: f.json("options")?,
-        attempt: f.get("attempt")?,
-        visible_at: f.get("visible_at")?,
+        id: f.get(0)?,
+        instance_id: f.get(1)?,
+        execution: f.get(2)?,
+        task: f.get(3)?,
+        name: f.get(4)?,
+        digest: f.get(5)?,
+        input: f.get(6)?,
+        options: f.json(7)?,
+        attempt: f.get(8)?,
+        visible_at: f.get(9)?,
     })
 }
 
@@ -239,10 +247,9 @@ impl Store for SqliteStore {
 
     fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
-                 WHERE instance_id = ?1 ORDER BY id",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM inbox WHERE instance_id = ?1 ORDER BY id"
+            ))?;
             let rows = stmt.query_map([id], read_message)?;
             rows.collect()
         })
@@ -262,10 +269,9 @@ impl Store for SqliteStore {
 
     fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, instance_id, execution, task, kind, name, payload FROM inbox
-                 WHERE id > ?1 ORDER BY id LIMIT ?2",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM inbox WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
             let rows = stmt.query_map(params![after, limit as i64], read_message)?;
             rows.collect()
         })
@@ -278,11 +284,10 @@ impl Store for SqliteStore {
         retries_only: bool,
     ) -> Result<Vec<ActivityTask>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, instance_id, execution, task, name, digest, input, options, attempt, visible_at
-                 FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
-                 ORDER BY visible_at, id LIMIT ?3",
-            )?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {ACTIVITY_COLUMNS} FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
+                 ORDER BY visible_at, id LIMIT ?3"
+            ))?;
             let from = u64::from(retries_only);
             let rows = stmt.query_map(params![from, now, limit as i64], read_activity)?;
             rows.collect()
@@ -347,18 +352,19 @@ impl Store for SqliteStore {
                  WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now, limit as i64], |row| {
+                // By index, in the order selected: the dispatcher's scan.
                 let f = Fields::new(row, "actor_mailbox", &["id"]);
                 Ok(ActorMessage {
-                    id: f.get("id")?,
+                    id: f.get(0)?,
                     operation: ActorOperation {
                         target: ActorId {
-                            kind: f.get("kind")?,
-                            key: f.get("key")?,
+                            kind: f.get(1)?,
+                            key: f.get(2)?,
                         },
-                        operation: f.get("operation")?,
-                        input: f.get("input")?,
+                        operation: f.get(3)?,
+                        input: f.get(4)?,
                     },
-                    reply: f.json("reply")?,
+                    reply: f.json(5)?,
                 })
             })?;
             rows.collect()

@@ -174,7 +174,7 @@ async fn a_guest_line_is_logged_once_even_when_another_worker_replays_it() {
     ] {
         let count = logs
             .lines()
-            .filter(|l| l.ends_with(&format!(": {line}")))
+            .filter(|l| l.contains(&format!(": {line} instance_id={id} execution=0")))
             .count();
         assert_eq!(count, 1, "{line:?} in:\n{logs}");
     }

@@ -8,7 +8,7 @@ use wasmtime::Result;
 
 use crate::clock::now_ms;
 use crate::engine::GuestData;
-use crate::guest_log;
+use crate::guest_log::{self, Source};
 use crate::names::{self, NameKind};
 use crate::runtime::Shared;
 use crate::store::{ActorId, ActorOperation, Op, ReplyTo};
@@ -109,7 +109,8 @@ impl Host for Data {
     }
 
     async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
-        guest_log::emit(level, &message);
+        let source = Source::Actor(self.state.id.to_string().into());
+        guest_log::emit(level, &message, &source);
         Ok(())
     }
 }

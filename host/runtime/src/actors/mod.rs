@@ -20,7 +20,7 @@ pub(crate) use context::ActorState;
 
 use crate::clock::now_ms;
 use crate::engine::{ComponentError, GuestData, LoadedComponent};
-use crate::guest_log;
+use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
 use crate::sandbox::{self, ActivityGrants};
@@ -177,7 +177,8 @@ impl Handler {
                 component.digest
             )));
         };
-        let sandbox = sandbox::activity_wasi(&ActivityGrants::default())
+        let source = Source::Actor(id.kind.as_str().into());
+        let sandbox = sandbox::activity_wasi(&ActivityGrants::default(), &source)
             .map_err(|e| Failure::new(e.to_string()))?;
         let state = ActorState {
             shared: shared.clone(),
@@ -211,7 +212,6 @@ impl Handler {
         data.budget.restart();
         let limit = data.state.shared.wasm.limits.max_payload_bytes;
         let target = &operation.target;
-        let span = guest_log::actor_span(target, &operation.operation);
         let result = self
             .guest
             .call_handle(
@@ -222,7 +222,6 @@ impl Handler {
                 &operation.input,
                 state.map(str::to_owned).as_ref(),
             )
-            .instrument(span)
             .await;
         match result {
             Ok(Ok(handled)) => {
@@ -264,13 +263,20 @@ async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedCom
         .map_err(|e| Failure::new(e.to_string()))
 }
 
-/// Handles a batch of one actor's operations and commits it. Each
-/// operation runs in an `actor` span that names the actor and the operation.
+/// Handles a batch of one actor's operations and commits it, in an `actor`
+/// span that names the actor.
 async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
+    let span = guest_log::actor_span(actor);
+    run_batch_in_span(shared, actor, messages)
+        .instrument(span)
+        .await;
+}
+
+async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
     let initial = match shared.store.actor(actor) {
         Ok(record) => record.map(|r| r.state),
         Err(error) => {
-            tracing::error!(%actor, %error, "cannot read actor state");
+            tracing::error!(%error, "cannot read actor state");
             return;
         }
     };
@@ -325,7 +331,7 @@ async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMes
     }];
     batch.extend(ops);
     if let Err(error) = shared.commit(batch).await {
-        tracing::warn!(%actor, %error, "actor batch not committed; it will run again");
+        tracing::warn!(%error, "actor batch not committed; it will run again");
     }
 }
 
@@ -399,6 +405,7 @@ async fn apply_atomically(
         let state = states.get(target).cloned().flatten();
         let (new_state, output, more) = handler
             .handle(operation, state.as_deref())
+            .instrument(guest_log::actor_span(target))
             .await
             .map_err(|(failure, _)| fail(failure))?;
         states.insert(target.clone(), new_state);

@@ -5,7 +5,7 @@ use wasmtime::Result;
 
 use super::state::{OrchestrationState, TaskKind, Unwind};
 use crate::engine::GuestData;
-use crate::guest_log;
+use crate::guest_log::{self, Source};
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::names::{self, NameKind};
 use crate::runtime::Signal;
@@ -525,7 +525,11 @@ impl Host for Data {
 
     async fn log(&mut self, level: LogLevel, message: String) -> Result<()> {
         if !self.state.journal.replaying() {
-            guest_log::emit(level, &message);
+            let source = Source::Instance {
+                id: self.state.instance_id.as_str().into(),
+                execution: self.state.execution,
+            };
+            guest_log::emit(level, &message, &source);
         }
         Ok(())
     }
