@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use reprise::store::Status;
 use reprise::view::{EventView, InstanceView};
-use reprise::{ActivityGrants, Runtime, StartOptions, WorkerHandle};
+use reprise::{ActivityGrants, Runtime, StartOptions};
 use reprise_sqlite::{Durability, SqliteStore};
 
 use crate::bench::{self, BenchOptions, Workload};
@@ -247,17 +247,24 @@ enum ActorCommand {
     },
 }
 
-/// A worker in this process, unless another process holds the database's
-/// worker lease (then that one does the work).
-async fn worker_unless_one_runs(
+/// Does `work` with a worker in this process, unless another process holds
+/// the database's worker lease (then that one does the work); gives the
+/// lease up afterwards, so a worker started next is not refused.
+async fn with_worker<T>(
     runtime: &Runtime,
     lease: Duration,
-) -> anyhow::Result<Option<WorkerHandle>> {
-    match runtime.start_leased_worker(64, lease).await {
-        Ok(worker) => Ok(Some(worker)),
-        Err(reprise::Error::Conflict(_)) => Ok(None),
-        Err(error) => Err(error.into()),
+    work: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let worker = match runtime.start_leased_worker(64, lease).await {
+        Ok(worker) => Some(worker),
+        Err(reprise::Error::Conflict(_)) => None,
+        Err(error) => return Err(error.into()),
+    };
+    let result = work.await;
+    if let Some(worker) = worker {
+        worker.stop().await;
     }
+    result
 }
 
 fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -289,15 +296,9 @@ async fn actor_command(
             input,
             timeout,
         } => {
-            let worker = worker_unless_one_runs(runtime, lease).await?;
             let timeout = Duration::from_secs(timeout);
-            let output = runtime
-                .call_actor(&kind, &key, &operation, &input, timeout)
-                .await;
-            if let Some(worker) = worker {
-                worker.stop().await;
-            }
-            let output = output?;
+            let call = runtime.call_actor(&kind, &key, &operation, &input, timeout);
+            let output = with_worker(runtime, lease, async { Ok(call.await?) }).await?;
             println!("{output}");
         }
         ActorCommand::State { kind, key } => {
@@ -420,23 +421,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             wait,
             timeout,
         } => {
-            let worker = if wait {
-                worker_unless_one_runs(&runtime, lease).await?
-            } else {
-                None
-            };
-            let id = runtime
-                .start(&name, &input, StartOptions { instance_id: id })
-                .await?;
+            let start = runtime.start(&name, &input, StartOptions { instance_id: id });
             if !wait {
-                println!("{id}");
+                println!("{}", start.await?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let printed = print_result(&runtime, &id, timeout).await;
-            if let Some(worker) = worker {
-                worker.stop().await;
-            }
-            printed?;
+            let run = async {
+                let id = start.await?;
+                print_result(&runtime, &id, timeout).await
+            };
+            with_worker(&runtime, lease, run).await?;
         }
         Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
         Command::Worker {

@@ -59,17 +59,10 @@ impl Journal {
         }
         let recorded = &self.events[self.cursor];
         if !recorded.event.same_call(requested) {
-            return Err(Nondeterminism {
-                instance_id: self.instance_id.clone(),
-                position: recorded.seq,
-                recorded: recorded
-                    .event
-                    .signature()
-                    .map_or_else(|| describe_frame(&recorded.event), |s| s.to_string()),
-                requested: requested
-                    .signature()
-                    .map_or_else(|| "no call".into(), |s| s.to_string()),
-            });
+            let requested = requested
+                .signature()
+                .map_or_else(|| "no call".into(), |s| s.to_string());
+            return Err(self.mismatch(recorded, requested));
         }
         self.cursor += 1;
         Ok(Some(&self.events[self.cursor - 1]))
@@ -89,17 +82,23 @@ impl Journal {
     pub fn check_finished(&self) -> Result<(), Nondeterminism> {
         if self.replaying() {
             let recorded = &self.events[self.cursor];
-            return Err(Nondeterminism {
-                instance_id: self.instance_id.clone(),
-                position: recorded.seq,
-                recorded: recorded
-                    .event
-                    .signature()
-                    .map_or_else(|| describe_frame(&recorded.event), |s| s.to_string()),
-                requested: "nothing more (the orchestration returned)".into(),
-            });
+            let requested = "nothing more (the orchestration returned)".into();
+            return Err(self.mismatch(recorded, requested));
         }
         Ok(())
+    }
+
+    /// History holds `recorded` where the code asked for `requested`.
+    fn mismatch(&self, recorded: &HistoryEvent, requested: String) -> Nondeterminism {
+        Nondeterminism {
+            instance_id: self.instance_id.clone(),
+            position: recorded.seq,
+            recorded: recorded
+                .event
+                .signature()
+                .map_or_else(|| describe_frame(&recorded.event), |s| s.to_string()),
+            requested,
+        }
     }
 
     /// The outcome held by the await event at `position` (`await-task` or

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
-use crate::history::{ActivityOptions, Failure, HistoryEvent};
+use crate::history::{ActivityOptions, Failure, HistoryEvent, Outcome};
 
 /// What can go wrong in the store, grouped by what the caller must do.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +128,40 @@ pub struct InstanceRecord {
 }
 
 impl InstanceRecord {
+    /// A new running instance of orchestration `name` (component `digest`)
+    /// and its `Started` event, both stamped `at`.
+    pub fn starting(
+        id: String,
+        name: &str,
+        digest: String,
+        input: &str,
+        parent: Option<ParentRef>,
+        at: u64,
+    ) -> (Self, HistoryEvent) {
+        let record = InstanceRecord {
+            id,
+            name: name.to_owned(),
+            digest,
+            execution: 0,
+            input: input.to_owned(),
+            status: Status::Running,
+            output: None,
+            custom_status: None,
+            parent,
+            created_at: at,
+            updated_at: at,
+        };
+        let started = HistoryEvent {
+            seq: 0,
+            at,
+            event: crate::history::Event::Started {
+                name: name.to_owned(),
+                input: input.to_owned(),
+            },
+        };
+        (record, started)
+    }
+
     /// Why it failed, when its status is [`Status::Failed`]: the guest's
     /// message and, for a trap, details with the backtrace.
     pub fn failure(&self) -> Option<Failure> {
@@ -218,6 +252,21 @@ pub struct NewMessage {
     pub name: Option<String>,
     /// See [`Message::payload`].
     pub payload: String,
+}
+
+impl NewMessage {
+    /// What task `to.task` of an execution produced, for that instance's
+    /// inbox.
+    pub fn task_result(to: &ParentRef, kind: MessageKind, outcome: &Outcome) -> Self {
+        Self {
+            instance_id: to.instance_id.clone(),
+            execution: Some(to.execution),
+            task: Some(to.task),
+            kind,
+            name: None,
+            payload: serde_json::to_string(outcome).unwrap_or_default(),
+        }
+    }
 }
 
 /// An activity waiting to run.
@@ -571,29 +620,8 @@ impl Op {
         parent: Option<ParentRef>,
         at: u64,
     ) -> Self {
-        Op::CreateInstance {
-            record: InstanceRecord {
-                id,
-                name: name.to_owned(),
-                digest,
-                execution: 0,
-                input: input.to_owned(),
-                status: Status::Running,
-                output: None,
-                custom_status: None,
-                parent,
-                created_at: at,
-                updated_at: at,
-            },
-            started: HistoryEvent {
-                seq: 0,
-                at,
-                event: crate::history::Event::Started {
-                    name: name.to_owned(),
-                    input: input.to_owned(),
-                },
-            },
-        }
+        let (record, started) = InstanceRecord::starting(id, name, digest, input, parent, at);
+        Op::CreateInstance { record, started }
     }
 }
 

@@ -135,18 +135,14 @@ impl Registry {
         cell.get_or_try_init(load).await.cloned()
     }
 
+    /// The digest's cell; looked up without allocating, since every
+    /// execution and activity attempt asks.
     fn cell(&self, digest: &str) -> Arc<OnceCell<Arc<LoadedComponent>>> {
-        self.loaded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(digest.to_owned())
-            .or_default()
-            .clone()
-    }
-
-    /// Counts a component compiled outside [`Self::load`] (by registration).
-    pub(crate) fn count_compiled(&self) {
-        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cell) = loaded.get(digest) {
+            return cell.clone();
+        }
+        loaded.entry(digest.to_owned()).or_default().clone()
     }
 
     pub(crate) fn stats(&self) -> ComponentStats {
@@ -156,8 +152,9 @@ impl Registry {
         }
     }
 
-    /// Keeps a component compiled elsewhere (by registration).
-    pub(crate) fn insert(&self, component: Arc<LoadedComponent>) {
+    /// Keeps a component that registration compiled.
+    pub(crate) fn insert_compiled(&self, component: Arc<LoadedComponent>) {
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
         // Already loaded: the same digest is the same code.
         let _ = self.cell(&component.digest).set(component);
     }

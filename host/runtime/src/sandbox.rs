@@ -190,10 +190,10 @@ enum Stream {
     Stderr(StderrTail),
 }
 
-/// Guest stdout/stderr turned into log lines (silenced while an
-/// orchestration replays). Writes are handled inline, inside the guest's
-/// call, so each line carries the span of the instance that wrote it and a
-/// panic message is in the tail before the trap is explained.
+/// Guest stdout/stderr turned into log lines that name their [`Source`]
+/// (silenced while an orchestration replays). Writes are handled inline,
+/// inside the guest's call, so a panic message is in the tail before the
+/// trap that follows it is explained.
 #[derive(Clone)]
 struct LogSink {
     stream: Stream,

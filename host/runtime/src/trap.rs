@@ -69,7 +69,7 @@ pub(crate) const CAPTURED_FRAMES: usize = 64;
 /// host refused. `details` holds, as JSON, the trap, the backtrace (innermost
 /// frame first) and the end of the guest's stderr.
 pub(crate) fn describe(error: &wasmtime::Error, stderr: &StderrTail) -> Failure {
-    let backtrace: Vec<String> = error
+    let mut backtrace: Vec<String> = error
         .downcast_ref::<WasmBacktrace>()
         .map(|trace| trace.frames().iter().map(frame_name).collect())
         .unwrap_or_default();
@@ -80,7 +80,6 @@ pub(crate) fn describe(error: &wasmtime::Error, stderr: &StderrTail) -> Failure 
         .find(|name| !is_runtime_frame(name))
         .map_or_else(String::new, |name| format!(" in {name}"));
     let panic = panic_message(&stderr);
-    let mut backtrace = backtrace;
     if panic.is_some() {
         // The panic machinery's frames say nothing the message does not.
         let machinery = backtrace.iter().take_while(|f| is_runtime_frame(f)).count();

@@ -35,31 +35,31 @@ impl From<CorruptRow> for StoreError {
 /// failed precondition, a corrupt row). It becomes a [`StoreError`] where a
 /// result leaves the store.
 #[derive(Debug)]
-pub(crate) enum Failure {
+pub(crate) enum SqliteError {
     Sql(rusqlite::Error),
     Store(StoreError),
 }
 
-impl From<rusqlite::Error> for Failure {
+impl From<rusqlite::Error> for SqliteError {
     fn from(error: rusqlite::Error) -> Self {
         match take_corrupt(error) {
-            Ok(row) => Failure::Store(row.into()),
-            Err(error) => Failure::Sql(error),
+            Ok(row) => SqliteError::Store(row.into()),
+            Err(error) => SqliteError::Sql(error),
         }
     }
 }
 
-impl From<StoreError> for Failure {
+impl From<StoreError> for SqliteError {
     fn from(error: StoreError) -> Self {
-        Failure::Store(error)
+        SqliteError::Store(error)
     }
 }
 
-impl From<Failure> for StoreError {
-    fn from(failure: Failure) -> Self {
+impl From<SqliteError> for StoreError {
+    fn from(failure: SqliteError) -> Self {
         match failure {
-            Failure::Sql(error) => StoreError::Database(error.to_string()),
-            Failure::Store(error) => error,
+            SqliteError::Sql(error) => StoreError::Database(error.to_string()),
+            SqliteError::Store(error) => error,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
-use crate::row::{Failure, Fields};
+use crate::row::{Fields, SqliteError};
 use reprise_core::clock::now_ms;
 use reprise_core::history::codec;
 use reprise_core::store::{
@@ -102,7 +102,7 @@ fn apply_group(
     Ok(results)
 }
 
-fn apply_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, Failure> {
+fn apply_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, SqliteError> {
     let mut committed = Committed::default();
     batch
         .iter()
@@ -117,7 +117,7 @@ fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
     }
 }
 
-fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, Failure> {
+fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, SqliteError> {
     tx.prepare_cached("SAVEPOINT batch")?.execute([])?;
     match apply_batch(tx, batch) {
         Ok(committed) => {
@@ -132,11 +132,12 @@ fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, 
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
-    serde_json::to_string(value).map_err(|e| Failure::Store(StoreError::Conflict(e.to_string())))
+fn json<T: serde::Serialize>(value: &T) -> Result<String, SqliteError> {
+    serde_json::to_string(value)
+        .map_err(|e| SqliteError::Store(StoreError::Conflict(e.to_string())))
 }
 
-fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, Failure> {
+fn status_of(tx: &Transaction<'_>, id: &str) -> Result<Option<(Status, u32)>, SqliteError> {
     Ok(tx
         .prepare_cached("SELECT id, status, execution FROM instances WHERE id = ?1")?
         .query_row([id], |row| {
@@ -150,7 +151,7 @@ fn send(
     tx: &Transaction<'_>,
     message: &NewMessage,
     committed: &mut Committed,
-) -> Result<(), Failure> {
+) -> Result<(), SqliteError> {
     tx.prepare_cached(
         "INSERT INTO inbox (instance_id, execution, task, kind, name, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -176,7 +177,7 @@ fn send(
 }
 
 /// Removes an activity task; false if it was already gone.
-fn remove_activity(tx: &Transaction<'_>, task_id: i64) -> Result<bool, Failure> {
+fn remove_activity(tx: &Transaction<'_>, task_id: i64) -> Result<bool, SqliteError> {
     let removed = tx
         .prepare_cached("DELETE FROM activity_tasks WHERE id = ?1")?
         .execute([task_id])?;
@@ -188,7 +189,7 @@ fn append_history(
     instance_id: &str,
     execution: u32,
     events: &[reprise_core::history::HistoryEvent],
-) -> Result<(), Failure> {
+) -> Result<(), SqliteError> {
     let mut insert = tx.prepare_cached(
         "INSERT INTO history (instance_id, execution, seq, at, event) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -206,7 +207,7 @@ fn take_lease(
     owner: &str,
     now: u64,
     until: u64,
-) -> Result<u64, Failure> {
+) -> Result<u64, SqliteError> {
     let held: Option<(String, u64, u64)> = tx
         .prepare_cached("SELECT name, owner, token, expires_at FROM leases WHERE name = ?1")?
         .query_row([name], |row| {
@@ -217,7 +218,7 @@ fn take_lease(
     let token = match held {
         Some((holder, token, _)) if holder == owner => token,
         Some((holder, _, expires_at)) if expires_at >= now => {
-            return Err(Failure::Store(StoreError::Conflict(format!(
+            return Err(SqliteError::Store(StoreError::Conflict(format!(
                 "the {name} lease is held by {holder} for another {} ms",
                 expires_at - now
             ))));
@@ -233,7 +234,7 @@ fn take_lease(
     Ok(token)
 }
 
-fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Failure> {
+fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), SqliteError> {
     let parent = r.parent.as_ref();
     tx.prepare_cached(
         "INSERT INTO instances (id, name, digest, execution, input, status, output, custom_status,
@@ -255,7 +256,7 @@ fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Failu
     Ok(())
 }
 
-fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(), Failure> {
+fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(), SqliteError> {
     match op {
         Op::ExpectRunning {
             instance_id,
@@ -263,13 +264,13 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
         } => match status_of(tx, instance_id)? {
             Some((Status::Running, current)) if current == *execution => {}
             Some((status, current)) => {
-                return Err(Failure::Store(StoreError::Conflict(format!(
+                return Err(SqliteError::Store(StoreError::Conflict(format!(
                     "instance {instance_id} is {} in execution {current}",
                     status.as_str()
                 ))));
             }
             None => {
-                return Err(Failure::Store(StoreError::NotFound(format!(
+                return Err(SqliteError::Store(StoreError::NotFound(format!(
                     "no instance {instance_id}"
                 ))));
             }
@@ -304,18 +305,10 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             if status_of(tx, &record.id)?.is_some() {
                 let problem = format!("an instance with id {} already exists", record.id);
                 let Some(parent) = &record.parent else {
-                    return Err(Failure::Store(StoreError::Conflict(problem)));
+                    return Err(SqliteError::Store(StoreError::Conflict(problem)));
                 };
-                let outcome: reprise_core::history::Outcome =
-                    Err(reprise_core::history::Failure::new(problem));
-                let message = NewMessage {
-                    instance_id: parent.instance_id.clone(),
-                    execution: Some(parent.execution),
-                    task: Some(parent.task),
-                    kind: MessageKind::Child,
-                    name: None,
-                    payload: serde_json::to_string(&outcome).unwrap_or_default(),
-                };
+                let outcome = Err(reprise_core::history::Failure::new(problem));
+                let message = NewMessage::task_result(parent, MessageKind::Child, &outcome);
                 return send(tx, &message, committed);
             }
             insert_instance(tx, record)?;
@@ -364,13 +357,13 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             if message.kind == MessageKind::Event {
                 match status_of(tx, &message.instance_id)? {
                     None => {
-                        return Err(Failure::Store(StoreError::NotFound(format!(
+                        return Err(SqliteError::Store(StoreError::NotFound(format!(
                             "no instance {}",
                             message.instance_id
                         ))));
                     }
                     Some((status, _)) if status.is_final() => {
-                        return Err(Failure::Store(StoreError::Conflict(format!(
+                        return Err(SqliteError::Store(StoreError::Conflict(format!(
                             "instance {} is {} and takes no more events",
                             message.instance_id,
                             status.as_str()
@@ -407,7 +400,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 )?
                 .execute(params![instance_id, status.as_str(), output, now_ms()])?;
             if changed == 0 {
-                return Err(Failure::Store(StoreError::NotFound(format!(
+                return Err(SqliteError::Store(StoreError::NotFound(format!(
                     "no instance {instance_id}"
                 ))));
             }
@@ -500,7 +493,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             for id in dequeued {
                 if delete.execute([id])? != 1 {
                     // Handled already (by an earlier run of this batch): never twice.
-                    return Err(Failure::Store(StoreError::Conflict(format!(
+                    return Err(SqliteError::Store(StoreError::Conflict(format!(
                         "actor message {id} was already handled"
                     ))));
                 }
@@ -511,7 +504,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                     .execute([id])?
                     != 1
             {
-                return Err(Failure::Store(StoreError::Conflict(format!(
+                return Err(SqliteError::Store(StoreError::Conflict(format!(
                     "atomic request {id} was already handled"
                 ))));
             }
@@ -557,12 +550,12 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
         Op::Purge { instance_id } => {
             match status_of(tx, instance_id)? {
                 None => {
-                    return Err(Failure::Store(StoreError::NotFound(format!(
+                    return Err(SqliteError::Store(StoreError::NotFound(format!(
                         "no instance {instance_id}"
                     ))));
                 }
                 Some((status, _)) if !status.is_final() => {
-                    return Err(Failure::Store(StoreError::Conflict(format!(
+                    return Err(SqliteError::Store(StoreError::Conflict(format!(
                         "instance {instance_id} is {}; only finished instances can be purged",
                         status.as_str()
                     ))));

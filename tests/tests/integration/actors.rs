@@ -72,6 +72,30 @@ async fn a_failed_or_trapping_operation_changes_nothing_and_the_actor_keeps_serv
         .await
         .unwrap_err();
     assert!(error.to_string().contains("CPU deadline"), "{error}");
+    // A trap says what the guest said, and where.
+    let error = host
+        .runtime
+        .call_actor("tally", "t", "add_then_panic", "100", WAIT)
+        .await
+        .unwrap_err();
+    let Error::ActorFailed { failure, .. } = &error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        failure.message.starts_with("panicked at ")
+            && failure
+                .message
+                .ends_with(": tally gave up after adding 100"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.details.as_deref().is_some_and(
+            |d| d.contains("<misbehaving::Tally as reprise_sdk::actor::Actor>::handle")
+        ),
+        "{:?}",
+        failure.details
+    );
     let error = host
         .runtime
         .call_actor("tally", "t", "no_such_op", "1", WAIT)

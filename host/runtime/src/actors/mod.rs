@@ -136,7 +136,6 @@ fn group_by_actor(messages: Vec<ActorMessage>) -> Vec<(ActorId, Vec<ActorMessage
 
 /// The write that delivers an outcome to whoever is waiting for it.
 fn reply(to: &ReplyTo, outcome: &Outcome) -> Option<Op> {
-    let payload = serde_json::to_string(outcome).unwrap_or_default();
     match to {
         ReplyTo::Nobody => {
             if let Err(failure) = outcome {
@@ -144,17 +143,14 @@ fn reply(to: &ReplyTo, outcome: &Outcome) -> Option<Op> {
             }
             None
         }
-        ReplyTo::Task(parent) => Some(Op::Send(NewMessage {
-            instance_id: parent.instance_id.clone(),
-            execution: Some(parent.execution),
-            task: Some(parent.task),
-            kind: MessageKind::Actor,
-            name: None,
-            payload,
-        })),
+        ReplyTo::Task(parent) => Some(Op::Send(NewMessage::task_result(
+            parent,
+            MessageKind::Actor,
+            outcome,
+        ))),
         ReplyTo::Client(request_id) => Some(Op::PutActorResult {
             request_id: request_id.clone(),
-            outcome: payload,
+            outcome: serde_json::to_string(outcome).unwrap_or_default(),
         }),
     }
 }

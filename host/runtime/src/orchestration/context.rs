@@ -76,14 +76,9 @@ impl OrchestrationState {
     /// A task that is already finished with `outcome`: sent through the inbox
     /// in this episode, so a crash before it is awaited loses nothing.
     fn complete_now(&mut self, task: u32, kind: MessageKind, outcome: &Outcome) {
-        self.ops.push(Op::Send(NewMessage {
-            instance_id: self.instance_id.clone(),
-            execution: Some(self.execution),
-            task: Some(task),
-            kind,
-            name: None,
-            payload: serde_json::to_string(outcome).unwrap_or_default(),
-        }));
+        let own = self.parent_ref(task);
+        self.ops
+            .push(Op::Send(NewMessage::task_result(&own, kind, outcome)));
     }
 
     /// An await of no tasks, or of a task this execution never scheduled,
@@ -123,12 +118,17 @@ fn operation_from_wit(operation: types::ActorOperation) -> ActorOperation {
 }
 
 impl OrchestrationState {
-    fn reply_to(&self, task: u32) -> ReplyTo {
-        ReplyTo::Task(ParentRef {
+    /// Task `task` of this execution, as the one a result is for.
+    fn parent_ref(&self, task: u32) -> ParentRef {
+        ParentRef {
             instance_id: self.instance_id.clone(),
             execution: self.execution,
             task,
-        })
+        }
+    }
+
+    fn reply_to(&self, task: u32) -> ReplyTo {
+        ReplyTo::Task(self.parent_ref(task))
     }
 
     /// Records an actor call (`event`) as a task whose result is the reply,
@@ -338,11 +338,7 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Child, &failure);
             return Ok(task);
         };
-        let parent = ParentRef {
-            instance_id: s.instance_id.clone(),
-            execution: s.execution,
-            task,
-        };
+        let parent = s.parent_ref(task);
         let at = s.journal.time();
         s.ops.push(Op::create_instance(
             child_id,
@@ -469,7 +465,7 @@ impl Host for Data {
 
     async fn now_ms(&mut self) -> Result<u64> {
         let s = &mut self.state;
-        let live = crate::clock::now_ms().max(s.journal.time());
+        let live = s.live_time();
         match s.call(Event::Now { ms: live })? {
             (_, Some(Event::Now { ms })) => Ok(ms),
             _ => Ok(live),

@@ -396,14 +396,8 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
         output: Some(output),
     });
     if let Some(parent) = &record.parent {
-        batch.push(Op::Send(NewMessage {
-            instance_id: parent.instance_id.clone(),
-            execution: Some(parent.execution),
-            task: Some(parent.task),
-            kind: MessageKind::Child,
-            name: None,
-            payload: serde_json::to_string(&outcome).unwrap_or_default(),
-        }));
+        let reply = NewMessage::task_result(parent, MessageKind::Child, &outcome);
+        batch.push(Op::Send(reply));
     }
     batch
 }
@@ -485,27 +479,14 @@ pub(crate) async fn names(
     let Some((pre, indices)) = &component.orchestration else {
         return Ok(Vec::new());
     };
-    let record = InstanceRecord {
-        id: "registration".into(),
-        name: String::new(),
-        digest: component.digest.clone(),
-        execution: 0,
-        input: "null".into(),
-        status: Status::Running,
-        output: None,
-        custom_status: None,
-        parent: None,
-        created_at: 0,
-        updated_at: 0,
-    };
-    let started = HistoryEvent {
-        seq: 0,
-        at: 0,
-        event: Event::Started {
-            name: String::new(),
-            input: "null".into(),
-        },
-    };
+    let (record, started) = InstanceRecord::starting(
+        "registration".into(),
+        "",
+        component.digest.clone(),
+        "null",
+        None,
+        0,
+    );
     let state = OrchestrationState::new(shared.clone(), &record, vec![started], true);
     let sandbox = sandbox::orchestration_wasi(&record.id, 0, &state.determinism);
     let guest = shared

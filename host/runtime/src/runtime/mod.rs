@@ -23,7 +23,7 @@ pub use worker::WorkerHandle;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::clock::now_ms;
-use crate::engine::{Limits, WasmEngine};
+use crate::engine::{Limits, LoadedComponent, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
 use crate::names::{self, NameError, NameKind};
@@ -351,21 +351,25 @@ impl Runtime {
         check_json(what, text, self.shared.wasm.limits.max_payload_bytes)
     }
 
+    /// Compiles and checks a component on a blocking thread (a large guest
+    /// takes seconds): its digest, the component, its serialized code.
+    async fn compile(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(String, Arc<LoadedComponent>, Option<Vec<u8>>), Error> {
+        let digest = hex::encode(Sha256::digest(bytes));
+        let wasm = self.shared.wasm.clone();
+        let (key, bytes) = (digest.clone(), bytes.to_vec());
+        let (loaded, compiled) = tokio::task::spawn_blocking(move || wasm.load(&key, &bytes))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        Ok((digest, Arc::new(loaded), compiled))
+    }
+
     /// Validates a component and registers the names it exports. Registering
     /// the same bytes again is harmless; new instances take the newest.
     pub async fn register(&self, bytes: &[u8]) -> Result<ComponentInfo, Error> {
-        let digest = hex::encode(Sha256::digest(bytes));
-        let loaded = {
-            let wasm = self.shared.wasm.clone();
-            let (digest, bytes) = (digest.clone(), bytes.to_vec());
-            tokio::task::spawn_blocking(move || wasm.load(&digest, &bytes))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(Error::InvalidComponent)?
-        };
-        let (loaded, compiled) = loaded;
-        self.shared.registry.count_compiled();
-        let loaded = Arc::new(loaded);
+        let (digest, loaded, compiled) = self.compile(bytes).await?;
         let info = ComponentInfo {
             digest: digest.clone(),
             orchestrations: orchestration::names(&self.shared, &loaded)
@@ -398,7 +402,7 @@ impl Runtime {
             });
         }
         self.shared.commit(batch).await?;
-        self.shared.registry.insert(loaded);
+        self.shared.registry.insert_compiled(loaded);
         self.shared.registry.refresh()?;
         Ok(info)
     }
@@ -580,13 +584,7 @@ impl Runtime {
         let record = self.status(instance_id)?;
         let history = self.shared.store.history(instance_id, record.execution)?;
         let component = match bytes {
-            Some(bytes) => Arc::new(
-                self.shared
-                    .wasm
-                    .load(&hex::encode(Sha256::digest(bytes)), bytes)
-                    .map_err(Error::InvalidComponent)?
-                    .0,
-            ),
+            Some(bytes) => self.compile(bytes).await?.1,
             None => self
                 .shared
                 .registry
@@ -632,12 +630,8 @@ impl Runtime {
             Error::NotFound(format!("no orchestration named {name:?} is registered"))
         })?;
         let component = self.shared.registry.load(&digest).await?;
-        let at = now_ms();
-        let Op::CreateInstance { record, started } =
-            Op::create_instance("dry-run".into(), name, digest, input, None, at)
-        else {
-            unreachable!("create_instance makes a CreateInstance");
-        };
+        let (record, started) =
+            InstanceRecord::starting("dry-run".into(), name, digest, input, None, now_ms());
         orchestration::replay_only(&self.shared, &component, &record, vec![started])
             .await
             .map_err(Error::Nondeterminism)

@@ -157,6 +157,8 @@ enum TallyOp {
     AddThenFail(i64),
     /// Adds, then computes forever: stopped by the deadline, the add must not stick.
     AddThenSpin(i64),
+    /// Adds, then panics: the add must not stick, the panic must be told.
+    AddThenPanic(i64),
     /// Forwards an add to another tally, one-way.
     Forward {
         to: String,
@@ -185,6 +187,10 @@ impl Actor for Tally {
                 loop {
                     x = std::hint::black_box(x.wrapping_mul(3));
                 }
+            }
+            TallyOp::AddThenPanic(n) => {
+                self.sum += n;
+                panic!("tally gave up after adding {n}");
             }
             TallyOp::Forward { to, amount } => ctx.signal::<Tally>(&to, TallyOp::Add(amount)),
         }
