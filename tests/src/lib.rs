@@ -58,7 +58,7 @@ impl Host {
     pub async fn with(adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let db = dir.path().join("reprise.db");
-        let runtime = open(&db, adjust);
+        let runtime = open(&db, adjust).await;
         for component in COMPONENTS {
             runtime.register(&guest(component)).await.expect("register");
         }
@@ -99,6 +99,7 @@ impl Host {
             if self
                 .runtime
                 .status(id)
+                .await
                 .expect("status")
                 .custom_status
                 .as_deref()
@@ -128,7 +129,7 @@ impl Host {
 /// A client runtime (no worker) on a new database at `db`, with every test
 /// component registered: for tests that run the worker as a process.
 pub async fn registered_client(db: &Path) -> Runtime {
-    let client = open(db, |builder| builder);
+    let client = open(db, |builder| builder).await;
     for component in COMPONENTS {
         client.register(&guest(component)).await.expect("register");
     }
@@ -136,10 +137,11 @@ pub async fn registered_client(db: &Path) -> Runtime {
 }
 
 /// A runtime on the database at `db`, without a worker.
-pub fn open(db: &Path, adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Runtime {
+pub async fn open(db: &Path, adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder) -> Runtime {
     let store = SqliteStore::open(db).expect("open database");
     adjust(Runtime::builder(Arc::new(store)))
         .build()
+        .await
         .expect("runtime")
 }
 
@@ -196,9 +198,10 @@ pub async fn settle(runtime: &Runtime) {
     for _ in 0..6000 {
         let running = runtime
             .list(Some(reprise::store::Status::Running), 1)
+            .await
             .expect("list")
             .len();
-        if running == 0 && runtime.actor_backlog().expect("backlog") == 0 {
+        if running == 0 && runtime.actor_backlog().await.expect("backlog") == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -207,8 +210,31 @@ pub async fn settle(runtime: &Runtime) {
 }
 
 /// An actor's state as JSON.
-pub fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value {
-    let record = runtime.actor_state(kind, key).expect("actor exists");
+/// Whether every one of the instances has finished.
+pub async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
+    for id in ids {
+        if !client.status(id).await.unwrap().status.is_final() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The states of several actors of one kind, as JSON, in the keys' order.
+pub async fn actor_jsons(
+    runtime: &Runtime,
+    kind: &str,
+    keys: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<serde_json::Value> {
+    let mut states = Vec::new();
+    for key in keys {
+        states.push(actor_json(runtime, kind, key.as_ref()).await);
+    }
+    states
+}
+
+pub async fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value {
+    let record = runtime.actor_state(kind, key).await.expect("actor exists");
     serde_json::from_str(&record.state).expect("state is JSON")
 }
 

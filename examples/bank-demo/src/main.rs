@@ -54,8 +54,8 @@ fn account(n: u64) -> String {
 /// Waits until no actor operation is queued and every instance has finished.
 async fn settle(runtime: &Runtime) -> anyhow::Result<()> {
     loop {
-        let running = runtime.list(Some(Status::Running), 1)?.len();
-        if running == 0 && runtime.actor_backlog()? == 0 {
+        let running = runtime.list(Some(Status::Running), 1).await?.len();
+        if running == 0 && runtime.actor_backlog().await? == 0 {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| temp.path().join("bank.db"));
     let store = SqliteStore::open(&db).with_context(|| format!("cannot open {}", db.display()))?;
-    let runtime = Runtime::builder(Arc::new(store)).build()?;
+    let runtime = Runtime::builder(Arc::new(store)).build().await?;
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     runtime.register(&bytes).await?;
@@ -142,7 +142,7 @@ async fn main() -> anyhow::Result<()> {
 
     let (mut done, mut refused) = (0, 0);
     for id in &instances {
-        let record = runtime.status(id)?;
+        let record = runtime.status(id).await?;
         ensure!(
             record.status == Status::Completed,
             "transfer {id} ended {:?}: {:?}",
@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
             Some(reason) => bail!("transfer {id} failed unexpectedly: {reason}"),
         }
     }
-    let accounts = runtime.actors("account", usize::MAX)?;
+    let accounts = runtime.actors("account", usize::MAX).await?;
     let mut total = 0;
     let mut operations = 0;
     let mut lowest = i64::MAX;

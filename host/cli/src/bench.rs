@@ -120,7 +120,7 @@ impl Bench {
             dir.0.join("bench.db"),
             options.durability,
         )?);
-        let runtime = Runtime::builder(store.clone()).build()?;
+        let runtime = Runtime::builder(store.clone()).build().await?;
         for component in components {
             let path = options.guests.join(format!("{component}.wasm"));
             let bytes = std::fs::read(&path)
@@ -148,8 +148,12 @@ impl Bench {
     /// Waits until no instance runs and no actor operation is queued.
     async fn settle(&self) -> Result<(), Error> {
         loop {
-            if self.runtime.list(Some(Status::Running), 1)?.is_empty()
-                && self.runtime.actor_backlog()? == 0
+            if self
+                .runtime
+                .list(Some(Status::Running), 1)
+                .await?
+                .is_empty()
+                && self.runtime.actor_backlog().await? == 0
             {
                 return Ok(());
             }
@@ -210,7 +214,7 @@ async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
         }
         bench.settle().await?;
         rates.push(n as f64 / started.elapsed().as_secs_f64());
-        latencies.extend(completed_latencies(&bench.runtime, &ids)?);
+        latencies.extend(completed_latencies(&bench.runtime, &ids).await?);
     }
     let rounds = rates
         .iter()
@@ -234,10 +238,10 @@ async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
 }
 
 /// Start-to-done latency of finished instances, from their records.
-fn completed_latencies(runtime: &Runtime, ids: &[String]) -> Result<Vec<f64>, Error> {
+async fn completed_latencies(runtime: &Runtime, ids: &[String]) -> Result<Vec<f64>, Error> {
     let mut latencies = Vec::with_capacity(ids.len());
     for id in ids {
-        let record = runtime.status(id)?;
+        let record = runtime.status(id).await?;
         if record.status != Status::Completed {
             return Err(Error::Internal(format!(
                 "instance {id} ended {:?}: {:?}",
@@ -347,7 +351,7 @@ async fn replay(options: &BenchOptions) -> Result<Vec<String>, Error> {
         .await?;
     bench.runtime.wait(&id, Duration::from_secs(600)).await?;
     bench.stop_worker();
-    let events = bench.runtime.history(&id)?.len();
+    let events = bench.runtime.history(&id).await?.len();
     let mut times = Vec::new();
     for _ in 0..scaled(options, 200) {
         let started = Instant::now();

@@ -302,10 +302,10 @@ async fn actor_command(
             println!("{output}");
         }
         ActorCommand::State { kind, key } => {
-            println!("{}", runtime.actor_state(&kind, &key)?.state)
+            println!("{}", runtime.actor_state(&kind, &key).await?.state)
         }
         ActorCommand::List { kind, limit } => {
-            for actor in runtime.actors(&kind, limit)? {
+            for actor in runtime.actors(&kind, limit).await? {
                 println!("{}\t{}", actor.id.key, actor.state);
             }
         }
@@ -401,7 +401,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .collect(),
         });
     }
-    let runtime = builder.build()?;
+    let runtime = builder.build().await?;
     let lease = Duration::from_millis(args.lease_ms);
     match args.command {
         Command::Register { files } => {
@@ -458,13 +458,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             worker.stop().await;
         }
         Command::Status { id } => {
-            let record = runtime.status(&id)?;
+            let record = runtime.status(&id).await?;
             let failure = record.failure();
             let view = InstanceView::new(&record, failure.as_ref());
             println!("{}", serde_json::to_string_pretty(&view)?);
         }
         Command::History { id, json } => {
-            let history = runtime.history(&id)?;
+            let history = runtime.history(&id).await?;
             if json {
                 for event in &history {
                     println!("{}", serde_json::to_string(&EventView::from(event))?);
@@ -485,7 +485,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })?),
                 None => None,
             };
-            for record in runtime.list(status, limit)? {
+            for record in runtime.list(status, limit).await? {
                 println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
             }
         }

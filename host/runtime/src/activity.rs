@@ -195,6 +195,7 @@ pub(crate) async fn dispatch(
         match shared
             .store
             .due_activities(now_ms(), concurrency * 2, retries_only)
+            .await
         {
             Ok(due) => due.into_iter().for_each(&start),
             Err(error) => tracing::error!(%error, "cannot read activity tasks"),
@@ -275,7 +276,7 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
             }
         }
     };
-    if let Err(error) = shared.commit(vec![op]).await {
+    if let Err(error) = shared.commit_as_worker(vec![op]).await {
         tracing::error!(%error, "activity result not committed; it will run again");
     }
 }

@@ -61,9 +61,9 @@ impl Registry {
     }
 
     /// Reloads names from the store (other processes may have registered).
-    pub(crate) fn refresh(&self) -> Result<(), crate::store::StoreError> {
+    pub(crate) async fn refresh(&self) -> Result<(), crate::store::StoreError> {
         let mut names = Names::default();
-        for registration in self.store.registrations()? {
+        for registration in self.store.registrations().await? {
             match registration.role {
                 Role::Orchestration => {
                     names
@@ -84,14 +84,11 @@ impl Registry {
         Ok(())
     }
 
-    /// Looks a name up, reloading the names once if it is not there (another
-    /// process may have registered it).
+    /// Looks a name up among those known. Names registered by other
+    /// processes become known through the change feed, or a
+    /// [`Registry::refresh`] by a caller that can wait for it.
     fn find(&self, pick: impl Fn(&Names) -> Option<String>) -> Option<String> {
-        let read = || pick(&self.names.read().unwrap_or_else(|e| e.into_inner()));
-        read().or_else(|| {
-            self.refresh().ok()?;
-            read()
-        })
+        pick(&self.names.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The newest component holding an orchestration.
@@ -123,16 +120,47 @@ impl Registry {
     /// stored, so no later process compiles it again).
     pub(crate) async fn load(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
         let cell = self.cell(digest);
-        let load = || {
-            let (store, wasm, stats) = (self.store.clone(), self.wasm.clone(), self.stats.clone());
-            let digest = digest.to_owned();
-            async move {
-                tokio::task::spawn_blocking(move || load_now(&*store, &wasm, &stats, &digest))
-                    .await
-                    .map_err(|e| ComponentError::Invalid(format!("loading was interrupted: {e}")))?
-            }
+        cell.get_or_try_init(|| self.load_from_store(digest))
+            .await
+            .cloned()
+    }
+
+    /// Reads what the store has of the component and makes it ready on a
+    /// blocking thread: see [`Registry::load`].
+    async fn load_from_store(&self, digest: &str) -> Result<Arc<LoadedComponent>, ComponentError> {
+        let unreadable = |source| ComponentError::Unreadable {
+            digest: digest.to_owned(),
+            source,
         };
-        cell.get_or_try_init(load).await.cloned()
+        let key = self.wasm.compatibility_key();
+        if let Some(compiled) = self.store.compiled(digest, key).await.map_err(unreadable)? {
+            let (wasm, owned) = (self.wasm.clone(), digest.to_owned());
+            match blocking(move || wasm.load_compiled(&owned, &compiled)).await {
+                Ok(component) => {
+                    self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Arc::new(component));
+                }
+                Err(error) => tracing::warn!(%digest, %error, "compiled code unusable; compiling"),
+            }
+        }
+        let bytes = self
+            .store
+            .component(digest)
+            .await
+            .map_err(unreadable)?
+            .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
+        let (wasm, owned) = (self.wasm.clone(), digest.to_owned());
+        let (component, compiled) = blocking(move || wasm.load(&owned, &bytes)).await?;
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        if let Some(bytes) = compiled {
+            // Best effort, not awaited: without it the next process compiles.
+            drop(self.store.commit(vec![Op::CacheCompiled {
+                digest: digest.to_owned(),
+                engine: key.to_owned(),
+                bytes,
+            }]));
+        }
+        Ok(Arc::new(component))
     }
 
     /// The digest's cell; looked up without allocating, since every
@@ -160,40 +188,11 @@ impl Registry {
     }
 }
 
-/// Loads a component on this (blocking) thread: see [`Registry::load`].
-fn load_now(
-    store: &dyn Store,
-    wasm: &WasmEngine,
-    stats: &Counters,
-    digest: &str,
-) -> Result<Arc<LoadedComponent>, ComponentError> {
-    let unreadable = |source| ComponentError::Unreadable {
-        digest: digest.to_owned(),
-        source,
-    };
-    let key = wasm.compatibility_key();
-    if let Some(compiled) = store.compiled(digest, key).map_err(unreadable)? {
-        match wasm.load_compiled(digest, &compiled) {
-            Ok(component) => {
-                stats.from_cache.fetch_add(1, Ordering::Relaxed);
-                return Ok(Arc::new(component));
-            }
-            Err(error) => tracing::warn!(%digest, %error, "compiled code unusable; compiling"),
-        }
-    }
-    let bytes = store
-        .component(digest)
-        .map_err(unreadable)?
-        .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
-    let (component, compiled) = wasm.load(digest, &bytes)?;
-    stats.compiled.fetch_add(1, Ordering::Relaxed);
-    if let Some(bytes) = compiled {
-        // Best effort, not awaited: without it the next process compiles.
-        drop(store.commit(vec![Op::CacheCompiled {
-            digest: digest.to_owned(),
-            engine: key.to_owned(),
-            bytes,
-        }]));
-    }
-    Ok(Arc::new(component))
+/// Runs `work` (compiling, or mapping compiled code) on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ComponentError> + Send + 'static,
+) -> Result<T, ComponentError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ComponentError::Invalid(format!("loading was interrupted: {e}")))?
 }

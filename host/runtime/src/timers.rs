@@ -19,10 +19,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let payload = serde_json::to_string(&fired).unwrap_or_default();
     loop {
         let wake = shared.timer_wake.notified();
-        let timers = shared.store.next_timers(BATCH).unwrap_or_else(|error| {
-            tracing::error!(%error, "cannot read timers");
-            Vec::new()
-        });
+        let timers = shared
+            .store
+            .next_timers(BATCH)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot read timers");
+                Vec::new()
+            });
         let now = now_ms();
         let (due, later): (Vec<_>, Vec<_>) = timers.into_iter().partition(|t| t.fire_at <= now);
         if !due.is_empty() {
@@ -40,7 +44,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     timer,
                 })
                 .collect();
-            if let Err(error) = shared.commit(batch).await {
+            if let Err(error) = shared.commit_as_worker(batch).await {
                 tracing::error!(%error, "cannot fire timers");
                 tokio::time::sleep(MAX_SLEEP).await;
             }

@@ -1,6 +1,8 @@
 //! The embedded default store: one SQLite file in WAL mode, one writer thread
 //! with group commit, and a few reader connections.
 
+mod feed;
+mod readers;
 mod row;
 mod schema;
 mod writer;
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 
+use readers::Readers;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use tokio::sync::oneshot;
 
@@ -17,12 +20,12 @@ pub use schema::Durability;
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
-    CommitTicket, InstanceRecord, Message, MessageKind, ParentRef, Registration, Role, Status,
-    Store, StoreError, TimerRecord,
+    Changes, CommitTicket, FeedPosition, InstanceRecord, Message, MessageKind, ParentRef,
+    Registration, Role, Status, Store, StoreError, TimerRecord,
 };
 use row::{Fields, SqliteError};
 
-/// Readers kept open; more concurrent reads wait for one.
+/// Reader threads, each with its connection; more concurrent reads queue.
 const READERS: usize = 4;
 
 /// A Reprise database in one SQLite file.
@@ -30,8 +33,10 @@ const READERS: usize = 4;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<writer::Request>>,
-    readers: Vec<Mutex<Connection>>,
+    readers: Readers,
     counters: Arc<writer::Counters>,
+    /// Marks this handle's rows in the change feed.
+    origin: i64,
 }
 
 /// What the writer has committed since the store was opened.
@@ -60,25 +65,21 @@ impl SqliteStore {
         let mut conn = Connection::open(&path)?;
         schema::configure(&conn, durability)?;
         schema::migrate(&mut conn)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = Connection::open(&path)?;
-                schema::configure(&reader, durability)?;
-                Ok(Mutex::new(reader))
-            })
-            .collect::<Result<Vec<_>, rusqlite::Error>>()?;
+        let readers = Readers::open(&path, durability, READERS)?;
+        let origin = handle_origin();
         let (sender, receiver) = mpsc::channel();
         let counters = Arc::new(writer::Counters::default());
         let writer_counters = counters.clone();
         std::thread::Builder::new()
             .name("reprise-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver, writer_counters))
+            .spawn(move || writer::run(conn, receiver, writer_counters, origin))
             .map_err(|e| StoreError::Database(e.to_string()))?;
         Ok(Self {
             path,
             writer: Mutex::new(sender),
             readers,
             counters,
+            origin,
         })
     }
 
@@ -95,14 +96,34 @@ impl SqliteStore {
         &self.path
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let reader = self
-            .readers
-            .iter()
-            .find_map(|r| r.try_lock().ok())
-            .unwrap_or_else(|| self.readers[0].lock().unwrap_or_else(|e| e.into_inner()));
-        f(&reader).map_err(|e| SqliteError::from(e).into())
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.readers.read(read).await
     }
+}
+
+/// A time as SQLite stores it: integers are signed, and a time past
+/// `i64::MAX` ms is as good as never.
+fn sql_time(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+/// A number unlikely to be any other handle's, for the feed's `origin`.
+fn handle_origin() -> i64 {
+    use std::hash::BuildHasher;
+    let seed = (std::process::id(), now_ns());
+    // Each `RandomState` is seeded afresh: two handles never share an origin
+    // in practice, in one process or in two.
+    (std::collections::hash_map::RandomState::new().hash_one(seed) >> 1) as i64
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
 }
 
 fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
@@ -138,8 +159,6 @@ fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
 
 const INBOX_OF_INSTANCE: &str = "SELECT id, instance_id, execution, task, kind, name, payload
     FROM inbox WHERE instance_id = ?1 ORDER BY id";
-const INBOX_AFTER: &str = "SELECT id, instance_id, execution, task, kind, name, payload
-    FROM inbox WHERE id > ?1 ORDER BY id LIMIT ?2";
 const DUE_ACTIVITIES: &str = "SELECT id, instance_id, execution, task, name, digest, input,
     options, attempt, visible_at FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
     ORDER BY visible_at, id LIMIT ?3";
@@ -188,6 +207,7 @@ fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
 const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
     parent_id, parent_execution, parent_task, created_at, updated_at";
 
+#[async_trait::async_trait]
 impl Store for SqliteStore {
     fn commit(&self, batch: Batch) -> CommitTicket {
         let (reply, ticket) = oneshot::channel();
@@ -198,22 +218,24 @@ impl Store for SqliteStore {
         ticket
     }
 
-    fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
-        self.read(|conn| {
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
             ))?
             .query_row([id], read_instance)
             .optional()
         })
+        .await
     }
 
-    fn instances(
+    async fn instances(
         &self,
         status: Option<Status>,
         limit: usize,
     ) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.read(|conn| match status {
+        self.read(move |conn| match status {
             Some(status) => conn
                 .prepare_cached(&format!(
                     "SELECT {INSTANCE_COLUMNS} FROM instances
@@ -229,10 +251,12 @@ impl Store for SqliteStore {
                 .query_map(params![limit as i64], read_instance)?
                 .collect(),
         })
+        .await
     }
 
-    fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
-        self.read(|conn| {
+    async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT instance_id, execution, seq, at, event FROM history
                  WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
@@ -248,52 +272,46 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         })
+        .await
     }
 
-    fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
-        self.read(|conn| {
+    async fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(INBOX_OF_INSTANCE)?;
             let rows = stmt.query_map([id], read_message)?;
             rows.collect()
         })
+        .await
     }
 
-    fn updated_since(&self, since: u64) -> Result<Vec<(String, Status)>, StoreError> {
-        self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, status FROM instances WHERE updated_at >= ?1")?;
-            let rows = stmt.query_map([since], |row| {
-                let f = Fields::new(row, "instances", &["id"]);
-                Ok((f.get("id")?, f.parse("status", Status::parse)?))
-            })?;
-            rows.collect()
-        })
+    async fn feed_head(&self) -> Result<FeedPosition, StoreError> {
+        self.read(feed::head).await
     }
 
-    fn messages_after(&self, after: i64, limit: usize) -> Result<Vec<Message>, StoreError> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(INBOX_AFTER)?;
-            let rows = stmt.query_map(params![after, limit as i64], read_message)?;
-            rows.collect()
-        })
+    async fn changes(&self, after: FeedPosition, limit: usize) -> Result<Changes, StoreError> {
+        let origin = self.origin;
+        self.read(move |conn| feed::read(conn, origin, after, limit))
+            .await
     }
 
-    fn due_activities(
+    async fn due_activities(
         &self,
         now: u64,
         limit: usize,
         retries_only: bool,
     ) -> Result<Vec<ActivityTask>, StoreError> {
-        self.read(|conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(DUE_ACTIVITIES)?;
             let from = u64::from(retries_only);
-            let rows = stmt.query_map(params![from, now, limit as i64], read_activity)?;
+            let rows = stmt.query_map(params![from, sql_time(now), limit as i64], read_activity)?;
             rows.collect()
         })
+        .await
     }
 
-    fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
-        self.read(|conn| {
+    async fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
             )?;
@@ -308,26 +326,32 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         })
+        .await
     }
 
-    fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(|conn| {
+    async fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let digest = digest.to_owned();
+        self.read(move |conn| {
             conn.prepare_cached("SELECT bytes FROM components WHERE digest = ?1")?
                 .query_row([digest], |row| row.get(0))
                 .optional()
         })
+        .await
     }
 
-    fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.read(|conn| {
+    async fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let digest = digest.to_owned();
+        let engine = engine.to_owned();
+        self.read(move |conn| {
             conn.prepare_cached("SELECT bytes FROM compiled WHERE digest = ?1 AND engine = ?2")?
                 .query_row([digest, engine], |row| row.get(0))
                 .optional()
         })
+        .await
     }
 
-    fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
-        self.read(|conn| {
+    async fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached("SELECT seq, role, name, digest FROM registrations ORDER BY seq")?;
             let rows = stmt.query_map([], |row| {
@@ -341,15 +365,20 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         })
+        .await
     }
 
-    fn due_actor_messages(&self, now: u64, limit: usize) -> Result<Vec<ActorMessage>, StoreError> {
-        self.read(|conn| {
+    async fn due_actor_messages(
+        &self,
+        now: u64,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError> {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
                  WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![now, limit as i64], |row| {
+            let rows = stmt.query_map(params![sql_time(now), limit as i64], |row| {
                 // By index, in the order selected: the dispatcher's scan.
                 let f = Fields::new(row, "actor_mailbox", &["id"]);
                 Ok(ActorMessage {
@@ -367,10 +396,11 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         })
+        .await
     }
 
-    fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
-        self.read(|conn| {
+    async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
             )?;
@@ -384,51 +414,51 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         })
+        .await
     }
 
-    fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
-        self.read(|conn| {
+    async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
             conn.prepare_cached(
                 "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 AND key = ?2",
             )?
             .query_row(params![id.kind, id.key], read_actor)
             .optional()
         })
+        .await
     }
 
-    fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError> {
-        self.read(|conn| {
+    async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError> {
+        let kind = kind.to_owned();
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT kind, key, state, updated_at FROM actors WHERE kind = ?1 ORDER BY key LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![kind, limit as i64], read_actor)?;
             rows.collect()
         })
+        .await
     }
 
-    fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {
-        self.read(|conn| {
+    async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+        let request_id = request_id.to_owned();
+        self.read(move |conn| {
             conn.prepare_cached("SELECT outcome FROM actor_results WHERE request_id = ?1")?
                 .query_row([request_id], |row| row.get(0))
                 .optional()
         })
+        .await
     }
 
-    fn actor_backlog(&self) -> Result<u64, StoreError> {
-        self.read(|conn| {
+    async fn actor_backlog(&self) -> Result<u64, StoreError> {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
                 [],
                 |row| row.get(0),
             )
         })
-    }
-
-    fn data_version(&self) -> Result<i64, StoreError> {
-        // The value is per connection, so always ask the same one.
-        let reader = self.readers[0].lock().unwrap_or_else(|e| e.into_inner());
-        reader
-            .pragma_query_value(None, "data_version", |row| row.get(0))
-            .map_err(|e| SqliteError::from(e).into())
+        .await
     }
 }

@@ -118,6 +118,19 @@ impl<'a, 'r> Fields<'a, 'r> {
         parse(&text).ok_or_else(|| self.corrupt(column, format!("unknown value {text:?}")))
     }
 
+    /// A nullable text column parsed by `parse`.
+    pub(crate) fn parse_nullable<T>(
+        &self,
+        column: impl Column,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> rusqlite::Result<Option<T>> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|text| {
+            parse(&text).ok_or_else(|| self.corrupt(column, format!("unknown value {text:?}")))
+        })
+        .transpose()
+    }
+
     /// A text column holding JSON of `T`.
     pub(crate) fn json<T: DeserializeOwned>(&self, column: impl Column) -> rusqlite::Result<T> {
         let text: String = self.get(column)?;
@@ -138,7 +151,8 @@ impl<'a, 'r> Fields<'a, 'r> {
         decode(bytes).map_err(|e| self.corrupt(column, e))
     }
 
-    fn corrupt(&self, column: impl Column, why: impl Display) -> rusqlite::Error {
+    /// The error for a column whose value makes no sense.
+    pub(crate) fn corrupt(&self, column: impl Column, why: impl Display) -> rusqlite::Error {
         let row = CorruptRow {
             table: self.table,
             key: self.key(),

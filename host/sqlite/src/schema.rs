@@ -167,6 +167,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     );
     ",
+    // 6: the change feed, replacing scans of instances by update time (and
+    // their index). `origin` is the store handle that committed the change;
+    // `feed_horizon` says up to where old rows were dropped.
+    "
+    CREATE TABLE feed (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        origin  INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        subject TEXT,
+        message INTEGER
+    );
+    CREATE TABLE feed_horizon (pruned_through INTEGER NOT NULL);
+    INSERT INTO feed_horizon VALUES (0);
+    DROP INDEX instances_by_update;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::oneshot;
 
+use crate::feed::{self, FeedWriter, Work};
 use crate::row::{Fields, SqliteError};
 use reprise_core::clock::now_ms;
 use reprise_core::history::codec;
@@ -29,8 +30,21 @@ pub(crate) struct Counters {
     pub(crate) batches: AtomicU64,
 }
 
-/// Runs until every sender is dropped.
-pub(crate) fn run(mut conn: Connection, requests: Receiver<Request>, counters: Arc<Counters>) {
+/// Transactions between prunings of the change feed.
+const PRUNE_EVERY: u64 = 64;
+
+/// Runs until every sender is dropped. `origin` marks the feed rows of the
+/// batches this writer commits as this store handle's.
+pub(crate) fn run(
+    mut conn: Connection,
+    requests: Receiver<Request>,
+    counters: Arc<Counters>,
+    origin: i64,
+) {
+    let mut writer = Writer {
+        origin,
+        transactions: 0,
+    };
     while let Ok(first) = requests.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -40,95 +54,114 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Request>, counters: A
             }
         }
         let batches = group.len() as u64;
-        if commit_group(&mut conn, group) {
+        if writer.commit_group(&mut conn, group) {
             counters.transactions.fetch_add(1, Ordering::Relaxed);
             counters.batches.fetch_add(batches, Ordering::Relaxed);
         }
     }
 }
 
-/// Commits the group in one transaction; false if the transaction failed.
-///
-/// Batches are applied straight into the transaction. A batch can fail
-/// (a precondition no longer holds, a constraint); then the transaction is
-/// rolled back and the group applied again with each batch in a savepoint,
-/// so the failing one rolls back alone. Savepoints make SQLite journal every
-/// page a batch touches, which costs as much as the batch itself, so they
-/// are only paid for when a batch fails, which is rare.
-fn commit_group(conn: &mut Connection, group: Vec<Request>) -> bool {
-    let results = match apply_group(conn, &group, false) {
-        Ok(results) if results.iter().all(Result::is_ok) => Ok(results),
-        Ok(_) => apply_group(conn, &group, true),
-        Err(e) => Err(e),
-    };
-    match results {
-        Ok(results) => {
-            for ((_, reply), result) in group.into_iter().zip(results) {
-                // The requester may have given up waiting; the batch is durable anyway.
-                let _ = reply.send(result);
-            }
-            true
-        }
-        Err(e) => {
-            fail_all(group, &e);
-            false
-        }
-    }
+/// The writer's own state between transactions.
+#[derive(Debug)]
+struct Writer {
+    origin: i64,
+    transactions: u64,
 }
 
-/// Applies every batch in one transaction and commits it, unless a batch
-/// failed without savepoints (the transaction is then rolled back).
-fn apply_group(
-    conn: &mut Connection,
-    group: &[Request],
-    savepoints: bool,
-) -> Result<Vec<Result<Committed, StoreError>>, rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut results = Vec::with_capacity(group.len());
-    for (batch, _) in group {
-        let result = if savepoints {
-            apply_in_savepoint(&tx, batch)
-        } else {
-            apply_batch(&tx, batch)
+impl Writer {
+    /// Commits the group in one transaction; false if the transaction failed.
+    ///
+    /// Batches are applied straight into the transaction. A batch can fail
+    /// (a precondition no longer holds, a constraint); then the transaction is
+    /// rolled back and the group applied again with each batch in a savepoint,
+    /// so the failing one rolls back alone. Savepoints make SQLite journal every
+    /// page a batch touches, which costs as much as the batch itself, so they
+    /// are only paid for when a batch fails, which is rare.
+    fn commit_group(&mut self, conn: &mut Connection, group: Vec<Request>) -> bool {
+        let results = match self.apply_group(conn, &group, false) {
+            Ok(results) if results.iter().all(Result::is_ok) => Ok(results),
+            Ok(_) => self.apply_group(conn, &group, true),
+            Err(e) => Err(e),
         };
-        let failed = result.is_err();
-        results.push(result.map_err(StoreError::from));
-        if failed && !savepoints {
-            // Dropping the transaction rolls it back.
-            return Ok(results);
+        match results {
+            Ok(results) => {
+                for ((_, reply), result) in group.into_iter().zip(results) {
+                    // The requester may have given up waiting; the batch is durable anyway.
+                    let _ = reply.send(result);
+                }
+                true
+            }
+            Err(e) => {
+                fail_all(group, &e);
+                false
+            }
         }
     }
-    tx.commit()?;
-    Ok(results)
-}
 
-fn apply_batch(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, SqliteError> {
-    let mut committed = Committed::default();
-    batch
-        .iter()
-        .try_for_each(|op| apply(tx, op, &mut committed))?;
-    Ok(committed)
+    /// Applies every batch in one transaction and commits it, unless a batch
+    /// failed without savepoints (the transaction is then rolled back).
+    fn apply_group(
+        &mut self,
+        conn: &mut Connection,
+        group: &[Request],
+        savepoints: bool,
+    ) -> Result<Vec<Result<Committed, StoreError>>, rusqlite::Error> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(group.len());
+        for (batch, _) in group {
+            let result = if savepoints {
+                self.apply_in_savepoint(&tx, batch)
+            } else {
+                self.apply_batch(&tx, batch)
+            };
+            let failed = result.is_err();
+            results.push(result.map_err(StoreError::from));
+            if failed && !savepoints {
+                // Dropping the transaction rolls it back.
+                return Ok(results);
+            }
+        }
+        self.transactions += 1;
+        if self.transactions.is_multiple_of(PRUNE_EVERY) {
+            feed::prune(&tx, feed::KEEP)?;
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn apply_batch(&self, tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, SqliteError> {
+        let mut committed = Committed::default();
+        let mut feed = FeedWriter::new(self.origin);
+        batch
+            .iter()
+            .try_for_each(|op| apply(tx, op, &mut committed, &mut feed))?;
+        Ok(committed)
+    }
+
+    fn apply_in_savepoint(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &Batch,
+    ) -> Result<Committed, SqliteError> {
+        tx.prepare_cached("SAVEPOINT batch")?.execute([])?;
+        match self.apply_batch(tx, batch) {
+            Ok(committed) => {
+                tx.prepare_cached("RELEASE batch")?.execute([])?;
+                Ok(committed)
+            }
+            Err(e) => {
+                tx.prepare_cached("ROLLBACK TO batch")?.execute([])?;
+                tx.prepare_cached("RELEASE batch")?.execute([])?;
+                Err(e)
+            }
+        }
+    }
 }
 
 fn fail_all(group: Vec<Request>, error: &rusqlite::Error) {
     tracing::error!(%error, "group commit failed");
     for (_, reply) in group {
         let _ = reply.send(Err(StoreError::Database(error.to_string())));
-    }
-}
-
-fn apply_in_savepoint(tx: &Transaction<'_>, batch: &Batch) -> Result<Committed, SqliteError> {
-    tx.prepare_cached("SAVEPOINT batch")?.execute([])?;
-    match apply_batch(tx, batch) {
-        Ok(committed) => {
-            tx.prepare_cached("RELEASE batch")?.execute([])?;
-            Ok(committed)
-        }
-        Err(e) => {
-            tx.prepare_cached("ROLLBACK TO batch")?.execute([])?;
-            tx.prepare_cached("RELEASE batch")?.execute([])?;
-            Err(e)
-        }
     }
 }
 
@@ -151,6 +184,7 @@ fn send(
     tx: &Transaction<'_>,
     message: &NewMessage,
     committed: &mut Committed,
+    feed: &mut FeedWriter,
 ) -> Result<(), SqliteError> {
     tx.prepare_cached(
         "INSERT INTO inbox (instance_id, execution, task, kind, name, payload)
@@ -164,8 +198,10 @@ fn send(
         message.name,
         message.payload
     ])?;
+    let id = tx.last_insert_rowid();
+    feed.message(tx, &message.instance_id, id)?;
     committed.messages.push(Message {
-        id: tx.last_insert_rowid(),
+        id,
         instance_id: message.instance_id.clone(),
         execution: message.execution,
         task: message.task,
@@ -234,6 +270,26 @@ fn take_lease(
     Ok(token)
 }
 
+/// Fails unless lease `name` still has the fencing token `token`.
+fn expect_lease(tx: &Transaction<'_>, name: &str, token: u64) -> Result<(), SqliteError> {
+    let current: Option<(String, u64)> = tx
+        .prepare_cached("SELECT name, owner, token FROM leases WHERE name = ?1")?
+        .query_row([name], |row| {
+            let f = Fields::new(row, "leases", &["name"]);
+            Ok((f.get("owner")?, f.get("token")?))
+        })
+        .optional()?;
+    match current {
+        Some((_, current)) if current == token => Ok(()),
+        Some((owner, current)) => Err(SqliteError::Store(StoreError::Conflict(format!(
+            "the {name} lease has moved on: token {current} (held by {owner}), not {token}"
+        )))),
+        None => Err(SqliteError::Store(StoreError::Conflict(format!(
+            "the {name} lease was never taken"
+        )))),
+    }
+}
+
 fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), SqliteError> {
     let parent = r.parent.as_ref();
     tx.prepare_cached(
@@ -256,7 +312,12 @@ fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Sqlit
     Ok(())
 }
 
-fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(), SqliteError> {
+fn apply(
+    tx: &Transaction<'_>,
+    op: &Op,
+    committed: &mut Committed,
+    feed: &mut FeedWriter,
+) -> Result<(), SqliteError> {
     match op {
         Op::ExpectRunning {
             instance_id,
@@ -290,6 +351,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             for (role, name) in names {
                 insert.execute(params![role.as_str(), name, digest])?;
             }
+            feed.work(tx, Work::Registrations)?;
         }
         Op::CacheCompiled {
             digest,
@@ -309,9 +371,10 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 };
                 let outcome = Err(reprise_core::history::Failure::new(problem));
                 let message = NewMessage::task_result(parent, MessageKind::Child, &outcome);
-                return send(tx, &message, committed);
+                return send(tx, &message, committed, feed);
             }
             insert_instance(tx, record)?;
+            feed.instance(tx, &record.id)?;
             append_history(
                 tx,
                 &record.id,
@@ -346,12 +409,14 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 id: tx.last_insert_rowid(),
                 ..task.clone()
             });
+            feed.work(tx, Work::Activities)?;
         }
         Op::ScheduleTimer(timer) => {
             tx.prepare_cached(
                 "INSERT INTO timers (instance_id, execution, task, fire_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![timer.instance_id, timer.execution, timer.task, timer.fire_at])?;
+            feed.work(tx, Work::Timers)?;
         }
         Op::Send(message) => {
             if message.kind == MessageKind::Event {
@@ -372,7 +437,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                     Some(_) => {}
                 }
             }
-            send(tx, message, committed)?;
+            send(tx, message, committed, feed)?;
         }
         Op::Consume(ids) => {
             let mut delete = tx.prepare_cached("DELETE FROM inbox WHERE id = ?1")?;
@@ -404,6 +469,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                     "no instance {instance_id}"
                 ))));
             }
+            feed.instance(tx, instance_id)?;
             if status.is_final() {
                 // Nothing will consume them: pending work of a finished instance goes.
                 tx.prepare_cached("DELETE FROM activity_tasks WHERE instance_id = ?1")?
@@ -433,10 +499,11 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                     .execute(params![instance_id, execution])?;
             }
             append_history(tx, instance_id, next, std::slice::from_ref(started))?;
+            feed.instance(tx, instance_id)?;
         }
         Op::CompleteActivity { task_id, message } => {
             if remove_activity(tx, *task_id)? {
-                send(tx, message, committed)?;
+                send(tx, message, committed, feed)?;
             }
         }
         Op::ConsumeActivity { task_id } => {
@@ -451,6 +518,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 "UPDATE activity_tasks SET attempt = ?2, visible_at = ?3 WHERE id = ?1",
             )?
             .execute(params![task_id, attempt, visible_at])?;
+            feed.work(tx, Work::Activities)?;
         }
         Op::FireTimer { timer, message } => {
             let removed = tx
@@ -459,7 +527,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 )?
                 .execute(params![timer.instance_id, timer.execution, timer.task])?;
             if removed == 1 {
-                send(tx, message, committed)?;
+                send(tx, message, committed, feed)?;
             }
         }
         Op::EnqueueActor {
@@ -479,10 +547,12 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 json(reply)?,
                 visible_at
             ])?;
+            feed.work(tx, Work::Actors)?;
         }
         Op::EnqueueAtomic { operations, reply } => {
             tx.prepare_cached("INSERT INTO actor_atomic (operations, reply) VALUES (?1, ?2)")?
                 .execute(params![json(operations)?, json(reply)?])?;
+            feed.work(tx, Work::Actors)?;
         }
         Op::ApplyActors {
             dequeued,
@@ -531,6 +601,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
                 "INSERT OR REPLACE INTO actor_results (request_id, outcome) VALUES (?1, ?2)",
             )?
             .execute(params![request_id, outcome])?;
+            feed.actor_result(tx, request_id)?;
         }
         Op::TakeLease {
             name,
@@ -538,6 +609,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             now,
             until,
         } => committed.lease = Some(take_lease(tx, name, owner, *now, *until)?),
+        Op::ExpectLease { name, token } => expect_lease(tx, name, *token)?,
         Op::ReleaseLease { name, owner } => {
             // Expired rather than deleted: the token must keep growing.
             tx.prepare_cached("UPDATE leases SET expires_at = 0 WHERE name = ?1 AND owner = ?2")?
@@ -571,6 +643,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, committed: &mut Committed) -> Result<(),
             ] {
                 tx.prepare_cached(sql)?.execute([instance_id])?;
             }
+            feed.instance(tx, instance_id)?;
         }
     }
     Ok(())
@@ -583,6 +656,13 @@ mod tests {
     fn request(batch: Batch) -> (Request, oneshot::Receiver<Result<Committed, StoreError>>) {
         let (reply, ticket) = oneshot::channel();
         ((batch, reply), ticket)
+    }
+
+    fn writer() -> Writer {
+        Writer {
+            origin: 1,
+            transactions: 0,
+        }
     }
 
     fn create(id: &str) -> Op {
@@ -603,7 +683,7 @@ mod tests {
             },
         ]);
         let (last, last_ticket) = request(vec![create("c")]);
-        assert!(commit_group(&mut conn, vec![first, failing, last]));
+        assert!(writer().commit_group(&mut conn, vec![first, failing, last]));
         assert!(first_ticket.blocking_recv().unwrap().is_ok());
         assert!(matches!(
             failing_ticket.blocking_recv().unwrap(),
@@ -618,46 +698,5 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(ids, ["a", "c"]);
-    }
-
-    /// Commits one batch alone and returns what it produced.
-    fn commit_one(conn: &mut Connection, batch: Batch) -> Result<Committed, StoreError> {
-        let (one, ticket) = request(batch);
-        assert!(commit_group(conn, vec![one]));
-        ticket.blocking_recv().unwrap()
-    }
-
-    fn take(owner: &str, now: u64) -> Op {
-        Op::TakeLease {
-            name: "worker".into(),
-            owner: owner.into(),
-            now,
-            until: now + 100,
-        }
-    }
-
-    #[test]
-    fn a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::schema::migrate(&mut conn).unwrap();
-        let token = |result: Result<Committed, StoreError>| result.unwrap().lease.unwrap();
-        assert_eq!(token(commit_one(&mut conn, vec![take("a", 1_000)])), 1);
-        let refused = commit_one(&mut conn, vec![take("b", 1_050)]).unwrap_err();
-        assert!(
-            refused.to_string().contains("held by a for another 50 ms"),
-            "{refused}"
-        );
-        // Renewed by its holder: same token, later expiry.
-        assert_eq!(token(commit_one(&mut conn, vec![take("a", 1_090)])), 1);
-        assert!(commit_one(&mut conn, vec![take("b", 1_150)]).is_err());
-        // Run out: another takes it over with the next token.
-        assert_eq!(token(commit_one(&mut conn, vec![take("b", 1_191)])), 2);
-        // Given up: free at once, and the token still grows.
-        let release = Op::ReleaseLease {
-            name: "worker".into(),
-            owner: "b".into(),
-        };
-        commit_one(&mut conn, vec![release]).unwrap();
-        assert_eq!(token(commit_one(&mut conn, vec![take("c", 1_200)])), 3);
     }
 }

@@ -27,7 +27,10 @@ async fn main() {
         .map_or_else(std::env::temp_dir, Into::into);
     let dir = tempfile::tempdir_in(parent).expect("temporary directory");
     let store = Arc::new(SqliteStore::open(dir.path().join("measure.db")).expect("open database"));
-    let runtime = Runtime::builder(store.clone()).build().expect("runtime");
+    let runtime = Runtime::builder(store.clone())
+        .build()
+        .await
+        .expect("runtime");
     for component in ["hello_sequence", "misbehaving"] {
         runtime.register(&guest(component)).await.expect("register");
     }
@@ -69,7 +72,7 @@ async fn main() {
     );
 
     let id = run("chain", r#"{"steps":500,"pause_ms":0}"#).await;
-    let events = runtime.history(&id).expect("history").len();
+    let events = runtime.history(&id).await.expect("history").len();
     let mut replays = Vec::new();
     for _ in 0..RUNS {
         let start = Instant::now();

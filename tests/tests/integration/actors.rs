@@ -41,7 +41,7 @@ async fn many_concurrent_senders_lose_no_update() {
         .flat_map(|s| (1..=25).map(move |n| s * 100 + n))
         .sum();
     assert_eq!(
-        actor_json(&host.runtime, "tally", "shared"),
+        actor_json(&host.runtime, "tally", "shared").await,
         json!({"count": 500, "sum": expected_sum})
     );
 }
@@ -124,11 +124,11 @@ async fn orchestrations_call_signal_and_update_actors_atomically() {
     assert_eq!(record.output.as_deref(), Some(r#"{"count":1,"sum":7}"#));
     host.settle().await;
     assert_eq!(
-        actor_json(&host.runtime, "tally", "right"),
+        actor_json(&host.runtime, "tally", "right").await,
         json!({"count": 1, "sum": 7})
     );
     assert_eq!(
-        actor_json(&host.runtime, "tally", "audit"),
+        actor_json(&host.runtime, "tally", "audit").await,
         json!({"count": 1, "sum": 1})
     );
     // Actor to actor, one-way.
@@ -144,7 +144,7 @@ async fn orchestrations_call_signal_and_update_actors_atomically() {
         .unwrap();
     host.settle().await;
     assert_eq!(
-        actor_json(&host.runtime, "tally", "right"),
+        actor_json(&host.runtime, "tally", "right").await,
         json!({"count": 2, "sum": 10})
     );
 }
@@ -163,16 +163,16 @@ async fn reminders_fire_after_a_restart() {
     host.stop_worker();
     drop(host.runtime.clone());
     // A new host process on the same database.
-    let restarted = open(&host.db, |b| b);
+    let restarted = open(&host.db, |b| b).await;
     let _worker = restarted.start_worker(8);
     assert_eq!(
-        actor_json(&restarted, "tally", "r"),
+        actor_json(&restarted, "tally", "r").await,
         json!({"count": 1, "sum": 1}),
         "not yet due"
     );
     settle(&restarted).await;
     assert_eq!(
-        actor_json(&restarted, "tally", "r"),
+        actor_json(&restarted, "tally", "r").await,
         json!({"count": 2, "sum": 11})
     );
 }
@@ -191,9 +191,9 @@ async fn committed_state_is_readable_without_waiting_behind_the_mailbox() {
             .await
             .unwrap();
     }
-    assert_eq!(host.runtime.actor_backlog().unwrap(), 5);
+    assert_eq!(host.runtime.actor_backlog().await.unwrap(), 5);
     assert_eq!(
-        actor_json(&host.runtime, "tally", "q"),
+        actor_json(&host.runtime, "tally", "q").await,
         json!({"count": 1, "sum": 2})
     );
 }
@@ -243,12 +243,12 @@ async fn bad_actor_input_is_refused_and_changes_nothing() {
         .unwrap_err();
     assert!(error.to_string().contains("bad input"), "{error}");
     assert!(matches!(
-        host.runtime.actor_state("tally", "nobody"),
+        host.runtime.actor_state("tally", "nobody").await,
         Err(Error::NotFound(_))
     ));
-    assert_eq!(host.runtime.actor_backlog().unwrap(), 0);
+    assert_eq!(host.runtime.actor_backlog().await.unwrap(), 0);
     assert_eq!(
-        actor_json(&host.runtime, "tally", "b"),
+        actor_json(&host.runtime, "tally", "b").await,
         json!({"count": 1, "sum": 1})
     );
 }

@@ -9,18 +9,18 @@ use reprise_sqlite::SqliteStore;
 use reprise_tests::{Host, guest, guest_path, reprise_bin};
 
 /// Everything a request could have changed, to compare before and after.
-fn snapshot(host: &Host) -> (usize, usize) {
+async fn snapshot(host: &Host) -> (usize, usize) {
     let store = SqliteStore::open(&host.db).unwrap();
     (
-        store.registrations().unwrap().len(),
-        store.instances(None, usize::MAX).unwrap().len(),
+        store.registrations().await.unwrap().len(),
+        store.instances(None, usize::MAX).await.unwrap().len(),
     )
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_wasm_and_wrong_world_components_are_refused() {
     let host = Host::new().await;
-    let before = snapshot(&host);
+    let before = snapshot(&host).await;
     let error = host
         .runtime
         .register(b"\0asm but not really")
@@ -38,7 +38,7 @@ async fn malformed_wasm_and_wrong_world_components_are_refused() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("another world"), "{error}");
-    assert_eq!(snapshot(&host), before);
+    assert_eq!(snapshot(&host).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,7 +50,7 @@ async fn malformed_or_oversized_input_and_unknown_names_start_nothing() {
         })
     })
     .await;
-    let before = snapshot(&host);
+    let before = snapshot(&host).await;
     let start = |name: &'static str, input: String| {
         let runtime = host.runtime.clone();
         async move { runtime.start(name, &input, StartOptions::default()).await }
@@ -76,7 +76,7 @@ async fn malformed_or_oversized_input_and_unknown_names_start_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::NotFound(_)), "{error:?}");
-    assert_eq!(snapshot(&host), before);
+    assert_eq!(snapshot(&host).await, before);
 
     let error = host
         .runtime
@@ -90,8 +90,8 @@ async fn malformed_or_oversized_input_and_unknown_names_start_nothing() {
 async fn unknown_instances_are_not_found() {
     let host = Host::new().await;
     for result in [
-        host.runtime.status("ghost").map(|_| ()),
-        host.runtime.history("ghost").map(|_| ()),
+        host.runtime.status("ghost").await.map(|_| ()),
+        host.runtime.history("ghost").await.map(|_| ()),
         host.runtime.terminate("ghost", "x").await,
         host.runtime.suspend("ghost").await,
         host.runtime.resume("ghost").await,
@@ -165,7 +165,7 @@ fn the_cli_exits_nonzero_with_one_line_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn names_with_control_characters_or_beyond_their_length_are_refused() {
     let host = Host::new().await;
-    let before = snapshot(&host);
+    let before = snapshot(&host).await;
     let id = |id: &str| StartOptions {
         instance_id: Some(id.to_owned()),
     };
@@ -206,8 +206,8 @@ async fn names_with_control_characters_or_beyond_their_length_are_refused() {
         assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
         assert_eq!(error.to_string(), expected);
     }
-    assert_eq!(snapshot(&host), before);
-    assert_eq!(host.runtime.actor_backlog().unwrap(), 0);
+    assert_eq!(snapshot(&host).await, before);
+    assert_eq!(host.runtime.actor_backlog().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -221,7 +221,7 @@ async fn a_row_the_store_cannot_decode_is_an_error_that_names_it() {
         [&record.id],
     )
     .unwrap();
-    let error = host.runtime.status(&record.id).unwrap_err();
+    let error = host.runtime.status(&record.id).await.unwrap_err();
     assert_eq!(
         error.to_string(),
         format!(
@@ -239,7 +239,12 @@ async fn a_row_the_store_cannot_decode_is_an_error_that_names_it() {
         [&record.id],
     )
     .unwrap();
-    let error = host.runtime.history(&record.id).unwrap_err().to_string();
+    let error = host
+        .runtime
+        .history(&record.id)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         error.starts_with(&format!(
             "corrupt row in table history (key {}/0/1): column event: malformed history event",
@@ -258,6 +263,7 @@ async fn a_row_the_store_cannot_decode_is_an_error_that_names_it() {
     let store = SqliteStore::open(&host.db).unwrap();
     let error = store
         .due_activities(i64::MAX as u64, 10, false)
+        .await
         .unwrap_err()
         .to_string();
     assert!(

@@ -6,7 +6,8 @@ use std::time::Duration;
 use reprise::StartOptions;
 use reprise::store::Status;
 use reprise_tests::{
-    Host, WorkerProcess, actor_json, assert_all_completed, registered_client, settle,
+    Host, WorkerProcess, actor_json, actor_jsons, all_finished, assert_all_completed,
+    registered_client, settle,
 };
 use serde_json::{Value, json};
 
@@ -30,8 +31,8 @@ async fn open_bank(runtime: &reprise::Runtime) {
         .unwrap();
 }
 
-fn balance(runtime: &reprise::Runtime, key: &str) -> i64 {
-    actor_json(runtime, "account", key)["balance"]
+async fn balance(runtime: &reprise::Runtime, key: &str) -> i64 {
+    actor_json(runtime, "account", key).await["balance"]
         .as_i64()
         .unwrap()
 }
@@ -40,10 +41,7 @@ fn balance(runtime: &reprise::Runtime, key: &str) -> i64 {
 async fn a_failing_leg_leaves_every_account_unchanged() {
     let host = Host::new().await;
     open_bank(&host.runtime).await;
-    let before: Vec<Value> = ["a", "b", "closed"]
-        .iter()
-        .map(|k| actor_json(&host.runtime, "account", k))
-        .collect();
+    let before = actor_jsons(&host.runtime, "account", ["a", "b", "closed"]).await;
 
     // The second leg fails: the first leg's withdrawal must not stick.
     let record = host
@@ -74,10 +72,7 @@ async fn a_failing_leg_leaves_every_account_unchanged() {
         "{outcome}"
     );
 
-    let after: Vec<Value> = ["a", "b", "closed"]
-        .iter()
-        .map(|k| actor_json(&host.runtime, "account", k))
-        .collect();
+    let after = actor_jsons(&host.runtime, "account", ["a", "b", "closed"]).await;
     assert_eq!(before, after);
 
     let record = host
@@ -85,7 +80,10 @@ async fn a_failing_leg_leaves_every_account_unchanged() {
         .await;
     assert!(record.output.unwrap().contains(r#""done":true"#));
     assert_eq!(
-        (balance(&host.runtime, "a"), balance(&host.runtime, "b")),
+        (
+            balance(&host.runtime, "a").await,
+            balance(&host.runtime, "b").await
+        ),
         (70, 130)
     );
 }
@@ -99,7 +97,7 @@ async fn the_saga_compensates_and_actor_to_actor_transfers_arrive() {
         .await;
     assert!(record.output.unwrap().contains("account is closed"));
     assert_eq!(
-        balance(&host.runtime, "a"),
+        balance(&host.runtime, "a").await,
         100,
         "the withdrawal was compensated"
     );
@@ -116,7 +114,10 @@ async fn the_saga_compensates_and_actor_to_actor_transfers_arrive() {
         .unwrap();
     host.settle().await;
     assert_eq!(
-        (balance(&host.runtime, "a"), balance(&host.runtime, "b")),
+        (
+            balance(&host.runtime, "a").await,
+            balance(&host.runtime, "b").await
+        ),
         (75, 125)
     );
     let error = host
@@ -158,9 +159,9 @@ async fn the_eternal_orchestration_account_loses_none_of_a_thousand_messages() {
 }
 
 /// Polls every millisecond, for up to thirty seconds, until `done` holds.
-async fn wait_for(mut done: impl FnMut() -> bool) {
+async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..30_000 {
-        if done() {
+        if done().await {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -238,15 +239,14 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
         // backlog, a larger part each round. Waiting for progress rather than
         // for a fixed time keeps the kills inside the work however fast the
         // worker is.
-        let queued = client.actor_backlog().unwrap();
+        let queued = client.actor_backlog().await.unwrap();
         let left = queued * (ROUNDS - round) / (ROUNDS + 1);
         let worker = WorkerProcess::spawn(&db);
-        wait_for(|| client.actor_backlog().unwrap() <= left).await;
+        wait_for(async || client.actor_backlog().await.unwrap() <= left).await;
         worker.kill();
-        let unfinished = orchestrations
-            .iter()
-            .any(|id| !client.status(id).unwrap().status.is_final());
-        if unfinished || client.actor_backlog().unwrap() > 0 {
+        if !all_finished(&client, &orchestrations).await
+            || client.actor_backlog().await.unwrap() > 0
+        {
             interrupted += 1;
         }
     }
@@ -259,12 +259,14 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
     settle(&client).await;
     worker.kill();
 
-    let total: i64 = accounts.iter().map(|k| balance(&client, k)).sum();
-    assert_eq!(total, 10_000, "money is conserved");
-    assert!(accounts.iter().all(|k| balance(&client, k) >= 0));
-    let tallies: Vec<Value> = (0..3)
-        .map(|t| actor_json(&client, "tally", &format!("t{t}")))
+    let balances = actor_jsons(&client, "account", &accounts).await;
+    let balances: Vec<i64> = balances
+        .iter()
+        .map(|a| a["balance"].as_i64().unwrap())
         .collect();
+    assert_eq!(balances.iter().sum::<i64>(), 10_000, "money is conserved");
+    assert!(balances.iter().all(|b| *b >= 0));
+    let tallies = actor_jsons(&client, "tally", (0..3).map(|t| format!("t{t}"))).await;
     let count: u64 = tallies.iter().map(|t| t["count"].as_u64().unwrap()).sum();
     let sum: i64 = tallies.iter().map(|t| t["sum"].as_i64().unwrap()).sum();
     assert_eq!(

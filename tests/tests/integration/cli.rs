@@ -148,7 +148,7 @@ async fn a_guest_line_is_logged_once_even_when_another_worker_replays_it() {
     let first_log = dir.path().join("first.log");
     let first = WorkerProcess::spawn_logging(&db, &first_log);
     for _ in 0..1000 {
-        let history = client.history(&id).unwrap();
+        let history = client.history(&id).await.unwrap();
         if history.iter().any(
             |e| matches!(&e.event, reprise::history::Event::EventAwaited { name } if name == "go"),
         ) {

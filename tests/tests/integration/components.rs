@@ -12,7 +12,7 @@ use reprise_tests::{guest, open};
 /// A new runtime on `db` (as a restarted process would be) runs
 /// hello-sequence and says how it came by the component.
 async fn run_after_restart(db: &Path) -> ComponentStats {
-    let runtime = open(db, |b| b);
+    let runtime = open(db, |b| b).await;
     let worker = runtime.start_worker(4);
     let id = runtime
         .start("hello_sequence", r#"["Oslo"]"#, StartOptions::default())
@@ -29,7 +29,7 @@ async fn run_after_restart(db: &Path) -> ComponentStats {
 async fn a_restarted_host_runs_a_registered_component_without_compiling_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reprise.db");
-    let first = open(&db, |b| b);
+    let first = open(&db, |b| b).await;
     first.register(&guest("hello_sequence")).await.unwrap();
     assert_eq!(
         first.component_stats(),
@@ -55,6 +55,7 @@ async fn compiled_code_that_cannot_be_used_is_compiled_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reprise.db");
     open(&db, |b| b)
+        .await
         .register(&guest("hello_sequence"))
         .await
         .unwrap();
@@ -88,10 +89,11 @@ async fn many_instances_that_need_a_component_at_once_load_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("reprise.db");
     open(&db, |b| b)
+        .await
         .register(&guest("hello_sequence"))
         .await
         .unwrap();
-    let runtime = open(&db, |b| b);
+    let runtime = open(&db, |b| b).await;
     let mut ids = Vec::new();
     for n in 0..20 {
         let input = format!(r#"["city {n}"]"#);

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use reprise::StartOptions;
 use reprise::history::Event;
-use reprise::{Runtime, StartOptions};
-use reprise_tests::{WorkerProcess, assert_all_completed, registered_client};
+use reprise_tests::{WorkerProcess, all_finished, assert_all_completed, registered_client};
 use serde_json::Value;
 
 const CHAINS: usize = 10;
@@ -17,11 +17,6 @@ const PAUSE_MS: u64 = 25;
 const EVENTS: i64 = 60;
 /// Activities of each scatter instance; the first takes SCATTER * 20 ms.
 const SCATTER: u64 = 30;
-
-async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
-    ids.iter()
-        .all(|id| client.status(id).unwrap().status.is_final())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
@@ -114,9 +109,9 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
 
     let expected_sum = STEPS * (STEPS + 1) / 2;
     for id in &ids {
-        let record = client.status(id).unwrap();
+        let record = client.status(id).await.unwrap();
         assert_eq!(record.output, Some(expected_sum.to_string()), "{id}");
-        let history = client.history(id).unwrap();
+        let history = client.history(id).await.unwrap();
         let seqs: Vec<u32> = history.iter().map(|e| e.seq).collect();
         assert_eq!(
             seqs,
@@ -142,10 +137,10 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         assert_eq!(awaited as u64, STEPS, "{id}");
     }
     for id in &scatters {
-        let record = client.status(id).unwrap();
+        let record = client.status(id).await.unwrap();
         let sum = SCATTER * (SCATTER + 1) / 2;
         assert_eq!(record.output, Some(sum.to_string()), "{id}");
-        let history = client.history(id).unwrap();
+        let history = client.history(id).await.unwrap();
         let count =
             |matches: fn(&Event) -> bool| history.iter().filter(|e| matches(&e.event)).count();
         assert_eq!(
@@ -160,12 +155,12 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         );
     }
     let state: Value =
-        serde_json::from_str(&client.status(&counter).unwrap().output.unwrap()).unwrap();
+        serde_json::from_str(&client.status(&counter).await.unwrap().output.unwrap()).unwrap();
     assert_eq!(state["applied"], EVENTS);
     assert_eq!(state["total"], EVENTS * (EVENTS + 1) / 2);
     // Durable timers fired after the restarts: both deadlines passed.
     let outcome: Value =
-        serde_json::from_str(&client.status(&approval).unwrap().output.unwrap()).unwrap();
+        serde_json::from_str(&client.status(&approval).await.unwrap().output.unwrap()).unwrap();
     assert_eq!(
         outcome,
         serde_json::json!({"approved": false, "by": "deadline", "escalated": true})

@@ -16,7 +16,7 @@ async fn replaying_a_finished_history_reproduces_its_output() {
     );
     // Same verdict from a second host on the same file: nothing was cached.
     drop(host.runtime.clone());
-    let other = reprise_tests::open(&host.db, |b| b);
+    let other = reprise_tests::open(&host.db, |b| b).await;
     let again = other.replay_check(&record.id, None).await.unwrap();
     assert_eq!(again, verdict);
 }
@@ -42,7 +42,7 @@ async fn changed_code_is_reported_as_nondeterminism_naming_instance_and_position
         "{text}"
     );
     // The check wrote nothing.
-    assert_eq!(host.runtime.status(&record.id).unwrap(), record);
+    assert_eq!(host.runtime.status(&record.id).await.unwrap(), record);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,7 +75,7 @@ async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() 
     host.wait_for_custom_status(&id, r#""waiting for manager""#)
         .await;
     host.stop_worker();
-    let recorded = host.runtime.history(&id).unwrap();
+    let recorded = host.runtime.history(&id).await.unwrap();
     let db = rusqlite::Connection::open(&host.db).unwrap();
     for event in &recorded {
         let json = serde_json::to_string(&event.event).unwrap();
@@ -98,8 +98,8 @@ async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() 
 
     // A new host on the same file: it reads the JSON rows back as the same
     // events, replays them and takes the approval.
-    let upgraded = reprise_tests::open(&host.db, |b| b);
-    assert_eq!(upgraded.history(&id).unwrap(), recorded);
+    let upgraded = reprise_tests::open(&host.db, |b| b).await;
+    assert_eq!(upgraded.history(&id).await.unwrap(), recorded);
     let _worker = upgraded.start_worker(16);
     upgraded
         .raise_event(&id, "approval", r#"{"approved":true,"by":"sam"}"#)
@@ -112,7 +112,7 @@ async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() 
     assert_eq!(record.status, Status::Completed, "{:?}", record.output);
     assert!(record.output.unwrap().contains(r#""by":"sam""#));
     assert_eq!(
-        upgraded.history(&id).unwrap()[..recorded.len()],
+        upgraded.history(&id).await.unwrap()[..recorded.len()],
         recorded[..],
         "the JSON-era events are unchanged"
     );

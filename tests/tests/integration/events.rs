@@ -36,7 +36,7 @@ async fn events_sent_before_the_wait_are_buffered() {
     host.runtime.raise_event(&id, "add", "40").await.unwrap();
     host.runtime.raise_event(&id, "add", "2").await.unwrap();
     // A second host process picks up the instance and its inbox.
-    let worker = reprise_tests::open(&host.db, |b| b);
+    let worker = reprise_tests::open(&host.db, |b| b).await;
     let _handle = worker.start_worker(4);
     let record = worker
         .wait(&id, std::time::Duration::from_secs(30))

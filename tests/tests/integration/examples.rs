@@ -31,7 +31,7 @@ async fn hello_sequence_greets_in_order_and_records_each_call_once() {
         json!(["Hello, Tokyo!", "Hello, Seattle!", "Hello, London!"])
     );
 
-    let history = host.runtime.history(&record.id).unwrap();
+    let history = host.runtime.history(&record.id).await.unwrap();
     let scheduled: Vec<_> = history
         .iter()
         .filter_map(|e| match &e.event {
@@ -59,6 +59,7 @@ async fn fan_out_aggregates_every_activity_across_sub_orchestrations() {
     let children: Vec<_> = host
         .runtime
         .list(None, 100)
+        .await
         .unwrap()
         .into_iter()
         .filter(|r| {
@@ -123,7 +124,7 @@ async fn approval_escalates_then_rejects_when_nobody_answers() {
         output(&record),
         json!({"approved": false, "by": "deadline", "escalated": true})
     );
-    let history = host.runtime.history(&record.id).unwrap();
+    let history = host.runtime.history(&record.id).await.unwrap();
     let timers_won = history
         .iter()
         .filter(|e| matches!(e.event, Event::AnyAwaited { winner: 1, .. }))
@@ -149,7 +150,7 @@ async fn counter_continues_as_new_and_keeps_its_state() {
     assert_eq!(state["applied"], 3);
     assert_eq!(state["total"], 18);
     assert_eq!(record.execution, 2, "two continue-as-new, three executions");
-    let history = host.runtime.history(&id).unwrap();
+    let history = host.runtime.history(&id).await.unwrap();
     assert!(
         history.len() < 10,
         "history starts fresh each execution: {history:?}"

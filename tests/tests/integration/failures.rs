@@ -54,7 +54,7 @@ async fn a_panicking_orchestration_fails_with_the_panic_message_and_a_backtrace(
         "{details}"
     );
     // History ends with the same failure.
-    let history = host.runtime.history(&record.id).unwrap();
+    let history = host.runtime.history(&record.id).await.unwrap();
     assert_eq!(
         history.last().map(|e| &e.event),
         Some(&Event::Failed { failure })

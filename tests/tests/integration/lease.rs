@@ -117,3 +117,53 @@ async fn a_worker_that_stops_gives_its_lease_up_at_once() {
     let (_, token, _) = holder_other_than(&db, Some(&owner)).await;
     assert_eq!(token, 2);
 }
+
+/// A worker that lost its lease while it still runs (paused past it, say)
+/// applies nothing once another has taken the lease over: every batch it
+/// commits carries its old fencing token, which the store refuses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
+    use reprise::store::{Op, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    let runtime = registered_client(&db).await;
+    // Long enough that it is not renewed during the test.
+    let worker = runtime
+        .start_leased_worker(4, Duration::from_secs(600))
+        .await
+        .unwrap();
+    let (_, old_token, expires_at) = lease(&db).unwrap();
+
+    // Another host whose clock says the lease ran out takes it over.
+    let other = reprise_sqlite::SqliteStore::open(&db).unwrap();
+    let taken = other
+        .commit(vec![Op::TakeLease {
+            name: "worker".into(),
+            owner: "another host".into(),
+            now: expires_at + 1,
+            until: expires_at + 600_000,
+        }])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.lease, Some(old_token + 1));
+
+    let id = runtime
+        .start("hello_sequence", r#"["Oslo"]"#, StartOptions::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let record = runtime.status(&id).await.unwrap();
+    assert_eq!(record.status, Status::Running);
+    let history = runtime.history(&id).await.unwrap();
+    assert_eq!(history.len(), 1, "only its start, no episode: {history:?}");
+    assert!(
+        other
+            .due_activities(u64::MAX, 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    worker.abort();
+}

@@ -18,14 +18,17 @@ async fn suspended_instances_keep_their_events_until_resumed() {
     host.wait_for_custom_status(&id, r#""waiting for manager""#)
         .await;
     host.runtime.suspend(&id).await.unwrap();
-    assert_eq!(host.runtime.status(&id).unwrap().status, Status::Suspended);
+    assert_eq!(
+        host.runtime.status(&id).await.unwrap().status,
+        Status::Suspended
+    );
     host.runtime
         .raise_event(&id, "approval", r#"{"approved":true,"by":"sam"}"#)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        host.runtime.status(&id).unwrap().status,
+        host.runtime.status(&id).await.unwrap().status,
         Status::Suspended,
         "no progress while suspended"
     );
@@ -61,8 +64,14 @@ async fn terminate_then_purge() {
             .is_err()
     );
     host.runtime.purge(&id).await.unwrap();
-    assert!(matches!(host.runtime.status(&id), Err(Error::NotFound(_))));
-    assert!(matches!(host.runtime.history(&id), Err(Error::NotFound(_))));
+    assert!(matches!(
+        host.runtime.status(&id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        host.runtime.history(&id).await,
+        Err(Error::NotFound(_))
+    ));
 }
 
 /// Registers the `notify` activity the approval example calls, counting its runs.
@@ -141,7 +150,7 @@ async fn an_activity_that_finishes_while_its_instance_is_suspended_is_not_lost()
             .count()
     };
     for _ in 0..500 {
-        if scheduled(&host.runtime.history(&id).unwrap()) > 0 {
+        if scheduled(&host.runtime.history(&id).await.unwrap()) > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -149,8 +158,11 @@ async fn an_activity_that_finishes_while_its_instance_is_suspended_is_not_lost()
     host.runtime.suspend(&id).await.unwrap();
     // The first step (300 ms) finishes meanwhile; nothing records it.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(host.runtime.status(&id).unwrap().status, Status::Suspended);
-    assert_eq!(scheduled(&host.runtime.history(&id).unwrap()), 1);
+    assert_eq!(
+        host.runtime.status(&id).await.unwrap().status,
+        Status::Suspended
+    );
+    assert_eq!(scheduled(&host.runtime.history(&id).await.unwrap()), 1);
     host.runtime.resume(&id).await.unwrap();
     let record = host.wait(&id).await;
     assert_eq!(record.status, Status::Completed, "{:?}", record.output);
@@ -209,7 +221,7 @@ async fn a_timer_fires_at_the_time_its_history_records() {
     // well after the start event.
     let id = host.start("long_timer", "30000000").await;
     let recorded = loop {
-        let history = host.runtime.history(&id).unwrap();
+        let history = host.runtime.history(&id).await.unwrap();
         if let Some(event) = history.iter().find_map(|e| match e.event {
             reprise::history::Event::TimerScheduled { delay_ms, fire_at } => {
                 Some((e.at, delay_ms, fire_at))
@@ -231,7 +243,7 @@ async fn a_timer_fires_at_the_time_its_history_records() {
         )
         .unwrap();
     assert_eq!(scheduled, fire_at);
-    let started = host.runtime.history(&id).unwrap()[0].at;
+    let started = host.runtime.history(&id).await.unwrap()[0].at;
     assert!(
         at > started,
         "the call was recorded after the start ({at} vs {started})"

@@ -16,7 +16,7 @@ async fn an_orchestration_gets_no_files_env_network_or_real_clock() {
     assert_eq!(probe["env"], serde_json::json!([]), "{probe}");
     assert_eq!(probe["tcp"], false, "{probe}");
     // The WASI clock reads orchestration time: the recorded start.
-    let history = host.runtime.history(&record.id).unwrap();
+    let history = host.runtime.history(&record.id).await.unwrap();
     assert_eq!(probe["clock_ms"], history[0].at, "{probe}");
     // Randomness is seeded from the instance: a replay sees the same values.
     let verdict = host.runtime.replay_check(&record.id, None).await.unwrap();

@@ -59,7 +59,8 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
         };
         // Atomic requests first; the actors they wait for take no new batches.
         let mut claimed: HashSet<ActorId> = busy.clone();
-        for request in shared.store.atomic_requests(256).unwrap_or_else(|error| {
+        let requests = shared.store.atomic_requests(256).await;
+        for request in requests.unwrap_or_else(|error| {
             tracing::error!(%error, "cannot read atomic actor requests");
             Vec::new()
         }) {
@@ -96,6 +97,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
         let messages = shared
             .store
             .due_actor_messages(now_ms(), READ_AHEAD)
+            .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "cannot read actor mailboxes");
                 Vec::new()
@@ -269,7 +271,7 @@ async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMes
 }
 
 async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
-    let initial = match shared.store.actor(actor) {
+    let initial = match shared.store.actor(actor).await {
         Ok(record) => record.map(|r| r.state),
         Err(error) => {
             tracing::error!(%error, "cannot read actor state");
@@ -326,7 +328,7 @@ async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<
         states,
     }];
     batch.extend(ops);
-    if let Err(error) = shared.commit(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch).await {
         tracing::warn!(%error, "actor batch not committed; it will run again");
     }
 }
@@ -360,7 +362,7 @@ async fn run_atomic_in_span(shared: &Arc<Shared>, request: AtomicRequest) {
         }
     };
     batch.extend(reply(&request.reply, &result));
-    if let Err(error) = shared.commit(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch).await {
         tracing::warn!(%error, "atomic actor request not committed; it will run again");
     }
 }
@@ -387,6 +389,7 @@ async fn apply_atomically(
             let record = shared
                 .store
                 .actor(target)
+                .await
                 .map_err(|e| fail(Failure::new(e.to_string())))?;
             states.insert(target.clone(), record.map(|r| r.state));
         }

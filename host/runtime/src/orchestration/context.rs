@@ -184,10 +184,14 @@ impl Data {
         }
         if state.has_writes() {
             let batch = state.take_batch();
-            state.shared.commit(batch).await.map_err(|e| match e {
-                crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),
-                other => Unwind::Store(other),
-            })?;
+            state
+                .shared
+                .commit_as_worker(batch)
+                .await
+                .map_err(|e| match e {
+                    crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),
+                    other => Unwind::Store(other),
+                })?;
         }
         let mut signals = state
             .signals

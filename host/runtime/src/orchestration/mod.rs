@@ -135,7 +135,7 @@ async fn save_unconsumed_results(shared: &Arc<Shared>, carry: Carry) {
         .into_iter()
         .map(ActivityResult::into_inbox)
         .collect();
-    if let Err(error) = shared.commit(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch).await {
         tracing::warn!(%error, "activity results not saved; the activities will run again");
     }
 }
@@ -179,18 +179,18 @@ async fn run_execution(
                 }
             }
             let store = &shared.store;
-            let read = || -> Result<_, crate::store::StoreError> {
-                let Some(record) = store.instance(instance_id)? else {
+            let read = async || -> Result<_, crate::store::StoreError> {
+                let Some(record) = store.instance(instance_id).await? else {
                     return Ok(None);
                 };
                 if record.status != Status::Running {
                     return Ok(None);
                 }
-                let history = store.history(instance_id, record.execution)?;
-                let inbox = store.inbox(instance_id)?;
+                let history = store.history(instance_id, record.execution).await?;
+                let inbox = store.inbox(instance_id).await?;
                 Ok(Some((record, history, inbox)))
             };
-            match read() {
+            match read().await {
                 Ok(Some(found)) => found,
                 Ok(None) => return (Ending::Done, carry(signals, consumed, direct_results)),
                 Err(error) => {
@@ -251,7 +251,7 @@ async fn run_execution(
                     },
                 },
             });
-            match shared.commit(batch).await {
+            match shared.commit_as_worker(batch).await {
                 Ok(_) => Ending::ContinueAsNew,
                 Err(e) => {
                     tracing::info!(error = %e, "continue-as-new not committed");
@@ -403,7 +403,7 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
 }
 
 async fn commit_final(shared: &Arc<Shared>, batch: Vec<Op>) {
-    if let Err(error) = shared.commit(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch).await {
         tracing::info!(%error, "final episode not committed");
     }
     shared.finished.notify_waiters();

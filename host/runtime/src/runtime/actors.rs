@@ -9,7 +9,7 @@ use crate::history::Outcome;
 use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};
 
 impl Runtime {
-    fn actor_operation(
+    async fn actor_operation(
         &self,
         kind: &str,
         key: &str,
@@ -24,6 +24,10 @@ impl Runtime {
             operation: operation.to_owned(),
             input: input.to_owned(),
         };
+        if self.shared.registry.actor(kind).is_none() {
+            // Registered by another process a moment ago?
+            self.shared.registry.refresh().await?;
+        }
         self.shared.check_actor_operation(&operation)?;
         Ok(operation)
     }
@@ -38,7 +42,7 @@ impl Runtime {
         input: &str,
         delay: Option<Duration>,
     ) -> Result<(), Error> {
-        let operation = self.actor_operation(kind, key, operation, input)?;
+        let operation = self.actor_operation(kind, key, operation, input).await?;
         let visible_at = delay.map_or(0, |d| now_ms().saturating_add(d.as_millis() as u64));
         self.shared
             .commit(vec![Op::EnqueueActor {
@@ -61,7 +65,7 @@ impl Runtime {
         input: &str,
         timeout: Duration,
     ) -> Result<String, Error> {
-        let request = self.actor_operation(kind, key, operation, input)?;
+        let request = self.actor_operation(kind, key, operation, input).await?;
         let request_id = random_id();
         self.shared
             .commit(vec![Op::EnqueueActor {
@@ -72,7 +76,12 @@ impl Runtime {
             .await?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            if let Some(outcome) = self.shared.store.actor_result(&request_id)? {
+            // Registered before reading, so an outcome committed meanwhile
+            // is not missed.
+            let answered = self.shared.actor_results.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            if let Some(outcome) = self.shared.store.actor_result(&request_id).await? {
                 self.shared
                     .commit(vec![Op::DropActorResult {
                         request_id: request_id.clone(),
@@ -89,34 +98,36 @@ impl Runtime {
                     failure,
                 });
             }
-            if tokio::time::Instant::now() >= deadline {
+            // Outcomes committed by this process notify at once; those of a
+            // worker in another process arrive through the change feed.
+            if tokio::time::timeout_at(deadline, answered).await.is_err() {
                 return Err(Error::Timeout(format!(
                     "no answer from {kind}/{key} after {timeout:?}"
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
     /// An actor's last committed state, without waiting behind its mailbox.
-    pub fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
+    pub async fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
         let id = ActorId {
             kind: kind.to_owned(),
             key: key.to_owned(),
         };
         self.shared
             .store
-            .actor(&id)?
+            .actor(&id)
+            .await?
             .ok_or_else(|| Error::NotFound(format!("no actor {id}")))
     }
 
     /// The actors of a kind, by key.
-    pub fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
-        Ok(self.shared.store.actors(kind, limit)?)
+    pub async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
+        Ok(self.shared.store.actors(kind, limit).await?)
     }
 
     /// Actor operations not yet handled.
-    pub fn actor_backlog(&self) -> Result<u64, Error> {
-        Ok(self.shared.store.actor_backlog()?)
+    pub async fn actor_backlog(&self) -> Result<u64, Error> {
+        Ok(self.shared.store.actor_backlog().await?)
     }
 }

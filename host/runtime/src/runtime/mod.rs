@@ -6,7 +6,7 @@
 //! makes this process execute orchestrations, activities, timers and actors.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -60,13 +60,40 @@ pub(crate) struct Shared {
     pub(crate) actor_wake: Notify,
     /// Notified whenever an instance finishes in this process.
     pub(crate) finished: Notify,
+    /// Notified when a client's actor call may have its outcome.
+    pub(crate) actor_results: Notify,
     worker: AtomicBool,
+    /// The fencing token of the worker lease this process holds, 0 for
+    /// none: the work it commits is applied only while the lease is its.
+    fence: AtomicU64,
 }
 
 impl Shared {
+    /// Commits what the worker did (an episode, an activity's result, a
+    /// timer, an actor batch): like [`Shared::commit`], but fenced by the
+    /// worker lease when the worker holds one, so a worker that lost its
+    /// lease while paused cannot apply anything once another has taken over.
+    pub(crate) async fn commit_as_worker(
+        self: &Arc<Self>,
+        mut batch: Batch,
+    ) -> Result<(), StoreError> {
+        let token = self.fence.load(Ordering::Relaxed);
+        if token != 0 {
+            batch.insert(
+                0,
+                Op::ExpectLease {
+                    name: worker::WORKER_LEASE.into(),
+                    token,
+                },
+            );
+        }
+        self.commit(batch).await
+    }
+
     /// Commits a batch, then sets in motion what it made possible: routes its
     /// messages, starts created instances, wakes the activity and timer loops.
     pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<(), StoreError> {
+        let mut actor_results = false;
         let mut wake_activities = false;
         let mut wake_timers = false;
         let mut wake_actors = false;
@@ -76,6 +103,7 @@ impl Shared {
                 Op::RetryActivity { .. } => wake_activities = true,
                 Op::ScheduleTimer(_) => wake_timers = true,
                 Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
+                Op::PutActorResult { .. } => actor_results = true,
                 Op::CreateInstance { record, started } => created.push(Seed {
                     record: record.clone(),
                     history: vec![started.clone()],
@@ -92,6 +120,9 @@ impl Shared {
             .commit(batch)
             .await
             .map_err(|_| StoreError::Closed)??;
+        if actor_results {
+            self.actor_results.notify_waiters();
+        }
         if self.worker.load(Ordering::Relaxed) {
             for message in messages {
                 if let Some(spawn) = self.router.deliver(message) {
@@ -283,10 +314,10 @@ impl RuntimeBuilder {
     }
 
     /// Builds the runtime.
-    pub fn build(self) -> Result<Runtime, Error> {
+    pub async fn build(self) -> Result<Runtime, Error> {
         let wasm = WasmEngine::new(self.limits).map_err(|e| Error::Internal(e.to_string()))?;
         let registry = Registry::new(self.store.clone(), wasm.clone());
-        registry.refresh()?;
+        registry.refresh().await?;
         Ok(Runtime {
             shared: Arc::new(Shared {
                 store: self.store,
@@ -303,7 +334,9 @@ impl RuntimeBuilder {
                 timer_wake: Notify::new(),
                 actor_wake: Notify::new(),
                 finished: Notify::new(),
+                actor_results: Notify::new(),
                 worker: AtomicBool::new(false),
+                fence: AtomicU64::new(0),
             }),
         })
     }
@@ -403,7 +436,7 @@ impl Runtime {
         }
         self.shared.commit(batch).await?;
         self.shared.registry.insert_compiled(loaded);
-        self.shared.registry.refresh()?;
+        self.shared.registry.refresh().await?;
         Ok(info)
     }
 
@@ -415,9 +448,7 @@ impl Runtime {
         options: StartOptions,
     ) -> Result<String, Error> {
         self.check_payload("input", input)?;
-        let digest = self.shared.orchestration_digest(name).ok_or_else(|| {
-            Error::NotFound(format!("no orchestration named {name:?} is registered"))
-        })?;
+        let digest = self.orchestration_digest(name).await?;
         let id = options.instance_id.unwrap_or_else(random_id);
         names::check(NameKind::InstanceId, &id)?;
         let create = Op::create_instance(id.clone(), name, digest, input, None, now_ms());
@@ -457,7 +488,7 @@ impl Runtime {
         to: Status,
         output: Option<String>,
     ) -> Result<(), Error> {
-        let record = self.status(instance_id)?;
+        let record = self.status(instance_id).await?;
         if !from.contains(&record.status) {
             return Err(Error::Conflict(format!(
                 "instance {instance_id} is {}",
@@ -526,22 +557,31 @@ impl Runtime {
     }
 
     /// An instance's status, output and custom status.
-    pub fn status(&self, instance_id: &str) -> Result<InstanceRecord, Error> {
+    pub async fn status(&self, instance_id: &str) -> Result<InstanceRecord, Error> {
         self.shared
             .store
-            .instance(instance_id)?
+            .instance(instance_id)
+            .await?
             .ok_or_else(|| Error::NotFound(format!("no instance {instance_id}")))
     }
 
     /// The current execution's history.
-    pub fn history(&self, instance_id: &str) -> Result<Vec<HistoryEvent>, Error> {
-        let record = self.status(instance_id)?;
-        Ok(self.shared.store.history(instance_id, record.execution)?)
+    pub async fn history(&self, instance_id: &str) -> Result<Vec<HistoryEvent>, Error> {
+        let record = self.status(instance_id).await?;
+        Ok(self
+            .shared
+            .store
+            .history(instance_id, record.execution)
+            .await?)
     }
 
     /// Instances, newest first.
-    pub fn list(&self, status: Option<Status>, limit: usize) -> Result<Vec<InstanceRecord>, Error> {
-        Ok(self.shared.store.instances(status, limit)?)
+    pub async fn list(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRecord>, Error> {
+        Ok(self.shared.store.instances(status, limit).await?)
     }
 
     /// Waits until the instance has finished (completed, failed or
@@ -554,7 +594,7 @@ impl Runtime {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let finished = self.shared.finished.notified();
-            let record = self.status(instance_id)?;
+            let record = self.status(instance_id).await?;
             if record.status.is_final() {
                 return Ok(record);
             }
@@ -581,8 +621,12 @@ impl Runtime {
         instance_id: &str,
         bytes: Option<&[u8]>,
     ) -> Result<ReplayVerdict, Error> {
-        let record = self.status(instance_id)?;
-        let history = self.shared.store.history(instance_id, record.execution)?;
+        let record = self.status(instance_id).await?;
+        let history = self
+            .shared
+            .store
+            .history(instance_id, record.execution)
+            .await?;
         let component = match bytes {
             Some(bytes) => self.compile(bytes).await?.1,
             None => self
@@ -626,15 +670,28 @@ impl Runtime {
     /// task. What `reprise bench instantiate` measures.
     pub async fn dry_run(&self, name: &str, input: &str) -> Result<ReplayVerdict, Error> {
         self.check_payload("input", input)?;
-        let digest = self.shared.orchestration_digest(name).ok_or_else(|| {
-            Error::NotFound(format!("no orchestration named {name:?} is registered"))
-        })?;
+        let digest = self.orchestration_digest(name).await?;
         let component = self.shared.registry.load(&digest).await?;
         let (record, started) =
             InstanceRecord::starting("dry-run".into(), name, digest, input, None, now_ms());
         orchestration::replay_only(&self.shared, &component, &record, vec![started])
             .await
             .map_err(Error::Nondeterminism)
+    }
+}
+
+impl Runtime {
+    /// The component of the newest registration of orchestration `name`;
+    /// the names are read again first if it is not known (another process
+    /// may have registered it a moment ago).
+    async fn orchestration_digest(&self, name: &str) -> Result<String, Error> {
+        if let Some(digest) = self.shared.orchestration_digest(name) {
+            return Ok(digest);
+        }
+        self.shared.registry.refresh().await?;
+        self.shared.orchestration_digest(name).ok_or_else(|| {
+            Error::NotFound(format!("no orchestration named {name:?} is registered"))
+        })
     }
 }
 

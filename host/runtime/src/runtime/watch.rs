@@ -1,75 +1,115 @@
-//! Noticing what other processes write to the same database: a CLI that
+//! Noticing what other processes write to the same database (a CLI that
 //! starts, resumes or terminates instances, raises events or signals actors
-//! beside a running worker.
+//! beside a running worker), by following the store's change feed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Shared;
-use crate::clock::now_ms;
-use crate::store::{Status, StoreError};
+use crate::store::{Change, FeedPosition, Status, StoreError};
 
-/// Recovers running instances at start, then keeps noticing what other
-/// processes write to the same database: new and resumed instances, events,
-/// terminations.
+/// How often the feed is read.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Changes read at a time.
+const PAGE: usize = 1_000;
+
+/// Recovers running instances at start, then follows the change feed.
 pub(super) async fn watch(shared: Arc<Shared>) {
-    let mut last_version = None;
-    let mut seen = Seen::default();
+    let mut position = None;
     loop {
-        let version = shared.store.data_version().ok();
-        if version.is_none() || version != last_version {
-            last_version = version;
-            if let Err(error) = rescan(&shared, &mut seen) {
-                tracing::error!(%error, "cannot scan the store");
-            }
-            shared.activity_wake.notify_one();
-            shared.timer_wake.notify_one();
-            shared.actor_wake.notify_one();
+        if let Err(error) = follow(&shared, &mut position).await {
+            tracing::error!(%error, "cannot read the change feed");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(POLL).await;
     }
 }
 
-/// How far the watcher has read.
-#[derive(Debug, Default)]
-struct Seen {
-    /// Instances updated from this time on (ms) are looked at again.
-    updated_since: u64,
-    /// Last inbox message routed.
-    message: i64,
-}
-
-/// A commit stamped at time t may become visible a little after t: look back
-/// this far so none is missed.
-const VISIBILITY_MARGIN_MS: u64 = 2_000;
-
-fn rescan(shared: &Arc<Shared>, seen: &mut Seen) -> Result<(), StoreError> {
-    let scan_started = now_ms();
-    for (id, status) in shared.store.updated_since(seen.updated_since)? {
-        match status {
-            Status::Running => {
-                if let Some(spawn) = shared.router.ensure(&id) {
-                    shared.spawn(spawn);
-                }
-            }
-            status if shared.router.is_hot(&id) => {
-                shared.router.stop(&id, status.as_str());
-                shared.finished.notify_waiters();
-            }
-            _ => {}
+/// Reads the feed from `position` to its end and acts on each change; with
+/// no position yet (at start, or after falling behind the feed), recovers
+/// from the store's state instead.
+async fn follow(
+    shared: &Arc<Shared>,
+    position: &mut Option<FeedPosition>,
+) -> Result<(), StoreError> {
+    loop {
+        let Some(after) = *position else {
+            // The head first: what is committed while recovering comes after it.
+            let head = shared.store.feed_head().await?;
+            recover(shared).await?;
+            *position = Some(head);
+            return Ok(());
+        };
+        let changes = shared.store.changes(after, PAGE).await?;
+        if changes.gap {
+            tracing::warn!("fell behind the change feed; rescanning");
+            *position = None;
+            continue;
+        }
+        let read_all = changes.changes.len() < PAGE;
+        for change in changes.changes {
+            act_on(shared, change);
+        }
+        *position = Some(changes.next);
+        if read_all {
+            return Ok(());
         }
     }
-    seen.updated_since = scan_started.saturating_sub(VISIBILITY_MARGIN_MS);
-    loop {
-        let messages = shared.store.messages_after(seen.message, 1000)?;
-        let Some(last) = messages.last() else { break };
-        seen.message = last.id;
+}
+
+/// Starts every running instance and wakes every loop: what follows a start
+/// or a gap in the feed.
+async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
+    for record in shared
+        .store
+        .instances(Some(Status::Running), usize::MAX)
+        .await?
+    {
+        if let Some(spawn) = shared.router.ensure(&record.id) {
+            shared.spawn(spawn);
+        }
+    }
+    shared.activity_wake.notify_one();
+    shared.timer_wake.notify_one();
+    shared.actor_wake.notify_one();
+    shared.actor_results.notify_waiters();
+    Ok(())
+}
+
+fn act_on(shared: &Arc<Shared>, change: Change) {
+    match change {
+        Change::Instance {
+            id,
+            status: Some(Status::Running),
+        } => {
+            if let Some(spawn) = shared.router.ensure(&id) {
+                shared.spawn(spawn);
+            }
+        }
+        Change::Instance { id, status } if shared.router.is_hot(&id) => {
+            shared
+                .router
+                .stop(&id, status.map_or("purged", Status::as_str));
+            shared.finished.notify_waiters();
+        }
         // Hot instances ignore what they already have; cold ones wake up.
-        for message in messages {
+        Change::Message(message) => {
             if let Some(spawn) = shared.router.deliver(message) {
                 shared.spawn(spawn);
             }
         }
+        Change::Registrations => {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Err(error) = shared.registry.refresh().await {
+                    tracing::error!(%error, "cannot read registrations");
+                }
+            });
+        }
+        Change::Activities => shared.activity_wake.notify_one(),
+        Change::Timers => shared.timer_wake.notify_one(),
+        Change::Actors => shared.actor_wake.notify_one(),
+        Change::ActorResult { .. } => shared.actor_results.notify_waiters(),
+        _ => {}
     }
-    Ok(())
 }

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::store::{Committed, Op, StoreError};
 
 /// The lease every worker of a database competes for.
-const WORKER_LEASE: &str = "worker";
+pub(super) const WORKER_LEASE: &str = "worker";
 
 impl Runtime {
     /// Makes this process execute instances: recovers those left running,
@@ -68,6 +68,7 @@ impl Runtime {
         let owner = format!("process {} ({})", std::process::id(), random_id());
         let token = take_lease(&self.shared, &owner, ttl).await?;
         tracing::info!(%owner, token, "took the worker lease");
+        self.shared.fence.store(token, Ordering::Relaxed);
         let mut handle = self.start_worker(activity_concurrency);
         let worker = Arc::get_mut(&mut handle.worker).expect("the handle was just made");
         worker.lease = Some(owner.clone());
@@ -125,6 +126,8 @@ impl Worker {
     }
 
     fn stop(&self) {
+        // The fence stays: episodes still finishing commit under the old
+        // token, which the store refuses once another worker takes over.
         self.shared.worker.store(false, Ordering::Relaxed);
         *self
             .shared

@@ -1,0 +1,113 @@
+//! Durable state: the [`Store`] contract every backend keeps, and its
+//! plain-data vocabulary. The crate `reprise-sqlite` is the embedded
+//! default; the crate `reprise-store-tests` holds the conformance suite a
+//! backend must pass.
+//!
+//! - [`records`]: what is stored (instances, messages, tasks, actors, …).
+//! - [`op`]: the writes. A [`Batch`] of [`Op`]s commits all-or-nothing; an
+//!   episode of an orchestration is one batch, and the store may group many
+//!   batches into one transaction (group commit) as long as each stays
+//!   atomic on its own. Each `Op` documents what it means.
+//! - [`feed`]: how a host notices what other handles committed.
+
+pub mod feed;
+pub mod op;
+pub mod records;
+
+pub use feed::{Change, Changes, FeedPosition};
+pub use op::{Batch, CommitTicket, Committed, Op};
+pub use records::*;
+
+use crate::history::HistoryEvent;
+
+/// What can go wrong in the store, grouped by what the caller must do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A precondition of the batch did not hold (the instance was terminated,
+    /// suspended or moved on meanwhile). Nothing was written; do not retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request named something that does not exist. Nothing was written.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed. Nothing of the batch was written.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The writer is gone (the store is shutting down).
+    #[error("the store is closed")]
+    Closed,
+    /// A stored row cannot be decoded. Nothing was guessed in its place.
+    #[error("corrupt row in table {table} (key {key}): {why}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// The row's key.
+        key: String,
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// The durable state of Reprise hosts.
+///
+/// Reads are async: a backend does its blocking work on its own threads or
+/// over the network, never on the caller's. They see every batch whose
+/// ticket has resolved. Writes go through [`Store::commit`] only.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Queues a batch for commit. It is durable when the ticket resolves
+    /// `Ok`; on `Err` nothing of it was written. Batches queued by one
+    /// caller commit in the order they were queued.
+    fn commit(&self, batch: Batch) -> CommitTicket;
+    /// One instance.
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
+    /// Instances, newest first, optionally only those with one status.
+    async fn instances(
+        &self,
+        status: Option<Status>,
+        limit: usize,
+    ) -> Result<Vec<InstanceRecord>, StoreError>;
+    /// The history of one execution, in order.
+    async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError>;
+    /// Unconsumed messages of an instance, in arrival order.
+    async fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError>;
+    /// The feed's current end: a reader starting now reads from here.
+    async fn feed_head(&self) -> Result<FeedPosition, StoreError>;
+    /// Up to `limit` changes committed through other handles after `after`
+    /// (see [`feed`] for what is promised).
+    async fn changes(&self, after: FeedPosition, limit: usize) -> Result<Changes, StoreError>;
+    /// Activities due by `now` (ms), oldest first. With `retries_only`,
+    /// only those waiting for a retry (first attempts are visible at 0).
+    async fn due_activities(
+        &self,
+        now: u64,
+        limit: usize,
+        retries_only: bool,
+    ) -> Result<Vec<ActivityTask>, StoreError>;
+    /// Earliest timers first.
+    async fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError>;
+    /// A component's bytes.
+    async fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A component's compiled code for engines with this compatibility key,
+    /// if [`Op::CacheCompiled`] stored it.
+    async fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every registration, oldest first.
+    async fn registrations(&self) -> Result<Vec<Registration>, StoreError>;
+    /// Mailbox operations due by `now` (ms), in arrival order.
+    async fn due_actor_messages(
+        &self,
+        now: u64,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError>;
+    /// Pending multi-actor operations, in arrival order.
+    async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError>;
+    /// An actor's committed state, without waiting behind its mailbox.
+    async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError>;
+    /// Actors of a kind, by key.
+    async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError>;
+    /// The outcome of a client's actor call, once handled.
+    async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError>;
+    /// Operations not yet handled: mailbox rows plus atomic requests.
+    async fn actor_backlog(&self) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,238 @@
+//! Writes: the [`Op`]s a [`Batch`] commits all-or-nothing, and what a
+//! committed batch produced.
+
+use tokio::sync::oneshot;
+
+use super::{
+    ActivityTask, ActorId, ActorOperation, InstanceRecord, Message, NewMessage, ParentRef, ReplyTo,
+    Role, Status, StoreError, TimerRecord,
+};
+use crate::history::HistoryEvent;
+
+/// One write. A [`Batch`] of them commits all-or-nothing.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Fails the batch with [`StoreError::Conflict`] unless the instance is
+    /// running in this execution.
+    ExpectRunning {
+        /// The instance.
+        instance_id: String,
+        /// Its execution.
+        execution: u32,
+    },
+    /// Stores a component's bytes (idempotent) and registers names to it.
+    RegisterComponent {
+        /// sha256, hex.
+        digest: String,
+        /// The `.wasm` bytes.
+        bytes: Vec<u8>,
+        /// Names and roles.
+        names: Vec<(Role, String)>,
+    },
+    /// Keeps a component's compiled code for engines with this
+    /// compatibility key, so no later process compiles it again; replaces
+    /// what was kept before (code that could not be used).
+    CacheCompiled {
+        /// The component's digest (it must be registered).
+        digest: String,
+        /// The engine's compatibility key: code compiled by another engine
+        /// version or configuration is never used.
+        engine: String,
+        /// The serialized compilation.
+        bytes: Vec<u8>,
+    },
+    /// Creates an instance and its `Started` event. An existing id fails the
+    /// batch with a conflict, unless `parent` is set: then the parent receives
+    /// the failure instead.
+    CreateInstance {
+        /// The new instance.
+        record: InstanceRecord,
+        /// Its first event.
+        started: HistoryEvent,
+    },
+    /// Appends events to an execution's history.
+    AppendHistory {
+        /// The instance.
+        instance_id: String,
+        /// Its execution.
+        execution: u32,
+        /// The events, in order.
+        events: Vec<HistoryEvent>,
+    },
+    /// Queues an activity.
+    ScheduleActivity(ActivityTask),
+    /// Sets a timer.
+    ScheduleTimer(TimerRecord),
+    /// Puts a message in an inbox. For events, fails the batch with
+    /// [`StoreError::NotFound`] if the instance does not exist, and with a
+    /// conflict if it has finished.
+    Send(NewMessage),
+    /// Removes consumed messages.
+    Consume(Vec<i64>),
+    /// Sets the custom status.
+    SetCustomStatus {
+        /// The instance.
+        instance_id: String,
+        /// JSON, or `None` to clear.
+        status: Option<String>,
+    },
+    /// Sets the status and output.
+    SetStatus {
+        /// The instance.
+        instance_id: String,
+        /// The new status.
+        status: Status,
+        /// Output, failure or reason.
+        output: Option<String>,
+    },
+    /// Moves the instance to its next execution: the old execution's history,
+    /// pending tasks, timers and task results are dropped; events stay.
+    ContinueAsNew {
+        /// The instance.
+        instance_id: String,
+        /// The execution that ends.
+        execution: u32,
+        /// Input of the next execution.
+        input: String,
+        /// Its first event.
+        started: HistoryEvent,
+    },
+    /// Records an activity's final result: removes the task and sends the
+    /// outcome to its instance, once. A task already gone sends nothing.
+    CompleteActivity {
+        /// The task row.
+        task_id: i64,
+        /// The result for the instance.
+        message: NewMessage,
+    },
+    /// Removes an activity task whose result an episode consumed straight
+    /// from the dispatcher, without the inbox.
+    ConsumeActivity {
+        /// The task row.
+        task_id: i64,
+    },
+    /// Schedules another attempt of an activity.
+    RetryActivity {
+        /// The task row.
+        task_id: i64,
+        /// The next attempt number.
+        attempt: u32,
+        /// Not before this time.
+        visible_at: u64,
+    },
+    /// Removes a fired timer and sends its completion, once.
+    FireTimer {
+        /// The timer.
+        timer: TimerRecord,
+        /// Its completion.
+        message: NewMessage,
+    },
+    /// Puts an operation in an actor's mailbox, visible from `visible_at` (ms).
+    EnqueueActor {
+        /// What to do to whom.
+        operation: ActorOperation,
+        /// Where the outcome goes.
+        reply: ReplyTo,
+        /// Not before this time: 0 for now.
+        visible_at: u64,
+    },
+    /// Queues a multi-actor operation.
+    EnqueueAtomic {
+        /// The operations.
+        operations: Vec<ActorOperation>,
+        /// Where the outcome goes.
+        reply: ReplyTo,
+    },
+    /// Applies handled operations: removes them from mailboxes (or removes
+    /// the atomic request) and writes the actors' new states; `None` deletes.
+    ApplyActors {
+        /// Mailbox rows handled.
+        dequeued: Vec<i64>,
+        /// The atomic request handled, if any.
+        atomic: Option<i64>,
+        /// New states.
+        states: Vec<(ActorId, Option<String>)>,
+    },
+    /// Records the outcome of a client's actor call.
+    PutActorResult {
+        /// The client's request id.
+        request_id: String,
+        /// Outcome JSON.
+        outcome: String,
+    },
+    /// Forgets the outcome of a client's actor call once it has been read.
+    DropActorResult {
+        /// The client's request id.
+        request_id: String,
+    },
+    /// Takes the lease `name` for `owner` until `until` (ms), or renews it.
+    /// Granted when nobody holds it, `owner` holds it, or its holder's lease
+    /// ran out before `now`; otherwise the batch fails with a conflict that
+    /// names the holder. A lease that changes hands gets a new fencing token
+    /// (greater than any before), reported in [`Committed::lease`].
+    TakeLease {
+        /// Which lease, e.g. `worker`.
+        name: String,
+        /// Who asks: unique per process.
+        owner: String,
+        /// The asker's clock, ms since the Unix epoch.
+        now: u64,
+        /// Until when, ms since the Unix epoch.
+        until: u64,
+    },
+    /// Fails the batch with a conflict unless lease `name` still has the
+    /// fencing token `token`: once the lease has changed hands, nothing its
+    /// former holder commits is applied, even if it wakes from a pause
+    /// believing it still holds the lease.
+    ExpectLease {
+        /// Which lease.
+        name: String,
+        /// The token [`Committed::lease`] reported when it was taken.
+        token: u64,
+    },
+    /// Gives the lease up, if `owner` holds it.
+    ReleaseLease {
+        /// Which lease.
+        name: String,
+        /// Who gives it up.
+        owner: String,
+    },
+    /// Deletes a finished instance and everything it owns.
+    Purge {
+        /// The instance.
+        instance_id: String,
+    },
+}
+
+impl Op {
+    /// Creates a running instance of orchestration `name` (component
+    /// `digest`) with its `Started` event, stamped `at`.
+    pub fn create_instance(
+        id: String,
+        name: &str,
+        digest: String,
+        input: &str,
+        parent: Option<ParentRef>,
+        at: u64,
+    ) -> Self {
+        let (record, started) = InstanceRecord::starting(id, name, digest, input, parent, at);
+        Op::CreateInstance { record, started }
+    }
+}
+
+/// Writes that commit all-or-nothing.
+pub type Batch = Vec<Op>;
+
+/// What a committed batch produced.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Messages inserted, with their ids: the runtime routes them.
+    pub messages: Vec<Message>,
+    /// Activity tasks scheduled, with their ids: the runtime runs them.
+    pub activities: Vec<ActivityTask>,
+    /// The fencing token of the lease an [`Op::TakeLease`] took or renewed.
+    pub lease: Option<u64>,
+}
+
+/// Resolves when a batch is durable (or failed).
+pub type CommitTicket = oneshot::Receiver<Result<Committed, StoreError>>;

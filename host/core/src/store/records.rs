@@ -1,0 +1,390 @@
+//! What the store keeps: instances, messages, tasks, timers, actors and
+//! registrations, as plain data.
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::{ActivityOptions, Failure, HistoryEvent, Outcome};
+
+/// Lifecycle of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Started and not finished (possibly waiting).
+    Running,
+    /// Paused by request; messages wait until it is resumed.
+    Suspended,
+    /// Returned an output.
+    Completed,
+    /// Returned a failure, trapped, or diverged from its history.
+    Failed,
+    /// Stopped by request.
+    Terminated,
+}
+
+impl Status {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Suspended => "suspended",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Terminated => "terminated",
+        }
+    }
+
+    /// Parses [`Status::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "running" => Status::Running,
+            "suspended" => Status::Suspended,
+            "completed" => Status::Completed,
+            "failed" => Status::Failed,
+            "terminated" => Status::Terminated,
+            _ => return None,
+        })
+    }
+
+    /// Completed, failed or terminated: nothing more will happen.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            Status::Completed | Status::Failed | Status::Terminated
+        )
+    }
+}
+
+/// Where a sub-orchestration reports its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentRef {
+    /// The parent instance.
+    pub instance_id: String,
+    /// The parent's execution that scheduled the child.
+    pub execution: u32,
+    /// The parent's task id for the child.
+    pub task: u32,
+}
+
+/// An instance as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    /// Unique id.
+    pub id: String,
+    /// Orchestration name.
+    pub name: String,
+    /// Digest of the component it is pinned to.
+    pub digest: String,
+    /// Current execution (bumped by continue-as-new).
+    pub execution: u32,
+    /// Input of the current execution, JSON.
+    pub input: String,
+    /// Lifecycle.
+    pub status: Status,
+    /// Output JSON when completed; failure JSON when failed; reason when terminated.
+    pub output: Option<String>,
+    /// Set by the orchestration, JSON.
+    pub custom_status: Option<String>,
+    /// Set for sub-orchestrations.
+    pub parent: Option<ParentRef>,
+    /// ms since the Unix epoch.
+    pub created_at: u64,
+    /// ms since the Unix epoch.
+    pub updated_at: u64,
+}
+
+impl InstanceRecord {
+    /// A new running instance of orchestration `name` (component `digest`)
+    /// and its `Started` event, both stamped `at`.
+    pub fn starting(
+        id: String,
+        name: &str,
+        digest: String,
+        input: &str,
+        parent: Option<ParentRef>,
+        at: u64,
+    ) -> (Self, HistoryEvent) {
+        let record = InstanceRecord {
+            id,
+            name: name.to_owned(),
+            digest,
+            execution: 0,
+            input: input.to_owned(),
+            status: Status::Running,
+            output: None,
+            custom_status: None,
+            parent,
+            created_at: at,
+            updated_at: at,
+        };
+        let started = HistoryEvent {
+            seq: 0,
+            at,
+            event: crate::history::Event::Started {
+                name: name.to_owned(),
+                input: input.to_owned(),
+            },
+        };
+        (record, started)
+    }
+
+    /// Why it failed, when its status is [`Status::Failed`]: the guest's
+    /// message and, for a trap, details with the backtrace.
+    pub fn failure(&self) -> Option<Failure> {
+        if self.status != Status::Failed {
+            return None;
+        }
+        let output = self.output.as_deref()?;
+        Some(
+            serde_json::from_str(output)
+                .unwrap_or_else(|_| Failure::new(format!("failed, with output {output}"))),
+        )
+    }
+}
+
+/// What kind of thing arrived in an instance's inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// An activity finished (payload: outcome JSON).
+    Activity,
+    /// A timer fired (payload: outcome JSON).
+    Timer,
+    /// A sub-orchestration finished (payload: outcome JSON).
+    Child,
+    /// An external event (payload: the event's JSON), keyed by instance only.
+    Event,
+    /// An actor call (or atomic actor operation) finished (payload: outcome JSON).
+    Actor,
+}
+
+impl MessageKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Activity => "activity",
+            MessageKind::Timer => "timer",
+            MessageKind::Child => "child",
+            MessageKind::Event => "event",
+            MessageKind::Actor => "actor",
+        }
+    }
+
+    /// Parses [`MessageKind::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "activity" => MessageKind::Activity,
+            "timer" => MessageKind::Timer,
+            "child" => MessageKind::Child,
+            "event" => MessageKind::Event,
+            "actor" => MessageKind::Actor,
+            _ => return None,
+        })
+    }
+}
+
+/// A message in an instance's inbox, waiting to be consumed by an episode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Arrival order; unique.
+    pub id: i64,
+    /// Addressee.
+    pub instance_id: String,
+    /// For task results: the execution whose task it completes. `None` for
+    /// events, which belong to the instance and outlive continue-as-new.
+    pub execution: Option<u32>,
+    /// For task results: the task completed.
+    pub task: Option<u32>,
+    /// What it is.
+    pub kind: MessageKind,
+    /// For events: the event name.
+    pub name: Option<String>,
+    /// JSON: the outcome for task results, the event data for events.
+    pub payload: String,
+}
+
+/// A message to insert; the store assigns its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// Addressee.
+    pub instance_id: String,
+    /// See [`Message::execution`].
+    pub execution: Option<u32>,
+    /// See [`Message::task`].
+    pub task: Option<u32>,
+    /// What it is.
+    pub kind: MessageKind,
+    /// See [`Message::name`].
+    pub name: Option<String>,
+    /// See [`Message::payload`].
+    pub payload: String,
+}
+
+impl NewMessage {
+    /// What task `to.task` of an execution produced, for that instance's
+    /// inbox.
+    pub fn task_result(to: &ParentRef, kind: MessageKind, outcome: &Outcome) -> Self {
+        Self {
+            instance_id: to.instance_id.clone(),
+            execution: Some(to.execution),
+            task: Some(to.task),
+            kind,
+            name: None,
+            payload: serde_json::to_string(outcome).unwrap_or_default(),
+        }
+    }
+}
+
+/// An activity waiting to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityTask {
+    /// Row id.
+    pub id: i64,
+    /// The instance that scheduled it.
+    pub instance_id: String,
+    /// Its execution.
+    pub execution: u32,
+    /// Its task id.
+    pub task: u32,
+    /// Activity name.
+    pub name: String,
+    /// Component that should run it: the orchestration's own when it has it.
+    pub digest: String,
+    /// Input, JSON.
+    pub input: String,
+    /// Retry and timeout.
+    pub options: ActivityOptions,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// Not before this time (ms since the Unix epoch): retry backoff.
+    pub visible_at: u64,
+}
+
+/// A durable timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerRecord {
+    /// The instance.
+    pub instance_id: String,
+    /// Its execution.
+    pub execution: u32,
+    /// Its task id.
+    pub task: u32,
+    /// ms since the Unix epoch.
+    pub fire_at: u64,
+}
+
+/// Which world's export a registered name belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// An orchestration.
+    Orchestration,
+    /// An activity.
+    Activity,
+    /// An actor kind.
+    Actor,
+}
+
+impl Role {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Orchestration => "orchestration",
+            Role::Activity => "activity",
+            Role::Actor => "actor",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "orchestration" => Role::Orchestration,
+            "activity" => Role::Activity,
+            "actor" => Role::Actor,
+            _ => return None,
+        })
+    }
+}
+
+/// Addresses an actor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActorId {
+    /// The kind: which component export implements it.
+    pub kind: String,
+    /// The key within the kind.
+    pub key: String,
+}
+
+impl std::fmt::Display for ActorId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.key)
+    }
+}
+
+/// One operation on one actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorOperation {
+    /// The actor.
+    pub target: ActorId,
+    /// Operation name.
+    pub operation: String,
+    /// Input, JSON.
+    pub input: String,
+}
+
+/// Where the outcome of an actor operation goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyTo {
+    /// Nowhere: a signal.
+    Nobody,
+    /// An orchestration's task.
+    Task(ParentRef),
+    /// A client waiting on [`Store::actor_result`].
+    Client(String),
+}
+
+/// An operation waiting in an actor's mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorMessage {
+    /// Arrival order.
+    pub id: i64,
+    /// What to do to whom.
+    pub operation: ActorOperation,
+    /// Where the outcome goes.
+    pub reply: ReplyTo,
+}
+
+/// A multi-actor operation waiting to run all-or-nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtomicRequest {
+    /// Arrival order.
+    pub id: i64,
+    /// The operations, run in order.
+    pub operations: Vec<ActorOperation>,
+    /// Where the outcome goes.
+    pub reply: ReplyTo,
+}
+
+/// An actor's committed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorRecord {
+    /// Which actor.
+    pub id: ActorId,
+    /// State, JSON.
+    pub state: String,
+    /// ms since the Unix epoch.
+    pub updated_at: u64,
+}
+
+/// A name registered to a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// Orchestration or activity.
+    pub role: Role,
+    /// The registered name.
+    pub name: String,
+    /// The component.
+    pub digest: String,
+    /// Registration order: the newest wins for new instances.
+    pub seq: i64,
+}

@@ -1,0 +1,220 @@
+//! Instances and their inboxes: arrival order, events, continue-as-new,
+//! finishing, purging.
+
+use reprise_core::history::Event;
+use reprise_core::store::{MessageKind, Op, Status, StoreError};
+
+use crate::Backend;
+use crate::fixtures::{
+    activity, assert_conflict, assert_not_found, commit, create, create_child, event, events,
+    history_event, ok, result, set_status, timer,
+};
+
+/// Messages come out of an instance's inbox in the order they went in,
+/// however they were batched and whatever else arrived between them.
+pub async fn inboxes_keep_arrival_order_per_instance<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    ok(&*store, vec![create("a"), create("b")]).await;
+    let mut tickets = Vec::new();
+    for i in 0..20 {
+        let data = i.to_string();
+        tickets.push(store.commit(vec![event("a", "tick", &data), event("b", "tock", &data)]));
+        if i % 3 == 0 {
+            tickets.push(store.commit(vec![Op::Send(result("a", i, MessageKind::Activity, "1"))]));
+        }
+    }
+    for ticket in tickets {
+        ticket.await.unwrap().unwrap();
+    }
+    let inbox = store.inbox("a").await.unwrap();
+    assert_eq!(inbox.len(), 27);
+    assert!(
+        inbox.windows(2).all(|w| w[0].id < w[1].id),
+        "ids grow in arrival order"
+    );
+    let ticks: Vec<String> = events(&inbox).into_iter().map(|(_, d)| d).collect();
+    let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    assert_eq!(ticks, expected);
+    assert!(inbox.iter().all(|m| m.instance_id == "a"));
+
+    // Consumed messages leave; the rest keep their order.
+    let consumed: Vec<i64> = inbox.iter().take(10).map(|m| m.id).collect();
+    ok(&*store, vec![Op::Consume(consumed)]).await;
+    let rest = store.inbox("a").await.unwrap();
+    assert_eq!(rest, inbox[10..]);
+}
+
+/// An event for an instance that does not exist is not found, and one for
+/// a finished instance is a conflict; neither leaves a message behind.
+pub async fn events_for_unknown_or_finished_instances_are_refused<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    assert_not_found(commit(&*store, vec![event("ghost", "e", "1")]).await);
+    ok(
+        &*store,
+        vec![create("done"), set_status("done", Status::Completed)],
+    )
+    .await;
+    assert_conflict(commit(&*store, vec![event("done", "e", "1")]).await);
+    assert!(store.inbox("done").await.unwrap().is_empty());
+    assert!(store.inbox("ghost").await.unwrap().is_empty());
+    // A suspended instance still takes events: they wait for the resume.
+    ok(
+        &*store,
+        vec![create("paused"), set_status("paused", Status::Suspended)],
+    )
+    .await;
+    ok(&*store, vec![event("paused", "e", "2")]).await;
+    assert_eq!(store.inbox("paused").await.unwrap().len(), 1);
+}
+
+/// Creating an instance whose id is taken is a conflict; for a
+/// sub-orchestration the parent is told instead, in its inbox.
+pub async fn a_duplicate_instance_id_is_refused_or_reported_to_its_parent<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    ok(&*store, vec![create("parent"), create("taken")]).await;
+    assert_conflict(commit(&*store, vec![create("taken")]).await);
+    let committed = ok(&*store, vec![create_child("taken", "parent")]).await;
+    assert_eq!(committed.messages.len(), 1);
+    let inbox = store.inbox("parent").await.unwrap();
+    assert_eq!(inbox.len(), 1);
+    let message = &inbox[0];
+    assert_eq!(
+        (message.kind, message.execution, message.task),
+        (MessageKind::Child, Some(0), Some(7))
+    );
+    assert!(
+        message.payload.contains("already exists"),
+        "{}",
+        message.payload
+    );
+    assert_eq!(store.instance("taken").await.unwrap().unwrap().parent, None);
+}
+
+/// Continue-as-new starts the next execution afresh (history, tasks,
+/// timers and task results of the old one go) but keeps the instance's
+/// events, which outlive executions.
+pub async fn continue_as_new_keeps_events_and_drops_the_old_execution<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    ok(&*store, vec![create("a")]).await;
+    ok(
+        &*store,
+        vec![
+            Op::AppendHistory {
+                instance_id: "a".into(),
+                execution: 0,
+                events: vec![history_event(
+                    1,
+                    Event::TimerScheduled {
+                        delay_ms: 5,
+                        fire_at: 6,
+                    },
+                )],
+            },
+            Op::ScheduleActivity(activity("a", 2)),
+            Op::ScheduleTimer(timer("a", 1, 6)),
+            Op::Send(result("a", 3, MessageKind::Activity, "1")),
+            event("a", "keep", "\"me\""),
+        ],
+    )
+    .await;
+    let started = history_event(
+        0,
+        Event::Started {
+            name: "o".into(),
+            input: "2".into(),
+        },
+    );
+    ok(
+        &*store,
+        vec![Op::ContinueAsNew {
+            instance_id: "a".into(),
+            execution: 0,
+            input: "2".into(),
+            started: started.clone(),
+        }],
+    )
+    .await;
+    let record = store.instance("a").await.unwrap().unwrap();
+    assert_eq!((record.execution, record.input.as_str()), (1, "2"));
+    assert_eq!(record.status, Status::Running);
+    assert!(store.history("a", 0).await.unwrap().is_empty());
+    assert_eq!(store.history("a", 1).await.unwrap(), vec![started]);
+    let inbox = store.inbox("a").await.unwrap();
+    assert_eq!(events(&inbox), vec![("keep".into(), "\"me\"".into())]);
+    assert_eq!(inbox.len(), 1, "the old execution's task result is gone");
+    assert!(
+        store
+            .due_activities(u64::MAX, 10, false)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.next_timers(10).await.unwrap().is_empty());
+    // The old execution's episode can no longer commit.
+    let stale = commit(
+        &*store,
+        vec![Op::ExpectRunning {
+            instance_id: "a".into(),
+            execution: 0,
+        }],
+    )
+    .await;
+    assert_conflict(stale);
+}
+
+/// A finished instance's pending activities and timers go with it: nothing
+/// would ever consume their results.
+pub async fn finishing_drops_pending_activities_and_timers<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    ok(
+        &*store,
+        vec![
+            create("a"),
+            create("b"),
+            Op::ScheduleActivity(activity("a", 1)),
+            Op::ScheduleTimer(timer("a", 2, 10)),
+            Op::ScheduleActivity(activity("b", 1)),
+        ],
+    )
+    .await;
+    ok(&*store, vec![set_status("a", Status::Failed)]).await;
+    let due = store.due_activities(u64::MAX, 10, false).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|t| t.instance_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b"]
+    );
+    assert!(store.next_timers(10).await.unwrap().is_empty());
+    let record = store.instance("a").await.unwrap().unwrap();
+    assert_eq!(
+        (record.status, record.output.as_deref()),
+        (Status::Failed, Some("\"done\""))
+    );
+    assert_not_found(commit(&*store, vec![set_status("ghost", Status::Completed)]).await);
+}
+
+/// Purging takes only finished instances, and takes everything of them.
+pub async fn only_finished_instances_are_purged_and_then_entirely<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    ok(&*store, vec![create("a"), event("a", "e", "1")]).await;
+    let purge = || Op::Purge {
+        instance_id: "a".into(),
+    };
+    assert_conflict(commit(&*store, vec![purge()]).await);
+    ok(&*store, vec![set_status("a", Status::Completed)]).await;
+    ok(&*store, vec![purge()]).await;
+    assert!(store.instance("a").await.unwrap().is_none());
+    assert!(store.history("a", 0).await.unwrap().is_empty());
+    assert!(store.inbox("a").await.unwrap().is_empty());
+    let again = commit(&*store, vec![purge()]).await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+    // The id is free again.
+    ok(&*store, vec![create("a")]).await;
+}

@@ -1,0 +1,19 @@
+//! The conformance cases, by the part of the contract they cover. Each is
+//! generic over the [`Backend`](crate::Backend) and starts from an empty
+//! database.
+
+mod actors;
+mod commit;
+mod components;
+mod feed;
+mod instances;
+mod leases;
+mod tasks;
+
+pub use actors::*;
+pub use commit::*;
+pub use components::*;
+pub use feed::*;
+pub use instances::*;
+pub use leases::*;
+pub use tasks::*;

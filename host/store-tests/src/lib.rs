@@ -1,0 +1,74 @@
+//! The [`Store`] contract as tests, written against the trait alone, that
+//! every backend runs: a backend implements [`Backend`] (how to make an
+//! empty database and open handles on it) and invokes [`conformance!`] in
+//! one of its test files:
+//!
+//! ```ignore
+//! reprise_store_tests::conformance!(MyBackend);
+//! ```
+//!
+//! Each case becomes a `#[tokio::test]` of its own, named after it, so a
+//! failure says which promise broke. The cases are in [`cases`], grouped by
+//! what they cover.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use reprise_core::store::Store;
+
+pub mod cases;
+mod fixtures;
+
+/// A backend under test.
+pub trait Backend: Send + Sync + Sized + 'static {
+    /// Creates an empty database, kept until this value is dropped.
+    fn create() -> impl Future<Output = Self> + Send;
+    /// Opens a new handle on the database, as another process would: its
+    /// commits are another handle's in the change feed.
+    fn connect(&self) -> impl Future<Output = Arc<dyn Store>> + Send;
+}
+
+/// Expands to one `#[tokio::test]` per conformance case, run on `$backend`.
+/// The invoking crate needs `tokio` with the `macros` and `rt-multi-thread`
+/// features among its dev-dependencies.
+#[macro_export]
+macro_rules! conformance {
+    ($backend:ty) => {
+        $crate::cases!(
+            $backend;
+            batches_queued_together_commit_each_on_its_own,
+            a_batch_sees_what_batches_queued_before_it_wrote,
+            inboxes_keep_arrival_order_per_instance,
+            events_for_unknown_or_finished_instances_are_refused,
+            a_duplicate_instance_id_is_refused_or_reported_to_its_parent,
+            continue_as_new_keeps_events_and_drops_the_old_execution,
+            finishing_drops_pending_activities_and_timers,
+            an_activity_result_is_delivered_once,
+            retries_become_visible_at_their_time,
+            timers_come_earliest_first_and_fire_once,
+            a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once,
+            an_atomic_operation_changes_every_actor_or_none,
+            actor_results_are_kept_until_dropped,
+            a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows,
+            work_fenced_by_a_lease_that_moved_on_is_refused,
+            the_feed_shows_other_handles_changes_in_commit_order,
+            the_feed_leaves_out_consumed_messages_and_pages,
+            registrations_keep_their_order_and_compiled_code_its_engine,
+            only_finished_instances_are_purged_and_then_entirely,
+        );
+    };
+}
+
+/// Implementation detail of [`conformance!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! cases {
+    ($backend:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::cases::$case::<$backend>().await;
+            }
+        )*
+    };
+}
