@@ -6,12 +6,15 @@
 //!   code asks for something else (non-determinism).
 //! - [`store`]: the [`store::Store`] contract every backend keeps, its
 //!   records and its writes ([`store::Op`]).
+//! - [`actor`]: actor ids and operations.
 //! - [`names`]: the rules for ids and names users and guests choose.
 //! - [`view`]: instances and events as JSON for people and programs.
-//! - [`clock`]: the wall clock, in the milliseconds history records.
+//! - [`clock`]: the [`clock::Clock`] the runtime reads time from, and a
+//!   test clock that moves when told (time skipping).
 
 #![forbid(unsafe_code)]
 
+pub mod actor;
 pub mod clock;
 pub mod history;
 pub mod names;

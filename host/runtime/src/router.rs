@@ -16,9 +16,10 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use crate::activity::ActivityResult;
 use crate::store::Message;
 
-/// What an instance task can be told.
+/// What a hot instance's task is woken with. (Not to be confused with an
+/// actor signal, a one-way actor operation.)
 #[derive(Debug)]
-pub(crate) enum Signal {
+pub(crate) enum Wake {
     /// A committed inbox message.
     Message(Message),
     /// An activity result not yet committed; see [`ActivityResult`].
@@ -29,8 +30,9 @@ pub(crate) enum Signal {
     Evict,
 }
 
-struct Slot {
-    sender: UnboundedSender<Signal>,
+/// The way to one hot instance: its task's channel, and whether it waits.
+struct Route {
+    sender: UnboundedSender<Wake>,
     generation: u64,
     /// Set while the instance waits for a message: the number of its entry
     /// in the idle queue.
@@ -39,9 +41,9 @@ struct Slot {
 
 #[derive(Default)]
 struct Table {
-    slots: HashMap<String, Slot>,
+    routes: HashMap<String, Route>,
     /// Instances in the order they began to wait, oldest first, with the
-    /// number their slot held then and when. An entry whose number no longer
+    /// number their route held then and when. An entry whose number no longer
     /// matches is stale (the instance woke up or went away) and is skipped.
     idle: VecDeque<(String, u64, Instant)>,
     next_generation: u64,
@@ -54,7 +56,7 @@ pub(crate) struct Router {
 }
 
 /// A new instance task to spawn: its id, inbox and generation.
-pub(crate) type Spawn = (String, UnboundedReceiver<Signal>, u64);
+pub(crate) type Spawn = (String, UnboundedReceiver<Wake>, u64);
 
 impl Router {
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -65,23 +67,23 @@ impl Router {
     pub(crate) fn deliver(&self, message: Message) -> Option<Spawn> {
         let mut table = self.table();
         let id = message.instance_id.clone();
-        if let Some(slot) = table.slots.get(&id)
-            && slot.sender.send(Signal::Message(message)).is_ok()
+        if let Some(route) = table.routes.get(&id)
+            && route.sender.send(Wake::Message(message)).is_ok()
         {
             return None;
         }
-        Some(table.new_slot(&id))
+        Some(table.new_route(&id))
     }
 
     /// Passes an activity result to its instance if it is hot here; gives
     /// it back otherwise, to be committed.
     pub(crate) fn deliver_result(&self, result: ActivityResult) -> Result<(), ActivityResult> {
         let table = self.table();
-        let Some(slot) = table.slots.get(&result.instance_id) else {
+        let Some(route) = table.routes.get(&result.instance_id) else {
             return Err(result);
         };
-        if let Err(refused) = slot.sender.send(Signal::Result(result))
-            && let Signal::Result(result) = refused.0
+        if let Err(refused) = route.sender.send(Wake::Result(result))
+            && let Wake::Result(result) = refused.0
         {
             return Err(result);
         }
@@ -91,21 +93,21 @@ impl Router {
     /// Returns the task to spawn if the instance is not hot.
     pub(crate) fn ensure(&self, id: &str) -> Option<Spawn> {
         let mut table = self.table();
-        match table.slots.get(id) {
-            Some(slot) if !slot.sender.is_closed() => None,
-            _ => Some(table.new_slot(id)),
+        match table.routes.get(id) {
+            Some(route) if !route.sender.is_closed() => None,
+            _ => Some(table.new_route(id)),
         }
     }
 
     /// Tells a hot instance to stop.
     pub(crate) fn stop(&self, id: &str, why: &str) {
-        if let Some(slot) = self.table().slots.get(id) {
-            let _ = slot.sender.send(Signal::Stop(why.to_owned()));
+        if let Some(route) = self.table().routes.get(id) {
+            let _ = route.sender.send(Wake::Stop(why.to_owned()));
         }
     }
 
     pub(crate) fn is_hot(&self, id: &str) -> bool {
-        self.table().slots.contains_key(id)
+        self.table().routes.contains_key(id)
     }
 
     /// Called by an instance task as it ends.
@@ -114,29 +116,29 @@ impl Router {
     }
 
     /// Called by an instance as it starts waiting for a message: it may be
-    /// evicted from now on to free its slot.
+    /// evicted from now on to free its instance slot.
     pub(crate) fn idle(&self, id: &str, generation: u64) {
         let mut table = self.table();
         let number = table.next_idle;
-        let Some(slot) = table.current(id, generation) else {
+        let Some(route) = table.current(id, generation) else {
             return;
         };
-        slot.idle = Some(number);
+        route.idle = Some(number);
         table.next_idle += 1;
         table
             .idle
             .push_back((id.to_owned(), number, Instant::now()));
         // Stale entries pile up as instances wake and wait again.
-        if table.idle.len() > 2 * table.slots.len() + 64 {
-            let Table { slots, idle, .. } = &mut *table;
-            idle.retain(|(id, number, _)| slots.get(id).is_some_and(|s| s.idle == Some(*number)));
+        if table.idle.len() > 2 * table.routes.len() + 64 {
+            let Table { routes, idle, .. } = &mut *table;
+            idle.retain(|(id, number, _)| routes.get(id).is_some_and(|s| s.idle == Some(*number)));
         }
     }
 
     /// Called by an instance as a message wakes it.
     pub(crate) fn busy(&self, id: &str, generation: u64) {
-        if let Some(slot) = self.table().current(id, generation) {
-            slot.idle = None;
+        if let Some(route) = self.table().current(id, generation) {
+            route.idle = None;
         }
     }
 
@@ -144,17 +146,17 @@ impl Router {
     /// `min_idle`; does nothing if none has.
     pub(crate) fn evict_idle(&self, min_idle: Duration) {
         let mut table = self.table();
-        let Table { slots, idle, .. } = &mut *table;
+        let Table { routes, idle, .. } = &mut *table;
         while let Some((id, number, since)) = idle.front() {
-            let Some(slot) = slots.get_mut(id).filter(|s| s.idle == Some(*number)) else {
+            let Some(route) = routes.get_mut(id).filter(|s| s.idle == Some(*number)) else {
                 idle.pop_front();
                 continue;
             };
             if since.elapsed() < min_idle {
                 return;
             }
-            slot.idle = None;
-            let evicted = slot.sender.send(Signal::Evict).is_ok();
+            route.idle = None;
+            let evicted = route.sender.send(Wake::Evict).is_ok();
             idle.pop_front();
             if evicted {
                 return;
@@ -168,7 +170,7 @@ impl Router {
         &self,
         id: &str,
         generation: u64,
-        inbox: &UnboundedReceiver<Signal>,
+        inbox: &UnboundedReceiver<Wake>,
     ) -> bool {
         let mut table = self.table();
         if !inbox.is_empty() {
@@ -180,25 +182,25 @@ impl Router {
 }
 
 impl Table {
-    /// The instance's slot, if it still belongs to this generation of its task.
-    fn current(&mut self, id: &str, generation: u64) -> Option<&mut Slot> {
-        self.slots
+    /// The instance's route, if it still belongs to this generation of its task.
+    fn current(&mut self, id: &str, generation: u64) -> Option<&mut Route> {
+        self.routes
             .get_mut(id)
             .filter(|s| s.generation == generation)
     }
 
     fn remove(&mut self, id: &str, generation: u64) {
         if self.current(id, generation).is_some() {
-            self.slots.remove(id);
+            self.routes.remove(id);
         }
     }
 
-    fn new_slot(&mut self, id: &str) -> Spawn {
+    fn new_route(&mut self, id: &str) -> Spawn {
         self.next_generation += 1;
         let (sender, receiver) = unbounded_channel();
-        self.slots.insert(
+        self.routes.insert(
             id.to_owned(),
-            Slot {
+            Route {
                 sender,
                 generation: self.next_generation,
                 idle: None,
@@ -245,8 +247,8 @@ mod tests {
         assert!(router.deliver(event("a", 2)).is_none());
         assert!(router.ensure("a").is_none(), "already hot");
         let ids: Vec<i64> = std::iter::from_fn(|| inbox.try_recv().ok())
-            .map(|signal| match signal {
-                Signal::Message(message) => message.id,
+            .map(|wake| match wake {
+                Wake::Message(message) => message.id,
                 other => panic!("unexpected {other:?}"),
             })
             .collect();
@@ -287,7 +289,7 @@ mod tests {
         router.evict_idle(Duration::from_secs(3600));
         assert!(old.try_recv().is_err(), "nobody has waited an hour");
         router.evict_idle(Duration::ZERO);
-        assert!(matches!(old.try_recv(), Ok(Signal::Evict)));
+        assert!(matches!(old.try_recv(), Ok(Wake::Evict)));
         assert!(young.try_recv().is_err(), "one eviction per call");
         router.busy("young", young_generation);
         router.evict_idle(Duration::ZERO);

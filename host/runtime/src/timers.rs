@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::now_ms;
 use crate::history::Outcome;
 use crate::runtime::Shared;
 use crate::store::{MessageKind, NewMessage, Op};
@@ -27,7 +26,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 tracing::error!(%error, "cannot read timers");
                 Vec::new()
             });
-        let now = now_ms();
+        let now = shared.now_ms();
         let (due, later): (Vec<_>, Vec<_>) = timers.into_iter().partition(|t| t.fire_at <= now);
         if !due.is_empty() {
             let batch = due

@@ -15,3 +15,4 @@ mod failures;
 mod lease;
 mod lifecycle;
 mod sandbox;
+mod timers;

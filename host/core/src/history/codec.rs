@@ -8,7 +8,7 @@
 //! value. Events written as JSON text by earlier versions still decode.
 
 use super::{ActivityOptions, Event, Failure, Outcome, RetryPolicy};
-use crate::store::{ActorId, ActorOperation};
+use crate::actor::{ActorId, ActorOperation};
 
 /// First byte of every encoded event. JSON text never starts with it.
 const FORMAT: u8 = 1;

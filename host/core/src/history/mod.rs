@@ -13,7 +13,7 @@ pub mod codec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::ActorOperation;
+use crate::actor::ActorOperation;
 
 /// What a finished task, orchestration or activity produced: JSON text, or a failure.
 pub type Outcome = Result<String, Failure>;

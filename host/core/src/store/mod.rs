@@ -16,6 +16,8 @@ pub mod records;
 
 pub use feed::{Change, Changes, FeedPosition};
 pub use op::{Batch, CommitTicket, Committed, Op};
+// The store keeps actors' mailboxes: their addresses are part of its vocabulary.
+pub use crate::actor::{ActorId, ActorOperation};
 pub use records::*;
 
 use crate::history::HistoryEvent;

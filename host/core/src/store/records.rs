@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::{ActorId, ActorOperation};
 use crate::history::{ActivityOptions, Failure, HistoryEvent, Outcome};
 
 /// Lifecycle of an instance.
@@ -303,32 +304,6 @@ impl Role {
             _ => return None,
         })
     }
-}
-
-/// Addresses an actor.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ActorId {
-    /// The kind: which component export implements it.
-    pub kind: String,
-    /// The key within the kind.
-    pub key: String,
-}
-
-impl std::fmt::Display for ActorId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.kind, self.key)
-    }
-}
-
-/// One operation on one actor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActorOperation {
-    /// The actor.
-    pub target: ActorId,
-    /// Operation name.
-    pub operation: String,
-    /// Input, JSON.
-    pub input: String,
 }
 
 /// Where the outcome of an actor operation goes.

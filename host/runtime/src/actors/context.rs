@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use wasmtime::Result;
 
-use crate::clock::now_ms;
 use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::names::{self, NameKind};
@@ -58,7 +57,8 @@ impl Host for Data {
         self.state.effects.push(Op::EnqueueActor {
             operation,
             reply: ReplyTo::Nobody,
-            visible_at: delay_ms.map_or(0, |delay| now_ms().saturating_add(delay)),
+            visible_at: delay_ms
+                .map_or(0, |delay| self.state.shared.now_ms().saturating_add(delay)),
         });
         Ok(())
     }
@@ -87,13 +87,13 @@ impl Host for Data {
             digest,
             &input,
             None,
-            now_ms(),
+            shared.now_ms(),
         ));
         Ok(id)
     }
 
     async fn now_ms(&mut self) -> Result<u64> {
-        Ok(now_ms())
+        Ok(self.state.shared.now_ms())
     }
 
     async fn random_u64(&mut self) -> Result<u64> {

@@ -18,7 +18,6 @@ use tracing::Instrument;
 
 pub(crate) use context::ActorState;
 
-use crate::clock::now_ms;
 use crate::engine::{ComponentError, GuestData, LoadedComponent};
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
@@ -96,7 +95,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
         }
         let messages = shared
             .store
-            .due_actor_messages(now_ms(), READ_AHEAD)
+            .due_actor_messages(shared.now_ms(), READ_AHEAD)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "cannot read actor mailboxes");

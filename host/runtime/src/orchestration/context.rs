@@ -8,7 +8,7 @@ use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::names::{self, NameKind};
-use crate::runtime::Signal;
+use crate::runtime::Wake;
 use crate::store::{
     ActivityTask, ActorId, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo,
     TimerRecord,
@@ -193,43 +193,43 @@ impl Data {
                     other => Unwind::Store(other),
                 })?;
         }
-        let mut signals = state
-            .signals
+        let mut wakes = state
+            .wakes
             .take()
             .ok_or_else(|| Unwind::Stopped("no inbox".into()))?;
         let evict_after = state.shared.evict_after;
         let router = &state.shared.router;
         router.idle(&state.instance_id, state.generation);
         let outcome = loop {
-            let signal = match tokio::time::timeout(evict_after, signals.recv()).await {
-                Ok(Some(signal)) => signal,
+            let wake = match tokio::time::timeout(evict_after, wakes.recv()).await {
+                Ok(Some(wake)) => wake,
                 Ok(None) => break Err(Unwind::Stopped("the runtime is shutting down".into())),
-                Err(_idle) => Signal::Evict,
+                Err(_idle) => Wake::Evict,
             };
-            match signal {
-                Signal::Message(_) | Signal::Result(_) => {
+            match wake {
+                Wake::Message(_) | Wake::Result(_) => {
                     router.busy(&state.instance_id, state.generation);
-                    state.take_in(signal);
+                    state.take_in(wake);
                     // Take in what else has arrived; a stop among it wins.
                     let mut stop = None;
-                    while let Ok(more) = signals.try_recv() {
+                    while let Ok(more) = wakes.try_recv() {
                         match more {
-                            Signal::Stop(why) => stop = Some(why),
-                            Signal::Evict => {}
+                            Wake::Stop(why) => stop = Some(why),
+                            Wake::Evict => {}
                             more => state.take_in(more),
                         }
                     }
                     break stop.map_or(Ok(()), |why| Err(Unwind::Stopped(why)));
                 }
-                Signal::Stop(why) => break Err(Unwind::Stopped(why)),
-                Signal::Evict => {
-                    if router.try_evict(&state.instance_id, state.generation, &signals) {
+                Wake::Stop(why) => break Err(Unwind::Stopped(why)),
+                Wake::Evict => {
+                    if router.try_evict(&state.instance_id, state.generation, &wakes) {
                         break Err(Unwind::Evicted);
                     }
                 }
             }
         };
-        state.signals = Some(signals);
+        state.wakes = Some(wakes);
         self.budget.restart();
         Ok(outcome?)
     }

@@ -22,19 +22,18 @@ pub(crate) use state::OrchestrationState;
 use state::Unwind;
 
 use crate::activity::ActivityResult;
-use crate::clock::now_ms;
 use crate::engine::ComponentError;
 use crate::guest_log;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::{Journal, Nondeterminism};
-use crate::runtime::{Shared, Signal};
+use crate::runtime::{Shared, Wake};
 use crate::sandbox::{self, Determinism};
 use crate::store::{InstanceRecord, MessageKind, NewMessage, Op, Status};
 use crate::trap::{self, StderrTail};
 
 /// What one execution hands to the next within an instance task.
 struct Carry {
-    signals: UnboundedReceiver<Signal>,
+    wakes: UnboundedReceiver<Wake>,
     consumed: ConsumedEvents,
     /// The instance as its creation committed it, for the first execution
     /// of a task started by that commit.
@@ -82,14 +81,14 @@ pub enum ReplayVerdict {
 pub(crate) async fn drive(
     shared: Arc<Shared>,
     instance_id: String,
-    signals: UnboundedReceiver<Signal>,
+    wakes: UnboundedReceiver<Wake>,
     generation: u64,
     seed: Option<Seed>,
 ) {
     let span = guest_log::instance_span(&instance_id);
     async {
         let mut carry = Some(Carry {
-            signals,
+            wakes,
             consumed: ConsumedEvents::default(),
             seed,
             unsaved: Vec::new(),
@@ -119,12 +118,12 @@ pub(crate) async fn drive(
 /// once its slot is released.
 async fn save_unconsumed_results(shared: &Arc<Shared>, carry: Carry) {
     let Carry {
-        mut signals,
+        mut wakes,
         unsaved: mut results,
         ..
     } = carry;
-    while let Ok(signal) = signals.try_recv() {
-        if let Signal::Result(result) = signal {
+    while let Ok(wake) = wakes.try_recv() {
+        if let Wake::Result(result) = wake {
             results.push(result);
         }
     }
@@ -150,7 +149,7 @@ async fn run_execution(
     shared: &Arc<Shared>,
     instance_id: &str,
     Carry {
-        mut signals,
+        mut wakes,
         consumed,
         seed,
         // The previous execution's: continuing as new removed their tasks.
@@ -159,8 +158,8 @@ async fn run_execution(
     generation: u64,
 ) -> (Ending, Carry) {
     let mut direct_results = Vec::new();
-    let carry = |signals, consumed, unsaved| Carry {
-        signals,
+    let carry = |wakes, consumed, unsaved| Carry {
+        wakes,
         consumed,
         seed: None,
         unsaved,
@@ -170,11 +169,11 @@ async fn run_execution(
         None => {
             // Every message already signalled was committed before it was
             // sent, so the store, read below, has it, unless the previous
-            // execution consumed it. Those signals must not be taken in
+            // execution consumed it. Those wakes must not be taken in
             // again: an event it consumed would be applied twice. Results
             // passed straight from the dispatcher are in no store: kept.
-            while let Ok(signal) = signals.try_recv() {
-                if let Signal::Result(result) = signal {
+            while let Ok(wake) = wakes.try_recv() {
+                if let Wake::Result(result) = wake {
                     direct_results.push(result);
                 }
             }
@@ -192,9 +191,9 @@ async fn run_execution(
             };
             match read().await {
                 Ok(Some(found)) => found,
-                Ok(None) => return (Ending::Done, carry(signals, consumed, direct_results)),
+                Ok(None) => return (Ending::Done, carry(wakes, consumed, direct_results)),
                 Err(error) => {
-                    let carry = carry(signals, consumed, direct_results);
+                    let carry = carry(wakes, consumed, direct_results);
                     return (Ending::Broken(error.to_string()), carry);
                 }
             }
@@ -203,14 +202,11 @@ async fn run_execution(
     tracing::Span::current().record("execution", record.execution);
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
         let why = format!("execution {} has no start event", record.execution);
-        return (
-            Ending::Broken(why),
-            carry(signals, consumed, direct_results),
-        );
+        return (Ending::Broken(why), carry(wakes, consumed, direct_results));
     };
 
     let mut state = OrchestrationState::new(shared.clone(), &record, history, false);
-    state.signals = Some(signals);
+    state.wakes = Some(wakes);
     state.consumed_events = consumed;
     state.generation = generation;
     for message in inbox {
@@ -244,7 +240,7 @@ async fn run_execution(
                 input: input.clone(),
                 started: HistoryEvent {
                     seq: 0,
-                    at: now_ms(),
+                    at: shared.now_ms(),
                     event: Event::Started {
                         name: record.name.clone(),
                         input,
@@ -282,8 +278,8 @@ impl OrchestrationState {
     /// Hands the inbox and the consumed events to the next execution.
     fn carry(&mut self) -> Carry {
         Carry {
-            signals: self
-                .signals
+            wakes: self
+                .wakes
                 .take()
                 .unwrap_or_else(|| tokio::sync::mpsc::unbounded_channel().1),
             consumed: std::mem::take(&mut self.consumed_events),
@@ -386,7 +382,7 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
         execution: record.execution,
         events: vec![HistoryEvent {
             seq: state.journal.len() as u32,
-            at: now_ms().max(state.journal.time()),
+            at: state.live_time(),
             event,
         }],
     });
@@ -436,7 +432,7 @@ impl OrchestrationState {
             events: BTreeMap::new(),
             seen: HashSet::new(),
             consumed_events: ConsumedEvents::default(),
-            signals: None,
+            wakes: None,
             generation: 0,
             rng: StdRng::from_seed(sandbox::seed(&record.id, record.execution, "context")),
             continue_as_new: None,

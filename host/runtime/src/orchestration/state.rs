@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::activity::ActivityResult;
 use crate::history::{Event, Outcome};
 use crate::replay::Journal;
-use crate::runtime::{Shared, Signal};
+use crate::runtime::{Shared, Wake};
 use crate::sandbox::Determinism;
 use crate::store::{Message, MessageKind, Op};
 
@@ -111,7 +111,7 @@ pub(crate) struct OrchestrationState {
     pub(crate) events: BTreeMap<i64, (String, String)>,
     pub(crate) seen: HashSet<i64>,
     pub(crate) consumed_events: ConsumedEvents,
-    pub(crate) signals: Option<UnboundedReceiver<Signal>>,
+    pub(crate) wakes: Option<UnboundedReceiver<Wake>>,
     pub(crate) generation: u64,
     pub(crate) rng: StdRng,
     pub(crate) continue_as_new: Option<String>,
@@ -161,13 +161,13 @@ impl OrchestrationState {
         }
     }
 
-    /// Takes in whatever a signal carries; stops and evictions are the
+    /// Takes in whatever a wake carries; stops and evictions are the
     /// caller's business.
-    pub(crate) fn take_in(&mut self, signal: Signal) {
-        match signal {
-            Signal::Message(message) => self.accept(message),
-            Signal::Result(result) => self.accept_result(result),
-            Signal::Stop(_) | Signal::Evict => {}
+    pub(crate) fn take_in(&mut self, wake: Wake) {
+        match wake {
+            Wake::Message(message) => self.accept(message),
+            Wake::Result(result) => self.accept_result(result),
+            Wake::Stop(_) | Wake::Evict => {}
         }
     }
 
@@ -254,7 +254,7 @@ impl OrchestrationState {
     /// When a call made live now is recorded: the wall clock, but never
     /// before the latest event, so orchestration time does not go back.
     pub(crate) fn live_time(&self) -> u64 {
-        crate::clock::now_ms().max(self.journal.time())
+        self.shared.now_ms().max(self.journal.time())
     }
 
     /// Appends a live call to the journal, advancing orchestration time.

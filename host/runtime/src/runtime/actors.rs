@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use super::{Runtime, random_id};
-use crate::clock::now_ms;
 use crate::error::Error;
 use crate::history::Outcome;
 use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};
@@ -43,7 +42,8 @@ impl Runtime {
         delay: Option<Duration>,
     ) -> Result<(), Error> {
         let operation = self.actor_operation(kind, key, operation, input).await?;
-        let visible_at = delay.map_or(0, |d| now_ms().saturating_add(d.as_millis() as u64));
+        let now = self.shared.now_ms();
+        let visible_at = delay.map_or(0, |d| now.saturating_add(d.as_millis() as u64));
         self.shared
             .commit(vec![Op::EnqueueActor {
                 operation,

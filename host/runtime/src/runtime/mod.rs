@@ -22,7 +22,7 @@ mod worker;
 pub use worker::WorkerHandle;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
-use crate::clock::now_ms;
+use crate::clock::{Clock, SystemClock};
 use crate::engine::{Limits, LoadedComponent, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
@@ -30,7 +30,7 @@ use crate::names::{self, NameError, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
 use crate::registry::{ComponentStats, Registry};
-pub(crate) use crate::router::Signal;
+pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::{
@@ -52,6 +52,7 @@ pub(crate) struct Shared {
     /// How long a hot orchestration must have waited before it may be
     /// evicted to free a slot for another (see `slots`).
     pub(crate) evict_for_room_after: Duration,
+    clock: Arc<dyn Clock>,
     pub(crate) activity_wake: Notify,
     /// Hands activity tasks from the commit that scheduled them straight to
     /// the worker's dispatcher, which then need not read them back.
@@ -69,6 +70,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Now, by the runtime's clock (ms since the Unix epoch).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
     /// Commits what the worker did (an episode, an activity's result, a
     /// timer, an actor batch): like [`Shared::commit`], but fenced by the
     /// worker lease when the worker holds one, so a worker that lost its
@@ -261,12 +267,14 @@ pub struct RuntimeBuilder {
     grants: ActivityGrants,
     evict_after: Duration,
     evict_for_room_after: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeBuilder")
             .field("limits", &self.limits)
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
@@ -275,6 +283,15 @@ impl RuntimeBuilder {
     /// Limits for guests (memory, CPU, payload size).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Where the runtime reads the time: the wall clock by default. A
+    /// [`TestClock`](crate::clock::TestClock) lets a test move time
+    /// forward, so a day-long timer fires when the test says so. Guests'
+    /// CPU time limits and activity timeouts stay on real time.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -329,6 +346,7 @@ impl RuntimeBuilder {
                 grants: self.grants,
                 evict_after: self.evict_after,
                 evict_for_room_after: self.evict_for_room_after,
+                clock: self.clock,
                 activity_wake: Notify::new(),
                 activity_handover: Mutex::new(None),
                 timer_wake: Notify::new(),
@@ -377,6 +395,7 @@ impl Runtime {
             grants: ActivityGrants::default(),
             evict_after: Duration::from_secs(60),
             evict_for_room_after: Duration::from_secs(1),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -451,7 +470,8 @@ impl Runtime {
         let digest = self.orchestration_digest(name).await?;
         let id = options.instance_id.unwrap_or_else(random_id);
         names::check(NameKind::InstanceId, &id)?;
-        let create = Op::create_instance(id.clone(), name, digest, input, None, now_ms());
+        let at = self.shared.now_ms();
+        let create = Op::create_instance(id.clone(), name, digest, input, None, at);
         self.shared.commit(vec![create]).await?;
         Ok(id)
     }
@@ -672,8 +692,14 @@ impl Runtime {
         self.check_payload("input", input)?;
         let digest = self.orchestration_digest(name).await?;
         let component = self.shared.registry.load(&digest).await?;
-        let (record, started) =
-            InstanceRecord::starting("dry-run".into(), name, digest, input, None, now_ms());
+        let (record, started) = InstanceRecord::starting(
+            "dry-run".into(),
+            name,
+            digest,
+            input,
+            None,
+            self.shared.now_ms(),
+        );
         orchestration::replay_only(&self.shared, &component, &record, vec![started])
             .await
             .map_err(Error::Nondeterminism)

@@ -15,7 +15,6 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::{Runtime, Shared, random_id, watch};
-use crate::clock::now_ms;
 use crate::error::Error;
 use crate::store::{Committed, Op, StoreError};
 
@@ -80,7 +79,7 @@ impl Runtime {
 
 /// Takes (or renews) the worker lease; returns its fencing token.
 async fn take_lease(shared: &Shared, owner: &str, ttl: Duration) -> Result<u64, Error> {
-    let now = now_ms();
+    let now = shared.now_ms();
     let until = now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
     let ticket = shared.store.commit(vec![Op::TakeLease {
         name: WORKER_LEASE.into(),

@@ -56,7 +56,7 @@ pub use orchestration::{ActivityCall, Completed, Context, LogLevel, RetryPolicy,
 pub mod bindings {
     wit_bindgen::generate!({
         world: "app",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__export_app",
         default_bindings_module: "reprise_sdk::bindings",

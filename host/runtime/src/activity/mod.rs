@@ -7,6 +7,10 @@
 //! that is hot here, which commits it with its next episode; otherwise to
 //! the instance's inbox.
 
+mod context;
+
+pub(crate) use context::ActivityState;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
@@ -17,16 +21,13 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
-use crate::clock::now_ms;
-use crate::engine::{ComponentError, GuestData, GuestLimit};
+use crate::engine::{ComponentError, GuestLimit};
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
 use crate::trap;
-use crate::wit::reprise::durable::activity_context::Host;
-use crate::wit::reprise::durable::types::{self, LogLevel};
 
 /// An activity written in Rust and registered with the runtime.
 pub(crate) type NativeActivity =
@@ -76,36 +77,6 @@ impl ActivityResult {
                 payload: serde_json::to_string(&self.outcome).unwrap_or_default(),
             },
         }
-    }
-}
-
-/// What an activity guest can ask about itself.
-#[derive(Debug)]
-pub(crate) struct ActivityState {
-    instance_id: String,
-    attempt: u32,
-}
-
-type Data = GuestData<ActivityState>;
-
-impl types::Host for Data {}
-
-impl Host for Data {
-    async fn instance_id(&mut self) -> wasmtime::Result<String> {
-        Ok(self.state.instance_id.clone())
-    }
-
-    async fn attempt(&mut self) -> wasmtime::Result<u32> {
-        Ok(self.state.attempt)
-    }
-
-    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        let source = Source::Activity {
-            instance_id: self.state.instance_id.as_str().into(),
-            attempt: self.state.attempt,
-        };
-        guest_log::emit(level, &message, &source);
-        Ok(())
     }
 }
 
@@ -194,7 +165,7 @@ pub(crate) async fn dispatch(
         let retries_only = scan % SCANS_PER_FULL_SCAN != 1;
         match shared
             .store
-            .due_activities(now_ms(), concurrency * 2, retries_only)
+            .due_activities(shared.now_ms(), concurrency * 2, retries_only)
             .await
         {
             Ok(due) => due.into_iter().for_each(&start),
@@ -258,7 +229,7 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
             Op::RetryActivity {
                 task_id: task.id,
                 attempt: task.attempt + 1,
-                visible_at: now_ms() + delay,
+                visible_at: shared.now_ms() + delay,
             }
         }
         _ => {

@@ -1,0 +1,53 @@
+//! Durable timers on the runtime's clock: with a test clock, a test moves
+//! time forward and a day-long deadline passes at once (time skipping).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reprise::clock::TestClock;
+use reprise::store::Status;
+use reprise_tests::Host;
+use serde_json::{Value, json};
+
+const DAY_MS: u64 = 86_400_000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_day_long_deadline_passes_when_the_test_clock_moves_a_day() {
+    let clock = Arc::new(TestClock::starting_now());
+    let host = Host::with({
+        let clock = clock.clone();
+        |builder| builder.clock(clock)
+    })
+    .await;
+    let id = host
+        .start(
+            "approval",
+            &json!({"item": "boat", "amount": 9000, "timeout_secs": 86_400}).to_string(),
+        )
+        .await;
+    host.wait_for_custom_status(&id, "\"waiting for manager\"")
+        .await;
+    // The wall clock alone would take a day: nothing happens meanwhile.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let record = host.runtime.status(&id).await.unwrap();
+    assert_eq!(
+        record.custom_status.as_deref(),
+        Some("\"waiting for manager\"")
+    );
+
+    clock.advance(DAY_MS);
+    host.wait_for_custom_status(&id, "\"waiting for director\"")
+        .await;
+    clock.advance(DAY_MS);
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    let outcome: Value = serde_json::from_str(record.output.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        outcome,
+        json!({"approved": false, "by": "deadline", "escalated": true})
+    );
+    // History records the clock's times: the timers were due a day apart.
+    let history = host.runtime.history(&id).await.unwrap();
+    let span = history.last().unwrap().at - history.first().unwrap().at;
+    assert!(span >= 2 * DAY_MS, "{span} ms between start and end");
+}
