@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::row::{Fields, SqliteError};
-use reprise_core::store::{Change, Changes, FeedPosition, MessageKind, Status};
+use reprise_core::store::{Change, Changes, FeedPosition, Status};
 
 /// Rows kept: a reader further behind than this gets a gap and rescans.
 pub(crate) const KEEP: u64 = 100_000;
@@ -162,20 +162,10 @@ pub(crate) fn read(
                 id: f.get(2)?,
                 status: f.parse_nullable(3, Status::parse)?,
             },
-            "message" => {
-                let Some(id) = f.get::<Option<i64>>(4)? else {
-                    continue; // consumed before it was read
-                };
-                Change::Message(reprise_core::store::Message {
-                    id,
-                    instance_id: f.get(5)?,
-                    execution: f.get(6)?,
-                    task: f.get(7)?,
-                    kind: f.parse(8, MessageKind::parse)?,
-                    name: f.get(9)?,
-                    payload: f.get(10)?,
-                })
-            }
+            "message" => match f.get::<Option<i64>>(4)? {
+                Some(_) => Change::Message(crate::message_at(&f, 4)?),
+                None => continue, // consumed before it was read
+            },
             "registrations" => Change::Registrations,
             "activities" => Change::Activities,
             "timers" => Change::Timers,

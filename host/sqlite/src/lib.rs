@@ -163,16 +163,21 @@ const DUE_ACTIVITIES: &str = "SELECT id, instance_id, execution, task, name, dig
     options, attempt, visible_at FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
     ORDER BY visible_at, id LIMIT ?3";
 
-pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    let f = Fields::new(row, "inbox", &["id"]);
+fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    message_at(&Fields::new(row, "inbox", &["id"]), 0)
+}
+
+/// A message whose columns, in [`INBOX_OF_INSTANCE`]'s order, start at
+/// column `first`.
+pub(crate) fn message_at(f: &Fields<'_, '_>, first: usize) -> rusqlite::Result<Message> {
     Ok(Message {
-        id: f.get(0)?,
-        instance_id: f.get(1)?,
-        execution: f.get(2)?,
-        task: f.get(3)?,
-        kind: f.parse(4, MessageKind::parse)?,
-        name: f.get(5)?,
-        payload: f.get(6)?,
+        id: f.get(first)?,
+        instance_id: f.get(first + 1)?,
+        execution: f.get(first + 2)?,
+        task: f.get(first + 3)?,
+        kind: f.parse(first + 4, MessageKind::parse)?,
+        name: f.get(first + 5)?,
+        payload: f.get(first + 6)?,
     })
 }
 
