@@ -252,3 +252,26 @@ async fn bad_actor_input_is_refused_and_changes_nothing() {
         json!({"count": 1, "sum": 1})
     );
 }
+
+/// A client process without a worker calls an actor that a worker process
+/// handles: the answer reaches it, and it reads the committed state.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_without_a_worker_gets_the_answer_of_a_worker_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    let client = reprise_tests::registered_client(&db).await;
+    let worker = reprise_tests::WorkerProcess::spawn(&db);
+    for n in 1..=3 {
+        let reply = client
+            .call_actor("tally", "remote", "add", &n.to_string(), WAIT)
+            .await
+            .unwrap();
+        let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["count"], n);
+    }
+    assert_eq!(
+        actor_json(&client, "tally", "remote").await,
+        json!({"count": 3, "sum": 6})
+    );
+    worker.kill();
+}

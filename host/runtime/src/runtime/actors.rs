@@ -98,13 +98,22 @@ impl Runtime {
                     failure,
                 });
             }
-            // Outcomes committed by this process notify at once; those of a
-            // worker in another process arrive through the change feed.
-            if tokio::time::timeout_at(deadline, answered).await.is_err() {
+            if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Timeout(format!(
                     "no answer from {kind}/{key} after {timeout:?}"
                 )));
             }
+            // An outcome committed by this process notifies at once, and so
+            // does one that this process's worker reads in the change feed.
+            // A client without a worker has nobody reading the feed for it:
+            // it looks again soon.
+            let look_again = if self.shared.is_worker() {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_millis(5)
+            };
+            let until = deadline.min(tokio::time::Instant::now() + look_again);
+            let _ = tokio::time::timeout_at(until, answered).await;
         }
     }
 

@@ -70,6 +70,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether this process runs the worker.
+    pub(crate) fn is_worker(&self) -> bool {
+        self.worker.load(Ordering::Relaxed)
+    }
+
     /// Now, by the runtime's clock (ms since the Unix epoch).
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
