@@ -1,6 +1,6 @@
 //! The library's error type, grouped by what the caller should do.
 
-use crate::engine::ComponentError;
+use crate::component::ComponentError;
 use crate::history::Failure;
 use crate::names::NameError;
 use crate::store::{ActorId, StoreError};

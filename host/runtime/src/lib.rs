@@ -17,6 +17,8 @@
 
 mod activity;
 mod actors;
+mod component;
+mod directory;
 mod engine;
 mod error;
 mod guest_log;
@@ -33,7 +35,8 @@ use reprise_core::names;
 pub use reprise_core::{clock, history, replay, store, view};
 
 pub use activity::NativeCall;
-pub use engine::{ComponentError, GuestLimit, Limits};
+pub use component::ComponentError;
+pub use engine::{GuestLimit, Limits};
 pub use error::Error;
 pub use guest_log::TARGET as GUEST_LOG_TARGET;
 pub use names::NameError;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::OnceCell;
 
-use crate::engine::{ComponentError, LoadedComponent, WasmEngine};
+use crate::component::{ComponentError, Components, LoadedComponent};
 use crate::store::{Op, Role, Store};
 
 #[derive(Debug, Default)]
@@ -26,7 +26,7 @@ struct Names {
 
 pub(crate) struct Registry {
     store: Arc<dyn Store>,
-    wasm: Arc<WasmEngine>,
+    components: Arc<Components>,
     names: RwLock<Names>,
     /// One cell per digest asked for: filled by the first load to succeed.
     loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedComponent>>>>>,
@@ -50,10 +50,10 @@ pub struct ComponentStats {
 }
 
 impl Registry {
-    pub(crate) fn new(store: Arc<dyn Store>, wasm: Arc<WasmEngine>) -> Self {
+    pub(crate) fn new(store: Arc<dyn Store>, components: Arc<Components>) -> Self {
         Self {
             store,
-            wasm,
+            components,
             names: RwLock::default(),
             loaded: Mutex::default(),
             stats: Arc::default(),
@@ -115,6 +115,11 @@ impl Registry {
         })
     }
 
+    /// The engine and linkers components are loaded with.
+    pub(crate) fn components(&self) -> &Arc<Components> {
+        &self.components
+    }
+
     /// The component ready to run: from memory, else from the compiled
     /// code in the store, else compiled from its wasm (and that compilation
     /// stored, so no later process compiles it again).
@@ -132,10 +137,10 @@ impl Registry {
             digest: digest.to_owned(),
             source,
         };
-        let key = self.wasm.compatibility_key();
+        let key = self.components.compatibility_key();
         if let Some(compiled) = self.store.compiled(digest, key).await.map_err(unreadable)? {
-            let (wasm, owned) = (self.wasm.clone(), digest.to_owned());
-            match blocking(move || wasm.load_compiled(&owned, &compiled)).await {
+            let (components, owned) = (self.components.clone(), digest.to_owned());
+            match blocking(move || components.load_compiled(&owned, &compiled)).await {
                 Ok(component) => {
                     self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
                     return Ok(Arc::new(component));
@@ -149,8 +154,8 @@ impl Registry {
             .await
             .map_err(unreadable)?
             .ok_or_else(|| ComponentError::Missing(digest.to_owned()))?;
-        let (wasm, owned) = (self.wasm.clone(), digest.to_owned());
-        let (component, compiled) = blocking(move || wasm.load(&owned, &bytes)).await?;
+        let (components, owned) = (self.components.clone(), digest.to_owned());
+        let (component, compiled) = blocking(move || components.load(&owned, &bytes)).await?;
         self.stats.compiled.fetch_add(1, Ordering::Relaxed);
         if let Some(bytes) = compiled {
             // Best effort, not awaited: without it the next process compiles.

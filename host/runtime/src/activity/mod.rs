@@ -21,7 +21,8 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::Instrument;
 
-use crate::engine::{ComponentError, GuestLimit};
+use crate::component::ComponentError;
+use crate::engine::GuestLimit;
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
@@ -312,7 +313,7 @@ async fn attempt(shared: &Arc<Shared>, task: &ActivityTask, timeout: Duration) -
 /// The names a component's activities export (none if it has none).
 pub(crate) async fn names(
     shared: &Arc<Shared>,
-    component: &crate::engine::LoadedComponent,
+    component: &crate::component::LoadedComponent,
 ) -> Result<Vec<String>, ComponentError> {
     let Some((pre, indices)) = &component.activity else {
         return Ok(Vec::new());

@@ -2,14 +2,12 @@
 //! orchestrations) are collected, not performed: they commit with the
 //! operation's new state, or not at all.
 
-use std::sync::Arc;
-
 use wasmtime::Result;
 
+use crate::directory::{SharedDirectory, check_json};
 use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::names::{self, NameKind};
-use crate::runtime::Shared;
 use crate::store::{ActorId, ActorOperation, Op, ReplyTo};
 use crate::trap::Refused;
 use crate::wit::reprise::durable::actor_context::Host;
@@ -17,7 +15,8 @@ use crate::wit::reprise::durable::types::{self, LogLevel};
 
 /// The host side of one actor guest instance.
 pub(crate) struct ActorState {
-    pub(super) shared: Arc<Shared>,
+    /// What the host calls may look up.
+    pub(super) directory: SharedDirectory,
     /// The actor handling the current operation.
     pub(super) id: ActorId,
     /// Effects of the current operation.
@@ -51,14 +50,15 @@ impl Host for Data {
         };
         // A signal that could never be delivered fails the operation that sent it.
         self.state
-            .shared
+            .directory
             .check_actor_operation(&operation)
             .map_err(|why| Refused(why.to_string()))?;
         self.state.effects.push(Op::EnqueueActor {
             operation,
             reply: ReplyTo::Nobody,
-            visible_at: delay_ms
-                .map_or(0, |delay| self.state.shared.now_ms().saturating_add(delay)),
+            visible_at: delay_ms.map_or(0, |delay| {
+                self.state.directory.now_ms().saturating_add(delay)
+            }),
         });
         Ok(())
     }
@@ -69,14 +69,14 @@ impl Host for Data {
         input: String,
         instance_id: Option<String>,
     ) -> Result<String> {
-        let shared = &self.state.shared;
-        let digest = shared
-            .orchestration_digest(&name)
+        let directory = &self.state.directory;
+        let digest = directory
+            .orchestration(&name)
             .ok_or_else(|| Refused(format!("no orchestration named {name:?} is registered")))?;
-        crate::runtime::check_json(
+        check_json(
             "orchestration input",
             &input,
-            shared.wasm.limits.max_payload_bytes,
+            directory.limits().max_payload_bytes,
         )
         .map_err(|e| Refused(e.to_string()))?;
         let id = instance_id.unwrap_or_else(crate::runtime::random_id);
@@ -87,13 +87,13 @@ impl Host for Data {
             digest,
             &input,
             None,
-            shared.now_ms(),
+            directory.now_ms(),
         ));
         Ok(id)
     }
 
     async fn now_ms(&mut self) -> Result<u64> {
-        Ok(self.state.shared.now_ms())
+        Ok(self.state.directory.now_ms())
     }
 
     async fn random_u64(&mut self) -> Result<u64> {

@@ -18,7 +18,8 @@ use tracing::Instrument;
 
 pub(crate) use context::ActorState;
 
-use crate::engine::{ComponentError, GuestData, LoadedComponent};
+use crate::component::{ComponentError, LoadedComponent};
+use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
@@ -178,7 +179,7 @@ impl Handler {
         let sandbox = sandbox::activity_wasi(&ActivityGrants::default(), &source)
             .map_err(|e| Failure::new(e.to_string()))?;
         let state = ActorState {
-            shared: shared.clone(),
+            directory: shared.clone(),
             id: id.clone(),
             effects: Vec::new(),
         };
@@ -207,7 +208,7 @@ impl Handler {
         data.state.id = operation.target.clone();
         data.state.effects.clear();
         data.budget.restart();
-        let limit = data.state.shared.wasm.limits.max_payload_bytes;
+        let limit = data.state.directory.limits().max_payload_bytes;
         let target = &operation.target;
         let result = self
             .guest

@@ -8,7 +8,6 @@ use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::names::{self, NameKind};
-use crate::runtime::Wake;
 use crate::store::{
     ActivityTask, ActorId, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo,
     TimerRecord,
@@ -96,7 +95,7 @@ impl OrchestrationState {
     }
 
     fn oversized(&self, what: &str, payload: &str) -> Option<Outcome> {
-        let limit = self.shared.wasm.limits.max_payload_bytes;
+        let limit = self.directory.limits().max_payload_bytes;
         (payload.len() > limit).then(|| {
             Err(history::Failure::new(format!(
                 "{what} of {} bytes exceeds the limit of {limit} bytes",
@@ -152,7 +151,7 @@ impl OrchestrationState {
         reply: ReplyTo,
     ) {
         let problem = operations.iter().find_map(|op| {
-            let undeliverable = self.shared.check_actor_operation(op).err();
+            let undeliverable = self.directory.check_actor_operation(op).err();
             undeliverable.map(|why| why.to_string()).or_else(|| {
                 self.oversized("actor operation input", &op.input)
                     .and_then(|o| o.err())
@@ -171,67 +170,6 @@ impl OrchestrationState {
         } else {
             self.ops.push(Op::EnqueueAtomic { operations, reply });
         }
-    }
-}
-
-impl Data {
-    /// Commits the episode, then waits for the next message. Returns when
-    /// something arrived; unwinds the guest when it must stop.
-    async fn wait(&mut self) -> Result<()> {
-        let state = &mut self.state;
-        if state.dry_run {
-            return Err(Unwind::Stopped("history ends here".into()).into());
-        }
-        if state.has_writes() {
-            let batch = state.take_batch();
-            state
-                .shared
-                .commit_as_worker(batch)
-                .await
-                .map_err(|e| match e {
-                    crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),
-                    other => Unwind::Store(other),
-                })?;
-        }
-        let mut wakes = state
-            .wakes
-            .take()
-            .ok_or_else(|| Unwind::Stopped("no inbox".into()))?;
-        let evict_after = state.shared.evict_after;
-        let router = &state.shared.router;
-        router.idle(&state.instance_id, state.generation);
-        let outcome = loop {
-            let wake = match tokio::time::timeout(evict_after, wakes.recv()).await {
-                Ok(Some(wake)) => wake,
-                Ok(None) => break Err(Unwind::Stopped("the runtime is shutting down".into())),
-                Err(_idle) => Wake::Evict,
-            };
-            match wake {
-                Wake::Message(_) | Wake::Result(_) => {
-                    router.busy(&state.instance_id, state.generation);
-                    state.take_in(wake);
-                    // Take in what else has arrived; a stop among it wins.
-                    let mut stop = None;
-                    while let Ok(more) = wakes.try_recv() {
-                        match more {
-                            Wake::Stop(why) => stop = Some(why),
-                            Wake::Evict => {}
-                            more => state.take_in(more),
-                        }
-                    }
-                    break stop.map_or(Ok(()), |why| Err(Unwind::Stopped(why)));
-                }
-                Wake::Stop(why) => break Err(Unwind::Stopped(why)),
-                Wake::Evict => {
-                    if router.try_evict(&state.instance_id, state.generation, &wakes) {
-                        break Err(Unwind::Evicted);
-                    }
-                }
-            }
-        };
-        state.wakes = Some(wakes);
-        self.budget.restart();
-        Ok(outcome?)
     }
 }
 
@@ -262,7 +200,7 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Activity, &failure);
             return Ok(task);
         }
-        match s.shared.activity_digest(&name, &s.digest) {
+        match s.directory.activity(&name, &s.digest) {
             Some(digest) => s.ops.push(Op::ScheduleActivity(ActivityTask {
                 id: 0,
                 instance_id: s.instance_id.clone(),
@@ -335,7 +273,7 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Child, &failure);
             return Ok(task);
         }
-        let Some(digest) = s.shared.orchestration_digest(&name) else {
+        let Some(digest) = s.directory.orchestration(&name) else {
             let failure = Err(history::Failure::new(format!(
                 "no orchestration named {name:?} is registered"
             )));
@@ -374,7 +312,7 @@ impl Host for Data {
         }
         // One-way: a bad target cannot be reported back, so it fails the
         // orchestration rather than vanish.
-        if let Err(why) = s.shared.check_actor_operation(&operation) {
+        if let Err(why) = s.directory.check_actor_operation(&operation) {
             return Err(Refused(why.to_string()).into());
         }
         s.ops.push(Op::EnqueueActor {

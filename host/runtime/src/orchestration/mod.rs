@@ -8,6 +8,7 @@
 
 mod context;
 mod state;
+mod suspend;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub(crate) use state::OrchestrationState;
 use state::Unwind;
 
 use crate::activity::ActivityResult;
-use crate::engine::ComponentError;
+use crate::component::ComponentError;
 use crate::guest_log;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::{Journal, Nondeterminism};
@@ -293,7 +294,7 @@ impl OrchestrationState {
 /// orchestration's failure; host-initiated unwinds are returned as such.
 async fn execute(
     shared: &Arc<Shared>,
-    component: &crate::engine::LoadedComponent,
+    component: &crate::component::LoadedComponent,
     state: OrchestrationState,
     name: &str,
     input: &str,
@@ -417,6 +418,7 @@ impl OrchestrationState {
         determinism.set_time(journal.time());
         let committed_len = journal.len();
         let state = Self {
+            directory: shared.clone(),
             shared,
             instance_id: record.id.clone(),
             execution: record.execution,
@@ -447,7 +449,7 @@ impl OrchestrationState {
 /// writing anything: what would this code do with this history?
 pub(crate) async fn replay_only(
     shared: &Arc<Shared>,
-    component: &crate::engine::LoadedComponent,
+    component: &crate::component::LoadedComponent,
     record: &InstanceRecord,
     history: Vec<HistoryEvent>,
 ) -> Result<ReplayVerdict, String> {
@@ -470,7 +472,7 @@ pub(crate) async fn replay_only(
 /// The names a component's orchestrator exports (none if it has none).
 pub(crate) async fn names(
     shared: &Arc<Shared>,
-    component: &crate::engine::LoadedComponent,
+    component: &crate::component::LoadedComponent,
 ) -> Result<Vec<String>, ComponentError> {
     let Some((pre, indices)) = &component.orchestration else {
         return Ok(Vec::new());

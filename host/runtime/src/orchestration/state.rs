@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::activity::ActivityResult;
+use crate::directory::SharedDirectory;
 use crate::history::{Event, Outcome};
 use crate::replay::Journal;
 use crate::runtime::{Shared, Wake};
@@ -88,7 +89,12 @@ impl ConsumedEvents {
 }
 
 pub(crate) struct OrchestrationState {
-    pub(crate) shared: Arc<Shared>,
+    /// What the host calls may look up (`context`).
+    pub(crate) directory: SharedDirectory,
+    /// The scheduler, for committing episodes and waiting for wakes
+    /// (`suspend`, and the driver in this module); host calls never
+    /// reach for it.
+    pub(super) shared: Arc<Shared>,
     pub(crate) instance_id: String,
     pub(crate) execution: u32,
     pub(crate) digest: String,
@@ -254,7 +260,7 @@ impl OrchestrationState {
     /// When a call made live now is recorded: the wall clock, but never
     /// before the latest event, so orchestration time does not go back.
     pub(crate) fn live_time(&self) -> u64 {
-        self.shared.now_ms().max(self.journal.time())
+        self.directory.now_ms().max(self.journal.time())
     }
 
     /// Appends a live call to the journal, advancing orchestration time.

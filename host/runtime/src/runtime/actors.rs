@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::{Runtime, random_id};
+use crate::directory::Directory;
 use crate::error::Error;
 use crate::history::Outcome;
 use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};

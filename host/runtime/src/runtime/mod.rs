@@ -23,10 +23,12 @@ pub use worker::WorkerHandle;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Limits, LoadedComponent, WasmEngine};
+use crate::component::{Components, LoadedComponent};
+use crate::directory::{Directory, check_json};
+use crate::engine::{Limits, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
-use crate::names::{self, NameError, NameKind};
+use crate::names::{self, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
 use crate::registry::{ComponentStats, Registry};
@@ -34,8 +36,8 @@ pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::{
-    ActivityTask, ActorOperation, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op,
-    Role, Status, Store, StoreError,
+    ActivityTask, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Role, Status,
+    Store, StoreError,
 };
 
 /// What every part of a runtime shares.
@@ -70,14 +72,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Whether this process runs the worker.
-    pub(crate) fn is_worker(&self) -> bool {
-        self.worker.load(Ordering::Relaxed)
-    }
-
     /// Now, by the runtime's clock (ms since the Unix epoch).
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Whether this process runs the worker.
+    pub(crate) fn is_worker(&self) -> bool {
+        self.worker.load(Ordering::Relaxed)
     }
 
     /// Commits what the worker did (an episode, an activity's result, a
@@ -184,63 +186,30 @@ impl Shared {
             seed,
         ));
     }
+}
 
-    pub(crate) fn orchestration_digest(&self, name: &str) -> Option<String> {
+impl Directory for Shared {
+    fn limits(&self) -> &Limits {
+        &self.wasm.limits
+    }
+
+    fn now_ms(&self) -> u64 {
+        Shared::now_ms(self)
+    }
+
+    fn orchestration(&self, name: &str) -> Option<String> {
         self.registry.orchestration(name)
     }
 
-    /// Whether an actor operation can ever be handled: its names follow the
-    /// rules, its kind is registered and its input is JSON within the size
-    /// limit.
-    pub(crate) fn check_actor_operation(
-        &self,
-        operation: &ActorOperation,
-    ) -> Result<(), Undeliverable> {
-        let target = &operation.target;
-        names::check(NameKind::ActorKind, &target.kind)?;
-        names::check(NameKind::ActorKey, &target.key)?;
-        names::check(NameKind::Operation, &operation.operation)?;
-        if self.registry.actor(&target.kind).is_none() {
-            return Err(Undeliverable::UnknownKind(target.kind.clone()));
-        }
-        check_json(
-            "operation input",
-            &operation.input,
-            self.wasm.limits.max_payload_bytes,
-        )
-        .map_err(Undeliverable::Input)
-    }
-
-    /// The component to run an activity, or `""` for a native one.
-    pub(crate) fn activity_digest(&self, name: &str, preferred: &str) -> Option<String> {
+    fn activity(&self, name: &str, preferred: &str) -> Option<String> {
         if self.natives.contains_key(name) {
             return Some(String::new());
         }
         self.registry.activity(name, preferred)
     }
-}
 
-/// Why an actor operation can never be handled.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum Undeliverable {
-    /// No component implements the kind.
-    #[error("no actor kind {0:?} is registered")]
-    UnknownKind(String),
-    /// A name breaks the rules.
-    #[error(transparent)]
-    Name(#[from] NameError),
-    /// The input is not JSON or too large.
-    #[error(transparent)]
-    Input(Error),
-}
-
-impl From<Undeliverable> for Error {
-    fn from(why: Undeliverable) -> Self {
-        match why {
-            Undeliverable::UnknownKind(_) => Error::NotFound(why.to_string()),
-            Undeliverable::Name(_) => Error::InvalidInput(why.to_string()),
-            Undeliverable::Input(error) => error,
-        }
+    fn has_actor_kind(&self, kind: &str) -> bool {
+        self.registry.actor(kind).is_some()
     }
 }
 
@@ -338,7 +307,9 @@ impl RuntimeBuilder {
     /// Builds the runtime.
     pub async fn build(self) -> Result<Runtime, Error> {
         let wasm = WasmEngine::new(self.limits).map_err(|e| Error::Internal(e.to_string()))?;
-        let registry = Registry::new(self.store.clone(), wasm.clone());
+        let components =
+            Components::new(wasm.clone()).map_err(|e| Error::Internal(e.to_string()))?;
+        let registry = Registry::new(self.store.clone(), Arc::new(components));
         registry.refresh().await?;
         Ok(Runtime {
             shared: Arc::new(Shared {
@@ -378,18 +349,6 @@ impl std::fmt::Debug for Runtime {
 }
 
 /// A payload must be JSON and within the size limit.
-pub(crate) fn check_json(what: &str, text: &str, limit: usize) -> Result<(), Error> {
-    if text.len() > limit {
-        return Err(Error::InvalidInput(format!(
-            "{what} is {} bytes; the limit is {limit} bytes",
-            text.len()
-        )));
-    }
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(|_| ())
-        .map_err(|e| Error::InvalidInput(format!("{what} is not valid JSON: {e}")))
-}
-
 impl Runtime {
     /// Starts building a runtime on a store.
     pub fn builder(store: Arc<dyn Store>) -> RuntimeBuilder {
@@ -415,9 +374,9 @@ impl Runtime {
         bytes: &[u8],
     ) -> Result<(String, Arc<LoadedComponent>, Option<Vec<u8>>), Error> {
         let digest = hex::encode(Sha256::digest(bytes));
-        let wasm = self.shared.wasm.clone();
+        let components = self.shared.registry.components().clone();
         let (key, bytes) = (digest.clone(), bytes.to_vec());
-        let (loaded, compiled) = tokio::task::spawn_blocking(move || wasm.load(&key, &bytes))
+        let (loaded, compiled) = tokio::task::spawn_blocking(move || components.load(&key, &bytes))
             .await
             .map_err(|e| Error::Internal(e.to_string()))??;
         Ok((digest, Arc::new(loaded), compiled))
@@ -716,11 +675,11 @@ impl Runtime {
     /// the names are read again first if it is not known (another process
     /// may have registered it a moment ago).
     async fn orchestration_digest(&self, name: &str) -> Result<String, Error> {
-        if let Some(digest) = self.shared.orchestration_digest(name) {
+        if let Some(digest) = self.shared.orchestration(name) {
             return Ok(digest);
         }
         self.shared.registry.refresh().await?;
-        self.shared.orchestration_digest(name).ok_or_else(|| {
+        self.shared.orchestration(name).ok_or_else(|| {
             Error::NotFound(format!("no orchestration named {name:?} is registered"))
         })
     }

@@ -1,0 +1,86 @@
+//! What a guest's host calls may look up in the runtime, and nothing more:
+//! which component holds a name, whether an actor operation can ever be
+//! handled, the limits, the time. Host calls hold an
+//! `Arc<dyn Directory>`, not the runtime, so what they can reach is written
+//! in one place.
+
+use std::sync::Arc;
+
+use crate::engine::Limits;
+use crate::error::Error;
+use crate::names::{self, NameError, NameKind};
+use crate::store::ActorOperation;
+
+/// The lookups host calls make.
+pub(crate) trait Directory: Send + Sync + 'static {
+    /// The guests' limits (payload sizes above all).
+    fn limits(&self) -> &Limits;
+    /// Now, by the runtime's clock (ms since the Unix epoch).
+    fn now_ms(&self) -> u64;
+    /// The newest component holding orchestration `name`.
+    fn orchestration(&self, name: &str) -> Option<String>;
+    /// The component to run activity `name`: `preferred` (the calling
+    /// orchestration's own) when it has it; `""` for a native activity.
+    fn activity(&self, name: &str, preferred: &str) -> Option<String>;
+    /// Whether actor kind `kind` is registered.
+    fn has_actor_kind(&self, kind: &str) -> bool;
+
+    /// Whether an actor operation can ever be handled: its names follow the
+    /// rules, its kind is registered and its input is JSON within the size
+    /// limit.
+    fn check_actor_operation(&self, operation: &ActorOperation) -> Result<(), Undeliverable> {
+        let target = &operation.target;
+        names::check(NameKind::ActorKind, &target.kind)?;
+        names::check(NameKind::ActorKey, &target.key)?;
+        names::check(NameKind::Operation, &operation.operation)?;
+        if !self.has_actor_kind(&target.kind) {
+            return Err(Undeliverable::UnknownKind(target.kind.clone()));
+        }
+        check_json(
+            "operation input",
+            &operation.input,
+            self.limits().max_payload_bytes,
+        )
+        .map_err(Undeliverable::Input)
+    }
+}
+
+/// A directory shared by the host calls of many guests.
+pub(crate) type SharedDirectory = Arc<dyn Directory>;
+
+/// Why an actor operation can never be handled.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Undeliverable {
+    /// No component implements the kind.
+    #[error("no actor kind {0:?} is registered")]
+    UnknownKind(String),
+    /// A name breaks the rules.
+    #[error(transparent)]
+    Name(#[from] NameError),
+    /// The input is not JSON or too large.
+    #[error(transparent)]
+    Input(Error),
+}
+
+impl From<Undeliverable> for Error {
+    fn from(why: Undeliverable) -> Self {
+        match why {
+            Undeliverable::UnknownKind(_) => Error::NotFound(why.to_string()),
+            Undeliverable::Name(_) => Error::InvalidInput(why.to_string()),
+            Undeliverable::Input(error) => error,
+        }
+    }
+}
+
+/// Checks that `text` is JSON of at most `limit` bytes.
+pub(crate) fn check_json(what: &str, text: &str, limit: usize) -> Result<(), Error> {
+    if text.len() > limit {
+        return Err(Error::InvalidInput(format!(
+            "{what} is {} bytes; the limit is {limit} bytes",
+            text.len()
+        )));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| Error::InvalidInput(format!("{what} is not valid JSON: {e}")))
+}
