@@ -21,7 +21,7 @@ use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
     Changes, CommitTicket, FeedPosition, InstanceRecord, Message, MessageKind, ParentRef,
-    Registration, Role, Status, Store, StoreError, TimerRecord,
+    Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
 };
 use row::{Fields, SqliteError};
 
@@ -209,6 +209,41 @@ fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
     })
 }
 
+fn select_instance(conn: &Connection, id: &str) -> rusqlite::Result<Option<InstanceRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
+    ))?
+    .query_row([id], read_instance)
+    .optional()
+}
+
+fn select_history(
+    conn: &Connection,
+    id: &str,
+    execution: u32,
+) -> rusqlite::Result<Vec<HistoryEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT instance_id, execution, seq, at, event FROM history
+         WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map(params![id, execution], |row| {
+        let f = Fields::new(row, "history", &["instance_id", "execution", "seq"]);
+        // By index: this is replay's read.
+        Ok(HistoryEvent {
+            seq: f.get(2)?,
+            at: f.get(3)?,
+            event: f.decode(4, codec::decode)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn select_inbox(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Message>> {
+    let mut stmt = conn.prepare_cached(INBOX_OF_INSTANCE)?;
+    let rows = stmt.query_map([id], read_message)?;
+    rows.collect()
+}
+
 const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
     parent_id, parent_execution, parent_task, created_at, updated_at";
 
@@ -225,14 +260,7 @@ impl Store for SqliteStore {
 
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
-            ))?
-            .query_row([id], read_instance)
-            .optional()
-        })
-        .await
+        self.read(move |conn| select_instance(conn, &id)).await
     }
 
     async fn instances(
@@ -261,31 +289,30 @@ impl Store for SqliteStore {
 
     async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
         let id = id.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT instance_id, execution, seq, at, event FROM history
-                 WHERE instance_id = ?1 AND execution = ?2 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map(params![id, execution], |row| {
-                let f = Fields::new(row, "history", &["instance_id", "execution", "seq"]);
-                // By index: this is replay's read.
-                Ok(HistoryEvent {
-                    seq: f.get(2)?,
-                    at: f.get(3)?,
-                    event: f.decode(4, codec::decode)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(move |conn| select_history(conn, &id, execution))
+            .await
     }
 
     async fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
         let id = id.to_owned();
+        self.read(move |conn| select_inbox(conn, &id)).await
+    }
+
+    async fn resumable(&self, id: &str) -> Result<Option<Resumable>, StoreError> {
+        let id = id.to_owned();
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(INBOX_OF_INSTANCE)?;
-            let rows = stmt.query_map([id], read_message)?;
-            rows.collect()
+            // One read transaction: the three reads see one snapshot.
+            let tx = conn.unchecked_transaction()?;
+            let Some(record) = select_instance(&tx, &id)? else {
+                return Ok(None);
+            };
+            let history = select_history(&tx, &id, record.execution)?;
+            let inbox = select_inbox(&tx, &id)?;
+            Ok(Some(Resumable {
+                record,
+                history,
+                inbox,
+            }))
         })
         .await
     }

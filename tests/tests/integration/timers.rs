@@ -5,11 +5,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reprise::clock::TestClock;
+use reprise::history::Event;
 use reprise::store::Status;
 use reprise_tests::Host;
 use serde_json::{Value, json};
 
 const DAY_MS: u64 = 86_400_000;
+
+/// Waits (up to ten seconds) until the instance has scheduled `count` timers.
+async fn wait_for_timers(host: &Host, id: &str, count: usize) {
+    for _ in 0..1_000 {
+        let history = host.runtime.history(id).await.unwrap();
+        let timers = history
+            .iter()
+            .filter(|e| matches!(e.event, Event::TimerScheduled { .. }))
+            .count();
+        if timers >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("instance {id} did not schedule {count} timers");
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_day_long_deadline_passes_when_the_test_clock_moves_a_day() {
@@ -25,8 +42,7 @@ async fn a_day_long_deadline_passes_when_the_test_clock_moves_a_day() {
             &json!({"item": "boat", "amount": 9000, "timeout_secs": 86_400}).to_string(),
         )
         .await;
-    host.wait_for_custom_status(&id, "\"waiting for manager\"")
-        .await;
+    wait_for_timers(&host, &id, 1).await;
     // The wall clock alone would take a day: nothing happens meanwhile.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let record = host.runtime.status(&id).await.unwrap();
@@ -36,8 +52,14 @@ async fn a_day_long_deadline_passes_when_the_test_clock_moves_a_day() {
     );
 
     clock.advance(DAY_MS);
-    host.wait_for_custom_status(&id, "\"waiting for director\"")
-        .await;
+    // The director's deadline is set a day from when it is scheduled:
+    // move the clock only once it is.
+    wait_for_timers(&host, &id, 2).await;
+    let record = host.runtime.status(&id).await.unwrap();
+    assert_eq!(
+        record.custom_status.as_deref(),
+        Some("\"waiting for director\"")
+    );
     clock.advance(DAY_MS);
     let record = host.wait(&id).await;
     assert_eq!(record.status, Status::Completed, "{:?}", record.output);

@@ -74,6 +74,10 @@ pub trait Store: Send + Sync + 'static {
     async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError>;
     /// Unconsumed messages of an instance, in arrival order.
     async fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError>;
+    /// An instance with its current history and inbox, read together: one
+    /// round trip where [`Store::instance`], [`Store::history`] and
+    /// [`Store::inbox`] would take three.
+    async fn resumable(&self, id: &str) -> Result<Option<Resumable>, StoreError>;
     /// The feed's current end: a reader starting now reads from here.
     async fn feed_head(&self) -> Result<FeedPosition, StoreError>;
     /// Up to `limit` changes committed through other handles after `after`

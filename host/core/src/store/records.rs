@@ -142,6 +142,19 @@ impl InstanceRecord {
     }
 }
 
+/// What an instance task needs to resume an instance: its record, the
+/// history of its current execution and its unconsumed messages, read
+/// together (one snapshot where the backend has them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resumable {
+    /// The instance.
+    pub record: InstanceRecord,
+    /// The current execution's history, in order.
+    pub history: Vec<HistoryEvent>,
+    /// Unconsumed messages, in arrival order.
+    pub inbox: Vec<Message>,
+}
+
 /// What kind of thing arrived in an instance's inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -178,21 +178,11 @@ async fn run_execution(
                     direct_results.push(result);
                 }
             }
-            let store = &shared.store;
-            let read = async || -> Result<_, crate::store::StoreError> {
-                let Some(record) = store.instance(instance_id).await? else {
-                    return Ok(None);
-                };
-                if record.status != Status::Running {
-                    return Ok(None);
+            match shared.store.resumable(instance_id).await {
+                Ok(Some(found)) if found.record.status == Status::Running => {
+                    (found.record, found.history, found.inbox)
                 }
-                let history = store.history(instance_id, record.execution).await?;
-                let inbox = store.inbox(instance_id).await?;
-                Ok(Some((record, history, inbox)))
-            };
-            match read().await {
-                Ok(Some(found)) => found,
-                Ok(None) => return (Ending::Done, carry(wakes, consumed, direct_results)),
+                Ok(_) => return (Ending::Done, carry(wakes, consumed, direct_results)),
                 Err(error) => {
                     let carry = carry(wakes, consumed, direct_results);
                     return (Ending::Broken(error.to_string()), carry);

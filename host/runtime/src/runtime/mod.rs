@@ -36,8 +36,8 @@ pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::{
-    ActivityTask, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Role, Status,
-    Store, StoreError,
+    ActivityTask, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Resumable, Role,
+    Status, Store, StoreError,
 };
 
 /// What every part of a runtime shares.
@@ -605,12 +605,14 @@ impl Runtime {
         instance_id: &str,
         bytes: Option<&[u8]>,
     ) -> Result<ReplayVerdict, Error> {
-        let record = self.status(instance_id).await?;
-        let history = self
+        let Resumable {
+            record, history, ..
+        } = self
             .shared
             .store
-            .history(instance_id, record.execution)
-            .await?;
+            .resumable(instance_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no instance {instance_id}")))?;
         let component = match bytes {
             Some(bytes) => self.compile(bytes).await?.1,
             None => self

@@ -218,3 +218,45 @@ pub async fn only_finished_instances_are_purged_and_then_entirely<B: Backend>() 
     // The id is free again.
     ok(&*store, vec![create("a")]).await;
 }
+
+/// `resumable` reads what `instance`, `history` and `inbox` would, for
+/// the current execution, in one go.
+pub async fn an_instance_resumes_from_its_record_current_history_and_inbox<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    assert_eq!(store.resumable("ghost").await.unwrap(), None);
+    ok(
+        &*store,
+        vec![create("a"), event("a", "e", "1"), event("a", "e", "2")],
+    )
+    .await;
+    let started = history_event(
+        0,
+        Event::Started {
+            name: "o".into(),
+            input: "5".into(),
+        },
+    );
+    ok(
+        &*store,
+        vec![Op::ContinueAsNew {
+            instance_id: "a".into(),
+            execution: 0,
+            input: "5".into(),
+            started: started.clone(),
+        }],
+    )
+    .await;
+    let first = store.inbox("a").await.unwrap()[0].id;
+    ok(&*store, vec![Op::Consume(vec![first])]).await;
+
+    let resumable = store.resumable("a").await.unwrap().unwrap();
+    assert_eq!(
+        resumable.record,
+        store.instance("a").await.unwrap().unwrap()
+    );
+    assert_eq!(resumable.record.execution, 1);
+    assert_eq!(resumable.history, vec![started]);
+    assert_eq!(resumable.inbox, store.inbox("a").await.unwrap());
+    assert_eq!(events(&resumable.inbox), vec![("e".into(), "2".into())]);
+}
