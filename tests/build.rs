@@ -47,4 +47,32 @@ fn main() {
     assert!(status.success(), "building the guest components failed");
     let out = target_dir.join("wasm32-wasip2").join("release");
     println!("cargo:rustc-env=REPRISE_GUESTS={}", out.display());
+    build_python_guests(&root, &target_dir);
+}
+
+/// Python guests, with the componentize-py that `scripts/toolchains`
+/// installs. Without it they are not built, and the tests that need them
+/// fail saying so.
+fn build_python_guests(root: &std::path::Path, target_dir: &std::path::Path) {
+    let componentize = root.join("target/toolchains/python/bin/componentize-py");
+    println!("cargo:rerun-if-changed={}", componentize.display());
+    let out = target_dir.join("python");
+    if !componentize.exists() {
+        println!(
+            "cargo:warning=componentize-py is not installed (run scripts/toolchains): Python guests not built"
+        );
+        println!("cargo:rustc-env=REPRISE_PYTHON_GUESTS=");
+        return;
+    }
+    std::fs::create_dir_all(&out).expect("cannot create the Python guests' directory");
+    let status = Command::new(&componentize)
+        .current_dir(root)
+        .args(["-d", "wit", "-w", "app", "componentize", "app"])
+        .args(["-p", "tests/guests/python", "-p", "guest-sdk/python", "-o"])
+        .arg(out.join("py_guest.wasm"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("cannot run componentize-py");
+    assert!(status.success(), "building the Python guest failed");
+    println!("cargo:rustc-env=REPRISE_PYTHON_GUESTS={}", out.display());
 }

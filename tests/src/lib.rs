@@ -21,6 +21,18 @@ pub fn guest(file: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
+/// A Python guest component's bytes (built by `tests/build.rs` from
+/// `tests/guests/python` with the SDK in `guest-sdk/python`).
+pub fn python_guest(file: &str) -> Vec<u8> {
+    let dir = env!("REPRISE_PYTHON_GUESTS");
+    assert!(
+        !dir.is_empty(),
+        "the Python guests were not built: run scripts/toolchains (it installs componentize-py), then the tests again"
+    );
+    let path = Path::new(dir).join(format!("{file}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// Every component the tests use, registered on each new host.
 pub const COMPONENTS: &[&str] = &[
     "hello_sequence",

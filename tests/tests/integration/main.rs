@@ -14,5 +14,6 @@ mod examples;
 mod failures;
 mod lease;
 mod lifecycle;
+mod python;
 mod sandbox;
 mod timers;
