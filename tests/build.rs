@@ -17,6 +17,12 @@ const GUESTS: &[&str] = &[
     "not-reprise",
 ];
 
+/// Python guests: the component's name, and the directory of its `app.py`.
+const PYTHON_GUESTS: &[(&str, &str)] = &[
+    ("py_guest", "tests/guests/python"),
+    ("py_bank", "examples/python/bank"),
+];
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
@@ -65,14 +71,16 @@ fn build_python_guests(root: &std::path::Path, target_dir: &std::path::Path) {
         return;
     }
     std::fs::create_dir_all(&out).expect("cannot create the Python guests' directory");
-    let status = Command::new(&componentize)
-        .current_dir(root)
-        .args(["-d", "wit", "-w", "app", "componentize", "app"])
-        .args(["-p", "tests/guests/python", "-p", "guest-sdk/python", "-o"])
-        .arg(out.join("py_guest.wasm"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("cannot run componentize-py");
-    assert!(status.success(), "building the Python guest failed");
+    for (name, dir) in PYTHON_GUESTS {
+        let status = Command::new(&componentize)
+            .current_dir(root)
+            .args(["-d", "wit", "-w", "app", "componentize", "app"])
+            .args(["-p", dir, "-p", "guest-sdk/python", "-o"])
+            .arg(out.join(format!("{name}.wasm")))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("cannot run componentize-py");
+        assert!(status.success(), "building the Python guest {dir} failed");
+    }
     println!("cargo:rustc-env=REPRISE_PYTHON_GUESTS={}", out.display());
 }

@@ -24,13 +24,18 @@ pub fn guest(file: &str) -> Vec<u8> {
 /// A Python guest component's bytes (built by `tests/build.rs` from
 /// `tests/guests/python` with the SDK in `guest-sdk/python`).
 pub fn python_guest(file: &str) -> Vec<u8> {
+    let path = python_guest_path(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Where a Python guest component is.
+pub fn python_guest_path(file: &str) -> PathBuf {
     let dir = env!("REPRISE_PYTHON_GUESTS");
     assert!(
         !dir.is_empty(),
         "the Python guests were not built: run scripts/toolchains (it installs componentize-py), then the tests again"
     );
-    let path = Path::new(dir).join(format!("{file}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    Path::new(dir).join(format!("{file}.wasm"))
 }
 
 /// Every component the tests use, registered on each new host.
@@ -169,26 +174,36 @@ pub fn tight_limits() -> Limits {
 /// The `reprise` binary, built (once per test run) in the profile the tests use.
 pub fn reprise_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/<test binary>
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile dir");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--quiet", "-p", "reprise-cli", "--bin", "reprise"]);
-        if release {
-            cargo.arg("--release");
-        }
-        let status = cargo
-            .status()
-            .expect("run cargo build for the reprise binary");
-        assert!(status.success(), "building the reprise binary failed");
-        profile_dir.join("reprise")
-    })
-    .clone()
+    BIN.get_or_init(|| workspace_bin("reprise-cli", "reprise"))
+        .clone()
+}
+
+/// The `bank-demo` binary, built (once per test run) like [`reprise_bin`].
+pub fn bank_demo_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("bank-demo", "bank-demo"))
+        .clone()
+}
+
+/// Builds binary `bin` of `package` in the profile the tests use.
+fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+    // target/<profile>/deps/<test binary>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    if release {
+        cargo.arg("--release");
+    }
+    let status = cargo
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo build for {bin}: {e}"));
+    assert!(status.success(), "building {bin} failed");
+    profile_dir.join(bin)
 }
 
 /// Waits (up to two minutes each) for every instance to end, and asserts

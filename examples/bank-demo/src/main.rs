@@ -29,6 +29,11 @@ struct Args {
     /// Transfers to make, a third each way.
     #[arg(long, default_value_t = 10_000)]
     transfers: u64,
+    /// Another component for the `account` actor kind (the Python one in
+    /// examples/python/bank, say): registered after the bank, it handles
+    /// every account operation.
+    #[arg(long)]
+    account_component: Option<PathBuf>,
     /// The database file; a fresh temporary one if not given.
     #[arg(long)]
     db: Option<PathBuf>,
@@ -75,6 +80,17 @@ async fn main() -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     runtime.register(&bytes).await?;
+    if let Some(path) = &args.account_component {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let info = runtime.register(&bytes).await?;
+        ensure!(
+            info.actors.iter().any(|kind| kind == "account"),
+            "{} implements no account actor",
+            path.display()
+        );
+        println!("accounts are handled by {}", path.display());
+    }
     let _worker = runtime.start_worker(64);
 
     println!(

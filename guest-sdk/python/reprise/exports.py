@@ -62,8 +62,9 @@ class Activities(exports.Activities):
         return json.dumps(output)
 
 
-def _takes_input(method):
-    return len(inspect.signature(method).parameters) > 0
+def _takes_input(function):
+    # `self`, then the input if the operation wants one.
+    return len(inspect.signature(function).parameters) > 1
 
 
 class Actors(exports.Actors):
@@ -79,14 +80,16 @@ class Actors(exports.Actors):
         else:
             actor = cls.__new__(cls)
             vars(actor).update(json.loads(state))
-        method = None if operation.startswith("_") else getattr(actor, operation, None)
-        if not callable(method):
+        # Looked up on the class: an operation may share its name with a
+        # field of the state (`balance`, say).
+        function = None if operation.startswith("_") else getattr(cls, operation, None)
+        if not callable(function):
             _fail(Failure(f"actor kind {kind!r} has no operation {operation!r}"))
         context = _actor.begin()
         _reseed()
         try:
             value = json.loads(input)
-            output = method(value) if _takes_input(method) else method()
+            output = function(actor, value) if _takes_input(function) else function(actor)
         except Exception as error:  # noqa: BLE001
             _fail(error)
         new_state = None if context.deleted else json.dumps(vars(actor))

@@ -190,3 +190,29 @@ async fn the_cpu_deadline_and_the_memory_limit_stop_a_python_guest() {
     let greet = host.run("py_greet", r#"["Oslo"]"#).await;
     assert_eq!(greet.status, Status::Completed, "{:?}", greet.output);
 }
+
+/// The bank demo with its accounts in Python: the Rust orchestrations
+/// (sagas, atomic transfers) and actor-to-actor transfers move money
+/// between Python `account` actors, and every cent is accounted for.
+#[test]
+fn the_bank_demo_conserves_money_with_the_python_account_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(reprise_tests::bank_demo_bin())
+        .arg(reprise_tests::guest_path("bank"))
+        .arg("--account-component")
+        .arg(reprise_tests::python_guest_path("py_bank"))
+        .args(["--accounts", "20", "--transfers", "600"])
+        .arg("--db")
+        .arg(dir.path().join("bank.db"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("accounts are handled by"), "{stdout}");
+    assert!(
+        stdout.contains("total money: 20000 (expected 20000)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("conservation check passed"), "{stdout}");
+}
