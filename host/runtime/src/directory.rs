@@ -12,7 +12,12 @@ use crate::names::{self, NameError, NameKind};
 use crate::store::ActorOperation;
 
 /// The lookups host calls make.
+#[async_trait::async_trait]
 pub(crate) trait Directory: Send + Sync + 'static {
+    /// Reads the names again: another process may have registered one a
+    /// moment ago, before the change feed brought it here.
+    async fn refresh_names(&self);
+
     /// The guests' limits (payload sizes above all).
     fn limits(&self) -> &Limits;
     /// Now, by the runtime's clock (ms since the Unix epoch).
@@ -42,6 +47,31 @@ pub(crate) trait Directory: Send + Sync + 'static {
             self.limits().max_payload_bytes,
         )
         .map_err(Undeliverable::Input)
+    }
+}
+
+/// Looks a name up with `find`; if it is not known, reads the names again
+/// once first. A miss is recorded as a failure for good, so it must not be
+/// a registration that is merely on its way.
+pub(crate) async fn find<T>(
+    directory: &dyn Directory,
+    find: impl Fn(&dyn Directory) -> Option<T>,
+) -> Option<T> {
+    if let Some(found) = find(directory) {
+        return Some(found);
+    }
+    directory.refresh_names().await;
+    find(directory)
+}
+
+/// Reads the names again if an operation's actor kind is not known (see
+/// [`find`]).
+pub(crate) async fn know_kinds(directory: &dyn Directory, operations: &[ActorOperation]) {
+    if operations
+        .iter()
+        .any(|op| !directory.has_actor_kind(&op.target.kind))
+    {
+        directory.refresh_names().await;
     }
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct Registry {
     store: Arc<dyn Store>,
     components: Arc<Components>,
     names: RwLock<Names>,
+    /// Held while names are read and installed, so an older read never
+    /// replaces a newer one.
+    refreshing: tokio::sync::Mutex<()>,
     /// One cell per digest asked for: filled by the first load to succeed.
     loaded: Mutex<HashMap<String, Arc<OnceCell<Arc<LoadedComponent>>>>>,
     stats: Arc<Counters>,
@@ -55,6 +58,7 @@ impl Registry {
             store,
             components,
             names: RwLock::default(),
+            refreshing: tokio::sync::Mutex::default(),
             loaded: Mutex::default(),
             stats: Arc::default(),
         }
@@ -62,6 +66,7 @@ impl Registry {
 
     /// Reloads names from the store (other processes may have registered).
     pub(crate) async fn refresh(&self) -> Result<(), crate::store::StoreError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let mut names = Names::default();
         for registration in self.store.registrations().await? {
             match registration.role {

@@ -134,9 +134,11 @@ pub(crate) fn read(
     after: FeedPosition,
     limit: usize,
 ) -> rusqlite::Result<Changes> {
-    // The head first: every row up to it is committed, so reading up to it
-    // and going on from it later skips nothing.
-    let head = head(conn)?;
+    // One snapshot, so no pruning can fall between the horizon check and
+    // the rows. The head first: every row up to it is committed, so
+    // reading up to it and going on from it later skips nothing.
+    let conn = conn.unchecked_transaction()?;
+    let head = head(&conn)?;
     let pruned_through: u64 =
         conn.query_row("SELECT pruned_through FROM feed_horizon", [], |row| {
             row.get(0)

@@ -44,7 +44,12 @@ impl Readers {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(&conn),
+                            // A read that panics drops its reply (its caller
+                            // gets `Closed`); the thread goes on serving.
+                            Ok(job) => {
+                                let run = std::panic::AssertUnwindSafe(|| job(&conn));
+                                let _ = std::panic::catch_unwind(run);
+                            }
                             Err(mpsc::RecvError) => return,
                         }
                     }

@@ -28,7 +28,9 @@ use super::{Message, Status};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FeedPosition(pub u64);
 
-/// One change, as of when the feed was read.
+/// One change, as of when the feed was read. The work notices
+/// (`Registrations`, `Activities`, `Timers`, `Actors`) say that something of
+/// the kind was queued; a backend may give one for several in one batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Change {

@@ -13,7 +13,8 @@ use crate::history::HistoryEvent;
 #[derive(Debug, Clone)]
 pub enum Op {
     /// Fails the batch with [`StoreError::Conflict`] unless the instance is
-    /// running in this execution.
+    /// running in this execution ([`StoreError::NotFound`] if there is no
+    /// such instance).
     ExpectRunning {
         /// The instance.
         instance_id: String,
@@ -76,7 +77,9 @@ pub enum Op {
         /// JSON, or `None` to clear.
         status: Option<String>,
     },
-    /// Sets the status and output.
+    /// Sets the status and output; [`StoreError::NotFound`] if there is no
+    /// such instance. A final status drops the instance's pending activity
+    /// tasks and timers: nothing would consume their results.
     SetStatus {
         /// The instance.
         instance_id: String,
@@ -197,7 +200,9 @@ pub enum Op {
         /// Who gives it up.
         owner: String,
     },
-    /// Deletes a finished instance and everything it owns.
+    /// Deletes a finished instance and everything it owns (history, inbox,
+    /// tasks, timers); [`StoreError::NotFound`] if there is no such
+    /// instance, a conflict if it has not finished.
     Purge {
         /// The instance.
         instance_id: String,

@@ -4,7 +4,7 @@
 
 use wasmtime::Result;
 
-use crate::directory::{SharedDirectory, check_json};
+use crate::directory::{SharedDirectory, check_json, find, know_kinds};
 use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::names::{self, NameKind};
@@ -49,6 +49,7 @@ impl Host for Data {
             input: operation.input,
         };
         // A signal that could never be delivered fails the operation that sent it.
+        know_kinds(&*self.state.directory, std::slice::from_ref(&operation)).await;
         self.state
             .directory
             .check_actor_operation(&operation)
@@ -70,8 +71,8 @@ impl Host for Data {
         instance_id: Option<String>,
     ) -> Result<String> {
         let directory = &self.state.directory;
-        let digest = directory
-            .orchestration(&name)
+        let digest = find(&**directory, |d| d.orchestration(&name))
+            .await
             .ok_or_else(|| Refused(format!("no orchestration named {name:?} is registered")))?;
         check_json(
             "orchestration input",

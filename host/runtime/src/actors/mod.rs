@@ -19,6 +19,7 @@ use tracing::Instrument;
 pub(crate) use context::ActorState;
 
 use crate::component::{ComponentError, LoadedComponent};
+use crate::directory::Directory;
 use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
@@ -250,6 +251,10 @@ impl Handler {
 
 /// The component that implements an actor's kind, or why there is none.
 async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
+    if shared.registry.actor(kind).is_none() {
+        // Registered by another process a moment ago?
+        shared.refresh_names().await;
+    }
     let digest = shared
         .registry
         .actor(kind)

@@ -4,6 +4,7 @@
 use wasmtime::Result;
 
 use super::state::{OrchestrationState, TaskKind, Unwind};
+use crate::directory::{find, know_kinds};
 use crate::engine::GuestData;
 use crate::guest_log::{self, Source};
 use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
@@ -200,7 +201,8 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Activity, &failure);
             return Ok(task);
         }
-        match s.directory.activity(&name, &s.digest) {
+        let directory = s.directory.clone();
+        match find(&*directory, |d| d.activity(&name, &s.digest)).await {
             Some(digest) => s.ops.push(Op::ScheduleActivity(ActivityTask {
                 id: 0,
                 instance_id: s.instance_id.clone(),
@@ -273,7 +275,8 @@ impl Host for Data {
             s.complete_now(task, MessageKind::Child, &failure);
             return Ok(task);
         }
-        let Some(digest) = s.directory.orchestration(&name) else {
+        let directory = s.directory.clone();
+        let Some(digest) = find(&*directory, |d| d.orchestration(&name)).await else {
             let failure = Err(history::Failure::new(format!(
                 "no orchestration named {name:?} is registered"
             )));
@@ -295,6 +298,11 @@ impl Host for Data {
 
     async fn call_actor(&mut self, operation: types::ActorOperation) -> Result<u32> {
         let operation = operation_from_wit(operation);
+        know_kinds(
+            &*self.state.directory.clone(),
+            std::slice::from_ref(&operation),
+        )
+        .await;
         let event = Event::ActorCalled {
             operation: operation.clone(),
         };
@@ -303,6 +311,11 @@ impl Host for Data {
 
     async fn signal_actor(&mut self, operation: types::ActorOperation) -> Result<()> {
         let operation = operation_from_wit(operation);
+        know_kinds(
+            &*self.state.directory.clone(),
+            std::slice::from_ref(&operation),
+        )
+        .await;
         let s = &mut self.state;
         let (_, replayed) = s.call(Event::ActorSignaled {
             operation: operation.clone(),
@@ -329,6 +342,7 @@ impl Host for Data {
     ) -> Result<u32> {
         let operations: Vec<ActorOperation> =
             operations.into_iter().map(operation_from_wit).collect();
+        know_kinds(&*self.state.directory.clone(), &operations).await;
         let event = Event::ActorsCalledAtomically {
             operations: operations.clone(),
         };

@@ -188,7 +188,14 @@ impl Shared {
     }
 }
 
+#[async_trait::async_trait]
 impl Directory for Shared {
+    async fn refresh_names(&self) {
+        if let Err(error) = self.registry.refresh().await {
+            tracing::warn!(%error, "cannot read the registered names");
+        }
+    }
+
     fn limits(&self) -> &Limits {
         &self.wasm.limits
     }

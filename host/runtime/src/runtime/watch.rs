@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Shared;
+use crate::directory::Directory;
 use crate::store::{Change, FeedPosition, Status, StoreError};
 
 /// How often the feed is read.
@@ -46,20 +47,20 @@ async fn follow(
             *position = None;
             continue;
         }
-        let read_all = changes.changes.len() < PAGE;
-        for change in changes.changes {
-            act_on(shared, change);
-        }
-        *position = Some(changes.next);
-        if read_all {
+        if changes.next == after {
             return Ok(());
         }
+        for change in changes.changes {
+            act_on(shared, change).await;
+        }
+        *position = Some(changes.next);
     }
 }
 
 /// Starts every running instance and wakes every loop: what follows a start
 /// or a gap in the feed.
 async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
+    shared.registry.refresh().await?;
     for record in shared
         .store
         .instances(Some(Status::Running), usize::MAX)
@@ -76,7 +77,7 @@ async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn act_on(shared: &Arc<Shared>, change: Change) {
+async fn act_on(shared: &Arc<Shared>, change: Change) {
     match change {
         Change::Instance {
             id,
@@ -98,14 +99,8 @@ fn act_on(shared: &Arc<Shared>, change: Change) {
                 shared.spawn(spawn);
             }
         }
-        Change::Registrations => {
-            let shared = shared.clone();
-            tokio::spawn(async move {
-                if let Err(error) = shared.registry.refresh().await {
-                    tracing::error!(%error, "cannot read registrations");
-                }
-            });
-        }
+        // Awaited: the changes after it may use the names.
+        Change::Registrations => shared.refresh_names().await,
         Change::Activities => shared.activity_wake.notify_one(),
         Change::Timers => shared.timer_wake.notify_one(),
         Change::Actors => shared.actor_wake.notify_one(),

@@ -102,9 +102,18 @@ async fn renew(worker: std::sync::Weak<Worker>, owner: String, token: u64, ttl: 
         match take_lease(&worker.shared, &owner, ttl).await {
             Ok(renewed) if renewed == token => {}
             outcome => {
+                let retaken = outcome.is_ok();
                 let why = outcome.map_or_else(|e| e.to_string(), |t| format!("new token {t}"));
                 tracing::error!(%why, "lost the worker lease; stopping the worker");
                 worker.stop();
+                if retaken {
+                    // Taken afresh after running out: another worker may have
+                    // worked meanwhile. Give it back rather than sit on it.
+                    drop(worker.shared.store.commit(vec![Op::ReleaseLease {
+                        name: WORKER_LEASE.into(),
+                        owner: owner.clone(),
+                    }]));
+                }
                 return;
             }
         }

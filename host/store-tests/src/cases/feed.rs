@@ -68,7 +68,9 @@ pub async fn the_feed_shows_other_handles_changes_in_commit_order<B: Backend>() 
     .await;
     ok(&*writer, vec![set_status("a", Status::Completed)]).await;
 
-    let seen = read_all(&*reader, start, 100).await;
+    let mut seen = read_all(&*reader, start, 100).await;
+    // A backend may give one work notice for several of one batch.
+    seen.dedup_by(|a, b| a == b && !matches!(a, Change::Instance { .. } | Change::Message(_)));
     let completed = Change::Instance {
         id: "a".into(),
         status: Some(Status::Completed),
@@ -104,9 +106,17 @@ pub async fn the_feed_shows_other_handles_changes_in_commit_order<B: Backend>() 
 
     // Nothing of one's own.
     assert!(read_all(&*writer, start, 100).await.is_empty());
+    let before_own = reader.feed_head().await.unwrap();
     ok(&*reader, vec![create("b")]).await;
-    let head = reader.feed_head().await.unwrap();
-    assert!(read_all(&*reader, head, 100).await.is_empty());
+    assert!(read_all(&*reader, before_own, 100).await.is_empty());
+    assert_eq!(
+        read_all(&*writer, before_own, 100).await,
+        vec![Change::Instance {
+            id: "b".into(),
+            status: Some(Status::Running)
+        }],
+        "the other handle sees it"
+    );
     // Reading on from the end finds only what came after it.
     let end = reader.changes(start, 100).await.unwrap().next;
     ok(

@@ -85,10 +85,10 @@ pub async fn a_duplicate_instance_id_is_refused_or_reported_to_its_parent<B: Bac
         (message.kind, message.execution, message.task),
         (MessageKind::Child, Some(0), Some(7))
     );
+    let outcome: reprise_core::history::Outcome = serde_json::from_str(&message.payload).unwrap();
     assert!(
-        message.payload.contains("already exists"),
-        "{}",
-        message.payload
+        outcome.is_err(),
+        "the parent is told of a failure: {outcome:?}"
     );
     assert_eq!(store.instance("taken").await.unwrap().unwrap().parent, None);
 }
