@@ -20,6 +20,7 @@ const GUESTS: &[&str] = &[
 /// Python guests: the component's name, and the directory of its `app.py`.
 const PYTHON_GUESTS: &[(&str, &str)] = &[
     ("py_guest", "tests/guests/python"),
+    ("py_guest_v2", "tests/guests/python-v2"),
     ("py_bank", "examples/python/bank"),
 ];
 

@@ -82,6 +82,29 @@ async fn a_python_orchestration_calls_rust_and_python_activities_and_replays_ide
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_changed_python_orchestration_is_caught_at_the_first_call_that_differs() {
+    let host = host_with_python().await;
+    let greet = host.run("py_greet", r#"["Oslo"]"#).await;
+    let error = host
+        .runtime
+        .replay_check(&greet.id, Some(&python_guest("py_guest_v2")))
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, reprise::Error::Nondeterminism(_)),
+        "{message}"
+    );
+    // History's first call was say_hello("Oslo"); version 2 asks for py_shout.
+    assert!(
+        message.contains("say_hello") && message.contains("py_shout"),
+        "{message}"
+    );
+    // The original still replays: the instance is untouched.
+    replays_identically(&host, &greet.id).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_python_orchestration_waits_for_events_and_cannot_leave_its_sandbox() {
     let host = host_with_python().await;
 
