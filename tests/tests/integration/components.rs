@@ -2,7 +2,7 @@
 //! registered component without compiling it, and code it cannot use is
 //! compiled afresh, never trusted.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reprise::store::Status;
@@ -23,6 +23,15 @@ async fn run_after_restart(db: &Path) -> ComponentStats {
     assert_eq!(record.output.as_deref(), Some(r#"["Hello, Oslo!"]"#));
     worker.abort();
     runtime.component_stats()
+}
+
+/// A database on which another (finished) process registered hello-sequence.
+async fn registered_elsewhere() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    let other = open(&db, |b| b).await;
+    other.register(&guest("hello_sequence")).await.unwrap();
+    (dir, db)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -52,13 +61,7 @@ async fn a_restarted_host_runs_a_registered_component_without_compiling_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn compiled_code_that_cannot_be_used_is_compiled_afresh() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reprise.db");
-    open(&db, |b| b)
-        .await
-        .register(&guest("hello_sequence"))
-        .await
-        .unwrap();
+    let (_dir, db) = registered_elsewhere().await;
     let sql = rusqlite::Connection::open(&db).unwrap();
     // Another engine's code is not looked at; damaged code is refused.
     sql.execute("UPDATE compiled SET engine = 'another engine'", [])
@@ -86,13 +89,7 @@ async fn compiled_code_that_cannot_be_used_is_compiled_afresh() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_instances_that_need_a_component_at_once_load_it_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("reprise.db");
-    open(&db, |b| b)
-        .await
-        .register(&guest("hello_sequence"))
-        .await
-        .unwrap();
+    let (_dir, db) = registered_elsewhere().await;
     let runtime = open(&db, |b| b).await;
     let mut ids = Vec::new();
     for n in 0..20 {

@@ -38,6 +38,36 @@ async fn suspended_instances_keep_their_events_until_resumed() {
     assert!(record.output.unwrap().contains(r#""by":"sam""#));
 }
 
+/// The same, with suspend, the event and resume sent through another store
+/// handle (as another process would): the worker learns of each from the
+/// change feed, and neither the event nor the resume is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn suspend_an_event_and_resume_from_another_process_reach_the_worker() {
+    let host = Host::new().await;
+    let other = reprise_tests::open(&host.db, |b| b).await;
+    let id = host.start("approval", REQUEST).await;
+    host.wait_for_custom_status(&id, r#""waiting for manager""#)
+        .await;
+    other.suspend(&id).await.unwrap();
+    other
+        .raise_event(&id, "approval", r#"{"approved":true,"by":"kim"}"#)
+        .await
+        .unwrap();
+    let recorded = host.runtime.history(&id).await.unwrap().len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let record = host.runtime.status(&id).await.unwrap();
+    assert_eq!(
+        record.status,
+        Status::Suspended,
+        "no progress while suspended"
+    );
+    assert_eq!(host.runtime.history(&id).await.unwrap().len(), recorded);
+    other.resume(&id).await.unwrap();
+    let record = host.wait(&id).await;
+    assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    assert!(record.output.unwrap().contains(r#""by":"kim""#));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn terminate_then_purge() {
     let host = Host::new().await;
