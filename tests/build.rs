@@ -12,6 +12,7 @@ const GUESTS: &[&str] = &[
     "approval",
     "counter",
     "bank",
+    "orders",
     "misbehaving",
     "hello-v2",
     "not-reprise",
@@ -22,6 +23,15 @@ const PYTHON_GUESTS: &[(&str, &str)] = &[
     ("py_guest", "tests/guests/python"),
     ("py_guest_v2", "tests/guests/python-v2"),
     ("py_bank", "examples/python/bank"),
+    ("py_shipping", "examples/python/shipping"),
+];
+
+/// JavaScript guests: the component's name, and its entry module.
+const JS_GUESTS: &[(&str, &str)] = &[
+    ("js_guest", "tests/guests/js/app.js"),
+    ("js_guest_v2", "tests/guests/js-v2/app.js"),
+    ("js_pricing", "examples/js/pricing/app.js"),
+    ("js_bank", "examples/js/bank/app.js"),
 ];
 
 fn main() {
@@ -55,6 +65,7 @@ fn main() {
     let out = target_dir.join("wasm32-wasip2").join("release");
     println!("cargo:rustc-env=REPRISE_GUESTS={}", out.display());
     build_python_guests(&root, &target_dir);
+    build_js_guests(&root, &target_dir);
 }
 
 /// Python guests, with the componentize-py that `scripts/toolchains`
@@ -84,4 +95,45 @@ fn build_python_guests(root: &std::path::Path, target_dir: &std::path::Path) {
         assert!(status.success(), "building the Python guest {dir} failed");
     }
     println!("cargo:rustc-env=REPRISE_PYTHON_GUESTS={}", out.display());
+}
+
+/// JavaScript guests, with the componentize-qjs that `scripts/toolchains`
+/// installs (npm ci at the root, which also links `guest-sdk/js` as the
+/// `reprise` package). The repository is the module root, so `reprise`
+/// resolves to `node_modules/reprise`.
+fn build_js_guests(root: &std::path::Path, target_dir: &std::path::Path) {
+    let componentize = root.join("node_modules/.bin/componentize-qjs");
+    println!("cargo:rerun-if-changed={}", componentize.display());
+    let out = target_dir.join("js");
+    if !componentize.exists() {
+        println!(
+            "cargo:warning=componentize-qjs is not installed (run scripts/toolchains): JavaScript guests not built"
+        );
+        println!("cargo:rustc-env=REPRISE_JS_GUESTS=");
+        return;
+    }
+    std::fs::create_dir_all(&out).expect("cannot create the JavaScript guests' directory");
+    for (name, entry) in JS_GUESTS {
+        let status = Command::new(&componentize)
+            .current_dir(root)
+            .args([
+                "--wit",
+                "wit",
+                "--world",
+                "app",
+                "--sync",
+                "--module-root",
+                ".",
+            ])
+            .args(["--js", entry, "-o"])
+            .arg(out.join(format!("{name}.wasm")))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("cannot run componentize-qjs");
+        assert!(
+            status.success(),
+            "building the JavaScript guest {entry} failed"
+        );
+    }
+    println!("cargo:rustc-env=REPRISE_JS_GUESTS={}", out.display());
 }

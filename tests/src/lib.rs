@@ -17,25 +17,53 @@ pub fn guest_path(file: &str) -> PathBuf {
 
 /// A guest component's bytes, e.g. `guest("hello_sequence")`.
 pub fn guest(file: &str) -> Vec<u8> {
-    let path = guest_path(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    read(&guest_path(file))
 }
 
 /// A Python guest component's bytes (built by `tests/build.rs` from
 /// `tests/guests/python` with the SDK in `guest-sdk/python`).
 pub fn python_guest(file: &str) -> Vec<u8> {
-    let path = python_guest_path(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    read(&python_guest_path(file))
 }
 
 /// Where a Python guest component is.
 pub fn python_guest_path(file: &str) -> PathBuf {
-    let dir = env!("REPRISE_PYTHON_GUESTS");
+    toolchain_guest(
+        env!("REPRISE_PYTHON_GUESTS"),
+        "Python",
+        "componentize-py",
+        file,
+    )
+}
+
+/// A JavaScript guest component's bytes (built by `tests/build.rs` from
+/// `tests/guests/js` with the SDK in `guest-sdk/js`).
+pub fn js_guest(file: &str) -> Vec<u8> {
+    read(&js_guest_path(file))
+}
+
+/// Where a JavaScript guest component is.
+pub fn js_guest_path(file: &str) -> PathBuf {
+    toolchain_guest(
+        env!("REPRISE_JS_GUESTS"),
+        "JavaScript",
+        "componentize-qjs",
+        file,
+    )
+}
+
+/// A guest built by another language's toolchain, which `build.rs` skips
+/// (leaving `dir` empty) when the toolchain is not installed.
+fn toolchain_guest(dir: &str, language: &str, toolchain: &str, file: &str) -> PathBuf {
     assert!(
         !dir.is_empty(),
-        "the Python guests were not built: run scripts/toolchains (it installs componentize-py), then the tests again"
+        "the {language} guests were not built: run scripts/toolchains (it installs {toolchain}), then the tests again"
     );
     Path::new(dir).join(format!("{file}.wasm"))
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 /// Every component the tests use, registered on each new host.
@@ -305,6 +333,17 @@ impl WorkerProcess {
         self.stop();
     }
 
+    /// SIGTERM, as `kill` and service managers stop a process, and wait for
+    /// it to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        self.0.wait().expect("wait for the worker")
+    }
+
     fn stop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -315,4 +354,62 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A completed instance's output as JSON (panics, showing the failure, if
+/// it did not complete).
+pub fn completed_output(record: &InstanceRecord) -> serde_json::Value {
+    assert_eq!(
+        record.status,
+        reprise::store::Status::Completed,
+        "{:?}",
+        record.output
+    );
+    serde_json::from_str(record.output.as_deref().expect("an output")).expect("JSON output")
+}
+
+/// Replays the instance against its code and checks that it returns what it
+/// returned live.
+pub async fn assert_replays_identically(runtime: &Runtime, id: &str) {
+    match runtime.replay_check(id, None).await.expect("replay") {
+        reprise::ReplayVerdict::Returned(Ok(_)) => {}
+        other => panic!("replay of {id} ended {other:?}"),
+    }
+}
+
+/// The order example's components, registered on `runtime`: Rust
+/// `place_order`, JavaScript pricing, Python shipping.
+pub async fn register_orders(runtime: &Runtime) {
+    for component in [
+        guest("orders"),
+        js_guest("js_pricing"),
+        python_guest("py_shipping"),
+    ] {
+        runtime.register(&component).await.expect("register");
+    }
+}
+
+/// Runs the bank demo (Rust orchestrations, 20 accounts, 600 transfers)
+/// with its `account` actor from another component, and checks that every
+/// cent is accounted for.
+pub fn assert_bank_demo_conserves_money(account_component: &Path) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(bank_demo_bin())
+        .arg(guest_path("bank"))
+        .arg("--account-component")
+        .arg(account_component)
+        .args(["--accounts", "20", "--transfers", "600"])
+        .arg("--db")
+        .arg(dir.path().join("bank.db"))
+        .output()
+        .expect("run bank-demo");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("accounts are handled by"), "{stdout}");
+    assert!(
+        stdout.contains("total money: 20000 (expected 20000)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("conservation check passed"), "{stdout}");
 }

@@ -162,7 +162,8 @@ enum Command {
     },
     /// Run benchmarks, each on a fresh database, and print their numbers.
     Bench {
-        /// Workloads to run: seq3, fanout, actors, replay, instantiate (all when none given).
+        /// Workloads to run: seq3, fanout, actors, replay, instantiate (all
+        /// of these when none is given), and component.
         workloads: Vec<String>,
         /// Where the example components are built.
         #[arg(long, default_value = "target/wasm32-wasip2/release")]
@@ -176,6 +177,20 @@ enum Command {
         /// Scale the number of instances and operations (1.0 is the default size).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// The `actors` workload's `account` actor from this component
+        /// instead of `bank.wasm` (the Python or JavaScript account, say).
+        #[arg(long)]
+        account_component: Option<PathBuf>,
+        /// A component for the `component` workload to measure (repeatable).
+        #[arg(long = "component")]
+        components: Vec<PathBuf>,
+        /// An orchestration of the components, whose first episode the
+        /// `component` workload times.
+        #[arg(long)]
+        orchestration: Option<String>,
+        /// The orchestration's input, JSON.
+        #[arg(long, default_value = "null", requires = "orchestration")]
+        input: String,
     },
     /// Signal or call actors, read their state.
     #[command(subcommand)]
@@ -248,23 +263,39 @@ enum ActorCommand {
 }
 
 /// Does `work` with a worker in this process, unless another process holds
-/// the database's worker lease (then that one does the work); gives the
-/// lease up afterwards, so a worker started next is not refused.
+/// the database's worker lease (then that one does the work, and this one
+/// takes over if the lease runs out: its holder died); gives the lease up
+/// afterwards, so a worker started next is not refused.
 async fn with_worker<T>(
     runtime: &Runtime,
     lease: Duration,
     work: impl Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let worker = match runtime.start_leased_worker(64, lease).await {
-        Ok(worker) => Some(worker),
-        Err(reprise::Error::Conflict(_)) => None,
-        Err(error) => return Err(error.into()),
+    let mut work = std::pin::pin!(work);
+    let worker = loop {
+        match runtime.start_leased_worker(64, lease).await {
+            Ok(worker) => break worker,
+            Err(reprise::Error::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+        tokio::select! {
+            result = &mut work => return result,
+            () = tokio::time::sleep(lease / 4) => {}
+        }
     };
     let result = work.await;
-    if let Some(worker) = worker {
-        worker.stop().await;
-    }
+    worker.stop().await;
     result
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `kill` and service managers send),
+/// so a stopped worker gives its lease up instead of leaving it to run out.
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
@@ -315,19 +346,16 @@ async fn actor_command(
 
 async fn run_bench(names: &[String], options: &BenchOptions) -> anyhow::Result<()> {
     let workloads = if names.is_empty() {
-        Workload::ALL.to_vec()
+        Workload::DEFAULT.to_vec()
     } else {
         names
             .iter()
             .map(|name| {
-                Workload::ALL
-                    .into_iter()
-                    .find(|w| w.name() == name)
-                    .with_context(|| {
-                        format!(
-                            "unknown workload {name:?}: seq3, fanout, actors, replay or instantiate"
-                        )
-                    })
+                Workload::named(name).with_context(|| {
+                    format!(
+                        "unknown workload {name:?}: seq3, fanout, actors, replay, instantiate or component"
+                    )
+                })
             })
             .collect::<anyhow::Result<_>>()?
     };
@@ -367,6 +395,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir,
         no_fsync,
         scale,
+        account_component,
+        components,
+        orchestration,
+        input,
     } = args.command
     {
         let options = BenchOptions {
@@ -378,6 +410,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Durability::Full
             },
             scale,
+            account_component,
+            components,
+            orchestration: orchestration.map(|name| (name, input)),
         };
         run_bench(&workloads, &options).await?;
         return Ok(ExitCode::SUCCESS);
@@ -454,7 +489,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "reprise worker running on {}; Ctrl-C to stop",
                 args.db.display()
             );
-            tokio::signal::ctrl_c().await?;
+            shutdown_signal().await?;
             worker.stop().await;
         }
         Command::Status { id } => {

@@ -41,10 +41,10 @@ def py_clocks(ctx, _input):
 
 
 @reprise.orchestration
-def py_approval(ctx, timeout_secs):
+def py_approval(ctx, timeout_ms):
     """An event raced against a durable timer."""
     event = ctx.wait_for_event("approval")
-    deadline = ctx.timer(timeout_secs)
+    deadline = ctx.timer(timeout_ms / 1000)
     index, winner = ctx.when_any([event, deadline])
     if index == 0:
         return {"approved": winner.result(), "timed_out": False}

@@ -181,3 +181,67 @@ async fn a_guest_line_is_logged_once_even_when_another_worker_replays_it() {
     let replayed = std::fs::read_to_string(&second_log).unwrap();
     assert!(!replayed.contains("before the wait"), "{replayed}");
 }
+
+/// A worker process on `db` that has run an instance: it holds the lease.
+async fn a_working_worker(db: &Path) -> WorkerProcess {
+    let client = registered_client(db).await;
+    let worker = WorkerProcess::spawn(db);
+    let id = client
+        .start("hello_sequence", r#"["a"]"#, Default::default())
+        .await
+        .unwrap();
+    let record = client.wait(&id, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(record.status, Status::Completed, "the worker runs");
+    worker
+}
+
+/// `start --wait` leaves the work to a worker that holds the lease, but not
+/// to one that died holding it: once the lease runs out it takes over.
+#[tokio::test(flavor = "multi_thread")]
+async fn start_and_wait_takes_over_from_a_killed_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    a_working_worker(&db).await.kill();
+
+    let output = reprise(
+        &db,
+        &[
+            "start",
+            "hello_sequence",
+            "--input",
+            r#"["b"]"#,
+            "--wait",
+            "--timeout",
+            "30",
+        ],
+    );
+    assert_eq!(stdout(&output).trim(), r#"["Hello, b!"]"#);
+}
+
+/// A worker stopped with SIGTERM gives its lease up: the next one starts at
+/// once instead of being refused until the lease runs out.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminated_worker_gives_its_lease_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    let worker = a_working_worker(&db).await;
+    assert!(
+        worker.terminate().success(),
+        "a terminated worker exits cleanly"
+    );
+
+    // Without --wait-for-lease a worker is refused while a lease is held.
+    let mut next = Command::new(reprise_bin())
+        .arg("--db")
+        .arg(&db)
+        .arg("worker")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let exited = next.try_wait().unwrap();
+    let _ = next.kill();
+    let stderr = std::io::read_to_string(next.stderr.take().unwrap()).unwrap();
+    assert!(exited.is_none(), "the next worker was refused: {stderr}");
+}

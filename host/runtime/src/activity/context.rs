@@ -26,6 +26,11 @@ impl Host for Data {
         Ok(self.state.attempt)
     }
 
+    async fn random_u64(&mut self) -> wasmtime::Result<u64> {
+        use rand::Rng;
+        Ok(rand::rng().next_u64())
+    }
+
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         let source = Source::Activity {
             instance_id: self.state.instance_id.as_str().into(),

@@ -4,6 +4,8 @@
 //! Numbers come from a release build; debug builds compile and instantiate
 //! guests an order of magnitude slower.
 
+mod component;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +27,13 @@ pub(crate) enum Workload {
     Replay,
     /// Instantiate + run + drop of an orchestration episode.
     Instantiate,
+    /// What given components cost: loading, and an episode.
+    Component,
 }
 
 impl Workload {
-    /// Every workload, in the order `reprise bench` runs them.
-    pub(crate) const ALL: [Workload; 5] = [
+    /// The workloads `reprise bench` runs when none is named, in order.
+    pub(crate) const DEFAULT: [Workload; 5] = [
         Workload::Seq3,
         Workload::Fanout,
         Workload::Actors,
@@ -45,7 +49,16 @@ impl Workload {
             Workload::Actors => "actors",
             Workload::Replay => "replay",
             Workload::Instantiate => "instantiate",
+            Workload::Component => "component",
         }
+    }
+
+    /// The workload called `name` on the command line.
+    pub(crate) fn named(name: &str) -> Option<Workload> {
+        Self::DEFAULT
+            .into_iter()
+            .chain([Workload::Component])
+            .find(|workload| workload.name() == name)
     }
 }
 
@@ -61,6 +74,14 @@ pub(crate) struct BenchOptions {
     pub(crate) durability: Durability,
     /// Scales the number of instances, operations and repetitions.
     pub(crate) scale: f64,
+    /// The `actors` workload's account actor, when not the Rust one in
+    /// `bank.wasm` (e.g. the Python or JavaScript account).
+    pub(crate) account_component: Option<PathBuf>,
+    /// The components the `component` workload measures.
+    pub(crate) components: Vec<PathBuf>,
+    /// An orchestration of theirs, and its input, for the `component`
+    /// workload's episodes.
+    pub(crate) orchestration: Option<(String, String)>,
 }
 
 /// Latency percentiles of a sample.
@@ -121,18 +142,25 @@ impl Bench {
             options.durability,
         )?);
         let runtime = Runtime::builder(store.clone()).build().await?;
-        for component in components {
-            let path = options.guests.join(format!("{component}.wasm"));
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", path.display())))?;
-            runtime.register(&bytes).await?;
-        }
-        Ok(Self {
+        let bench = Self {
             runtime,
             store,
             worker: None,
             _dir: dir,
-        })
+        };
+        for component in components {
+            bench
+                .register_file(&options.guests.join(format!("{component}.wasm")))
+                .await?;
+        }
+        Ok(bench)
+    }
+
+    async fn register_file(&self, path: &Path) -> Result<(), Error> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::InvalidInput(format!("cannot read {}: {e}", path.display())))?;
+        self.runtime.register(&bytes).await?;
+        Ok(())
     }
 
     fn start_worker(&mut self, activity_concurrency: usize) {
@@ -178,6 +206,7 @@ pub(crate) async fn run(workload: Workload, options: &BenchOptions) -> Result<Ve
         Workload::Actors => actors(options).await,
         Workload::Replay => replay(options).await,
         Workload::Instantiate => instantiate(options).await,
+        Workload::Component => component::component(options).await,
     }
 }
 
@@ -292,6 +321,13 @@ fn percentile_median(mut samples: Vec<f64>) -> f64 {
 
 async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
     let mut bench = Bench::new(options, "actors", &["bank"]).await?;
+    let handled_by = match &options.account_component {
+        Some(path) => {
+            bench.register_file(path).await?;
+            path.display().to_string()
+        }
+        None => "bank.wasm (Rust)".to_owned(),
+    };
     bench.start_worker(64);
     let accounts = 1000u64;
     for n in 0..accounts {
@@ -332,6 +368,7 @@ async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
             "{transfers} actor-to-actor transfers among {accounts} accounts = {operations} operations in {elapsed:.2} s: {:.0} actor operations/s",
             operations as f64 / elapsed
         ),
+        format!("accounts handled by {handled_by}"),
         format!(
             "{} SQLite transactions, {:.1} operations per transaction",
             bench.transactions() - before,

@@ -1,0 +1,74 @@
+// The three interfaces the `app` world exports. Re-export them from the
+// application's module:
+//
+//     export { orchestrator, activities, actors } from "reprise";
+
+import { Failure, reportFailures } from "./failure.js";
+import { fromJson, toJson } from "./json.js";
+import * as registry from "./registry.js";
+import { enter } from "./sandbox.js";
+import { OrchestrationContext, orchestrationHost } from "./orchestration.js";
+import { activityHost } from "./activity.js";
+import { actorHost, begin } from "./actor.js";
+
+function sorted(table) {
+    return [...table.keys()].sort();
+}
+
+function lookup(table, what, name) {
+    const found = table.get(name);
+    if (found === undefined) {
+        throw new Failure(`this component has no ${what} "${name}"`);
+    }
+    return found;
+}
+
+export const orchestrator = {
+    orchestrations: () => sorted(registry.orchestrations),
+
+    run: (name, input) =>
+        reportFailures(() => {
+            const fn = lookup(registry.orchestrations, "orchestration", name);
+            enter(orchestrationHost);
+            return toJson(fn(new OrchestrationContext(), fromJson(input)));
+        }),
+};
+
+export const activities = {
+    activities: () => sorted(registry.activities),
+
+    run: (name, input) =>
+        reportFailures(() => {
+            const fn = lookup(registry.activities, "activity", name);
+            enter(activityHost);
+            return toJson(fn(fromJson(input)));
+        }),
+};
+
+/** An operation is a method of the class (inherited ones included), not
+ * the constructor, and not private by the `_` convention. */
+function operationOf(cls, kind, name) {
+    const method = name.startsWith("_") || name === "constructor" ? undefined : cls.prototype[name];
+    if (typeof method !== "function") {
+        throw new Failure(`actor kind "${kind}" has no operation "${name}"`);
+    }
+    return method;
+}
+
+export const actors = {
+    kinds: () => sorted(registry.actors),
+
+    handle: (kind, key, operation, input, state) =>
+        reportFailures(() => {
+            const cls = lookup(registry.actors, "actor kind", kind);
+            const method = operationOf(cls, kind, operation);
+            const context = begin();
+            enter(actorHost);
+            // An existing actor is its stored fields on the class's
+            // prototype; the constructor only makes new ones.
+            const actor =
+                state == null ? new cls() : Object.assign(Object.create(cls.prototype), fromJson(state));
+            const output = method.call(actor, fromJson(input));
+            return { state: context.deleted ? null : toJson(actor), output: toJson(output) };
+        }),
+};
