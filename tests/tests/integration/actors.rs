@@ -1,11 +1,11 @@
 //! Actors: one operation at a time, failures change nothing, reminders
-//! survive restarts, bad input is refused.
+//! survive restarts, bad input is refused, a new version takes over.
 
 use std::time::Duration;
 
 use reprise::store::Status;
 use reprise::{Error, Limits};
-use reprise_tests::{Host, actor_json, open, settle, tight_limits};
+use reprise_tests::{Host, actor_json, js_guest, open, settle, tight_limits};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -274,4 +274,34 @@ async fn a_client_without_a_worker_gets_the_answer_of_a_worker_in_another_proces
         json!({"count": 3, "sum": 6})
     );
     worker.kill();
+}
+
+/// The worker keeps actor instances between batches; a component
+/// registered while it runs still handles its kind's very next operation,
+/// on the state the old version left. (The JavaScript test guests are the
+/// cheapest pair of versions of one actor.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_component_registered_while_the_worker_runs_takes_over_its_actor_kind() {
+    let host = Host::new().await;
+    let runtime = &host.runtime;
+    runtime.register(&js_guest("js_guest")).await.unwrap();
+    for amount in [5, 7] {
+        runtime
+            .call_actor("js_account", "a", "deposit", &amount.to_string(), WAIT)
+            .await
+            .unwrap();
+    }
+    let get = || runtime.call_actor("js_account", "a", "get", "null", WAIT);
+    let before: serde_json::Value = serde_json::from_str(&get().await.unwrap()).unwrap();
+    assert_eq!(before, json!({"balance": 12, "operations": 2}));
+
+    runtime.register(&js_guest("js_guest_v2")).await.unwrap();
+    let after: serde_json::Value = serde_json::from_str(&get().await.unwrap()).unwrap();
+    assert_eq!(after, json!({"balance": 12, "operations": 2, "version": 2}));
+    runtime
+        .call_actor("js_account", "a", "deposit", "1", WAIT)
+        .await
+        .unwrap();
+    let last: serde_json::Value = serde_json::from_str(&get().await.unwrap()).unwrap();
+    assert_eq!(last, json!({"balance": 13, "operations": 3, "version": 2}));
 }

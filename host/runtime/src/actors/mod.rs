@@ -9,6 +9,7 @@
 //! and commit every new state or none.
 
 mod context;
+mod handler;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -17,19 +18,17 @@ use std::time::Duration;
 use tracing::Instrument;
 
 pub(crate) use context::ActorState;
+use handler::Handler;
+pub(crate) use handler::IdleHandlers;
 
 use crate::component::{ComponentError, LoadedComponent};
 use crate::directory::Directory;
-use crate::engine::GuestData;
-use crate::guest_log::{self, Source};
+use crate::guest_log;
 use crate::history::{Failure, Outcome};
 use crate::runtime::Shared;
-use crate::sandbox::{self, ActivityGrants};
 use crate::store::{
     ActorId, ActorMessage, ActorOperation, AtomicRequest, MessageKind, NewMessage, Op, ReplyTo,
 };
-use crate::trap;
-use crate::wit::exports::reprise::durable::actors::Guest;
 
 /// Most operations of one actor handled in one batch (one transaction).
 const MAX_BATCH: usize = 64;
@@ -50,6 +49,10 @@ fn lock(in_flight: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
 /// Hands due operations to free actors, forever.
 pub(crate) async fn dispatch(shared: Arc<Shared>) {
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
+    // The pool lives as long as this loop, not as long as `shared`: its
+    // instances hold `shared`, and a pool inside it would keep it forever.
+    let idle: Arc<IdleHandlers> = Arc::default();
+    shared.keep_idle_actors(&idle);
     loop {
         let wake = shared.actor_wake.notified();
         // Snapshot before reading: an actor busy now may commit while we read,
@@ -81,10 +84,10 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
                     f.actors.extend(targets.iter().cloned());
                     f.atomic.insert(request.id);
                 }
-                let (shared, in_flight) = (shared.clone(), in_flight.clone());
+                let (shared, in_flight, idle) = (shared.clone(), in_flight.clone(), idle.clone());
                 tokio::spawn(async move {
                     let id = request.id;
-                    run_atomic(&shared, request).await;
+                    run_atomic(&shared, &idle, request).await;
                     let mut f = lock(&in_flight);
                     f.atomic.remove(&id);
                     for target in &targets {
@@ -108,9 +111,9 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
                 continue;
             }
             lock(&in_flight).actors.insert(actor.clone());
-            let (shared, in_flight) = (shared.clone(), in_flight.clone());
+            let (shared, in_flight, idle) = (shared.clone(), in_flight.clone(), idle.clone());
             tokio::spawn(async move {
-                run_batch(&shared, &actor, batch).await;
+                run_batch(&shared, &idle, &actor, batch).await;
                 lock(&in_flight).actors.remove(&actor);
                 shared.actor_wake.notify_one();
             });
@@ -158,97 +161,6 @@ fn reply(to: &ReplyTo, outcome: &Outcome) -> Option<Op> {
     }
 }
 
-/// A guest instance ready to handle operations for one kind.
-struct Handler {
-    store: wasmtime::Store<GuestData<ActorState>>,
-    guest: Guest,
-}
-
-impl Handler {
-    async fn new(
-        shared: &Arc<Shared>,
-        component: &LoadedComponent,
-        id: &ActorId,
-    ) -> Result<Self, Failure> {
-        let Some((pre, indices)) = &component.actor else {
-            return Err(Failure::new(format!(
-                "component {} implements no actors",
-                component.digest
-            )));
-        };
-        let source = Source::Actor(id.kind.as_str().into());
-        let sandbox = sandbox::activity_wasi(&ActivityGrants::default(), &source)
-            .map_err(|e| Failure::new(e.to_string()))?;
-        let state = ActorState {
-            directory: shared.clone(),
-            id: id.clone(),
-            effects: Vec::new(),
-        };
-        let guest = shared
-            .wasm
-            .guest(sandbox, state, shared.wasm.limits.cpu_per_episode);
-        let (mut store, instance) = shared.instantiate(pre, guest).await;
-        let instance = instance
-            .map_err(|e| Failure::new(format!("cannot instantiate actor: {}", e.root_cause())))?;
-        let guest = indices
-            .load(&mut store, &instance)
-            .map_err(|e| Failure::new(e.to_string()))?;
-        Ok(Self { store, guest })
-    }
-
-    /// Applies one operation to `state`. On success returns the new state,
-    /// the output and the operation's effects. A trap poisons the instance:
-    /// the caller must drop this handler.
-    async fn handle(
-        &mut self,
-        operation: &ActorOperation,
-        state: Option<&str>,
-    ) -> Result<(Option<String>, String, Vec<Op>), (Failure, bool)> {
-        let data = self.store.data_mut();
-        data.stderr.clear();
-        data.state.id = operation.target.clone();
-        data.state.effects.clear();
-        data.budget.restart();
-        let limit = data.state.directory.limits().max_payload_bytes;
-        let target = &operation.target;
-        let result = self
-            .guest
-            .call_handle(
-                &mut self.store,
-                &target.kind,
-                &target.key,
-                &operation.operation,
-                &operation.input,
-                state.map(str::to_owned).as_ref(),
-            )
-            .await;
-        match result {
-            Ok(Ok(handled)) => {
-                if handled.state.as_ref().is_some_and(|s| s.len() > limit)
-                    || handled.output.len() > limit
-                {
-                    return Err((
-                        Failure::new(format!(
-                            "actor state or output exceeds the limit of {limit} bytes"
-                        )),
-                        false,
-                    ));
-                }
-                let effects = std::mem::take(&mut self.store.data_mut().state.effects);
-                Ok((handled.state, handled.output, effects))
-            }
-            Ok(Err(failure)) => Err((
-                Failure {
-                    message: failure.message,
-                    details: failure.details,
-                },
-                false,
-            )),
-            Err(error) => Err((trap::describe(&error, &self.store.data().stderr), true)),
-        }
-    }
-}
-
 /// The component that implements an actor's kind, or why there is none.
 async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
     if shared.registry.actor(kind).is_none() {
@@ -268,14 +180,24 @@ async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedCom
 
 /// Handles a batch of one actor's operations and commits it, in an `actor`
 /// span that names the actor.
-async fn run_batch(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
+async fn run_batch(
+    shared: &Arc<Shared>,
+    idle: &IdleHandlers,
+    actor: &ActorId,
+    messages: Vec<ActorMessage>,
+) {
     let span = guest_log::actor_span(actor);
-    run_batch_in_span(shared, actor, messages)
+    run_batch_in_span(shared, idle, actor, messages)
         .instrument(span)
         .await;
 }
 
-async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<ActorMessage>) {
+async fn run_batch_in_span(
+    shared: &Arc<Shared>,
+    idle: &IdleHandlers,
+    actor: &ActorId,
+    messages: Vec<ActorMessage>,
+) {
     let initial = match shared.store.actor(actor).await {
         Ok(record) => record.map(|r| r.state),
         Err(error) => {
@@ -295,7 +217,7 @@ async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<
             Err(failure) => Err(failure.clone()),
             Ok(component) => {
                 if handler.is_none() {
-                    match Handler::new(shared, component, actor).await {
+                    match idle.take_for_batch(shared, component, actor).await {
                         Ok(new) => handler = Some(new),
                         Err(failure) => {
                             ops.extend(reply(&message.reply, &Err(failure)));
@@ -322,6 +244,9 @@ async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<
         };
         ops.extend(reply(&message.reply, &outcome));
     }
+    if let Some(handler) = handler {
+        idle.put(handler);
+    }
     let states = if changed {
         vec![(actor.clone(), state)]
     } else {
@@ -339,13 +264,15 @@ async fn run_batch_in_span(shared: &Arc<Shared>, actor: &ActorId, messages: Vec<
 }
 
 /// Runs an atomic multi-actor request: every new state commits, or none.
-async fn run_atomic(shared: &Arc<Shared>, request: AtomicRequest) {
+async fn run_atomic(shared: &Arc<Shared>, idle: &IdleHandlers, request: AtomicRequest) {
     let span = guest_log::atomic_span(request.id);
-    run_atomic_in_span(shared, request).instrument(span).await;
+    run_atomic_in_span(shared, idle, request)
+        .instrument(span)
+        .await;
 }
 
-async fn run_atomic_in_span(shared: &Arc<Shared>, request: AtomicRequest) {
-    let outcome = apply_atomically(shared, &request.operations).await;
+async fn run_atomic_in_span(shared: &Arc<Shared>, idle: &IdleHandlers, request: AtomicRequest) {
+    let outcome = apply_atomically(shared, idle, &request.operations).await;
     let mut batch = Vec::new();
     let result: Outcome = match outcome {
         Ok((states, outputs, effects)) => {
@@ -374,8 +301,12 @@ async fn run_atomic_in_span(shared: &Arc<Shared>, request: AtomicRequest) {
 
 type AtomicResult = (BTreeMap<ActorId, Option<String>>, Vec<String>, Vec<Op>);
 
+/// Applies the operations in order against the actors' current states. On
+/// a failure the handlers are dropped (one may have trapped); on success
+/// they go back to `idle`.
 async fn apply_atomically(
     shared: &Arc<Shared>,
+    idle: &IdleHandlers,
     operations: &[ActorOperation],
 ) -> Result<AtomicResult, Failure> {
     let mut states: BTreeMap<ActorId, Option<String>> = BTreeMap::new();
@@ -400,9 +331,7 @@ async fn apply_atomically(
         }
         if !handlers.contains_key(&target.kind) {
             let component = component_for(shared, &target.kind).await.map_err(fail)?;
-            let handler = Handler::new(shared, &component, target)
-                .await
-                .map_err(fail)?;
+            let handler = idle.take(shared, &component, target).await.map_err(fail)?;
             handlers.insert(target.kind.clone(), handler);
         }
         let handler = handlers.get_mut(&target.kind).expect("inserted above");
@@ -415,6 +344,9 @@ async fn apply_atomically(
         states.insert(target.clone(), new_state);
         outputs.push(output);
         effects.extend(more);
+    }
+    for handler in handlers.into_values() {
+        idle.put(handler);
     }
     Ok((states, outputs, effects))
 }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -22,6 +22,7 @@ mod worker;
 pub use worker::WorkerHandle;
 
 use crate::activity::{NativeActivity, NativeCall, Natives};
+use crate::actors::IdleHandlers;
 use crate::clock::{Clock, SystemClock};
 use crate::component::{Components, LoadedComponent};
 use crate::directory::{Directory, check_json};
@@ -65,6 +66,9 @@ pub(crate) struct Shared {
     pub(crate) finished: Notify,
     /// Notified when a client's actor call may have its outcome.
     pub(crate) actor_results: Notify,
+    /// The actor dispatcher's idle instances (see `actors::handler`),
+    /// dropped when the pool runs out of slots.
+    idle_actors: Mutex<Weak<IdleHandlers>>,
     worker: AtomicBool,
     /// The fencing token of the worker lease this process holds, 0 for
     /// none: the work it commits is applied only while the lease is its.
@@ -75,6 +79,19 @@ impl Shared {
     /// Now, by the runtime's clock (ms since the Unix epoch).
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Makes `idle` the pool that a full instance pool empties.
+    pub(crate) fn keep_idle_actors(&self, idle: &Arc<IdleHandlers>) {
+        *self.idle_actors.lock().unwrap_or_else(|e| e.into_inner()) = Arc::downgrade(idle);
+    }
+
+    /// Drops the idle actor instances, giving their slots back.
+    pub(crate) fn drop_idle_actors(&self) {
+        let idle = self.idle_actors.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(idle) = idle.upgrade() {
+            idle.clear();
+        }
     }
 
     /// Whether this process runs the worker.
@@ -336,6 +353,7 @@ impl RuntimeBuilder {
                 actor_wake: Notify::new(),
                 finished: Notify::new(),
                 actor_results: Notify::new(),
+                idle_actors: Mutex::new(Weak::new()),
                 worker: AtomicBool::new(false),
                 fence: AtomicU64::new(0),
             }),

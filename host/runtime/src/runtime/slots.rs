@@ -44,7 +44,8 @@ impl Shared {
         }
     }
 
-    /// Instantiates a guest; when the pool is full, evicts as above and waits.
+    /// Instantiates a guest; when the pool is full, drops idle actor
+    /// instances, evicts as above and waits.
     pub(crate) async fn instantiate<S: Send + 'static>(
         &self,
         pre: &InstancePre<GuestData<S>>,
@@ -52,6 +53,7 @@ impl Shared {
     ) -> (wasmtime::Store<GuestData<S>>, wasmtime::Result<Instance>) {
         self.wasm
             .instantiate(pre, guest, &|| {
+                self.drop_idle_actors();
                 self.router.evict_idle(self.evict_for_room_after);
             })
             .await
