@@ -1,6 +1,8 @@
 //! Helpers for the integration tests: the guest components built by
 //! `build.rs`, a host on a fresh database, and the `reprise` binary.
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -252,7 +254,10 @@ pub async fn assert_all_completed(client: &Runtime, ids: &[String]) {
 pub async fn settle(runtime: &Runtime) {
     for _ in 0..6000 {
         let running = runtime
-            .list(Some(reprise::store::Status::Running), 1)
+            .list(&reprise::store::InstanceQuery::status(
+                Some(reprise::store::Status::Running),
+                1,
+            ))
             .await
             .expect("list")
             .len();

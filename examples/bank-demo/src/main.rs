@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::Parser;
-use reprise::store::Status;
+use reprise::store::{InstanceQuery, Status};
 use reprise::{Runtime, StartOptions};
 use reprise_sqlite::SqliteStore;
 use serde_json::{Value, json};
@@ -59,7 +59,10 @@ fn account(n: u64) -> String {
 /// Waits until no actor operation is queued and every instance has finished.
 async fn settle(runtime: &Runtime) -> anyhow::Result<()> {
     loop {
-        let running = runtime.list(Some(Status::Running), 1).await?.len();
+        let running = runtime
+            .list(&InstanceQuery::status(Some(Status::Running), 1))
+            .await?
+            .len();
         if running == 0 && runtime.actor_backlog().await? == 0 {
             return Ok(());
         }

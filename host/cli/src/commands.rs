@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use reprise::store::Status;
+use reprise::store::{InstanceQuery, Status};
 use reprise::view::{EventView, InstanceView};
-use reprise::{ActivityGrants, Runtime, StartOptions};
+use reprise::{ActivityGrants, Runtime, StartOptions, WorkerHandle};
 use reprise_sqlite::{Durability, SqliteStore};
 
 use crate::bench::{self, BenchOptions, Workload};
@@ -79,23 +79,20 @@ enum Command {
     },
     /// Execute instances, activities and timers until interrupted.
     Worker {
-        /// Activities run at once.
-        #[arg(long, default_value_t = 64)]
-        concurrency: usize,
-        /// Let activities open network connections.
-        #[arg(long)]
-        allow_network: bool,
-        /// An environment variable for activities, KEY=VALUE (repeatable).
-        #[arg(long = "env", value_parser = parse_pair)]
-        envs: Vec<(String, String)>,
-        /// A host directory for activities, HOST=GUEST (repeatable).
-        #[arg(long = "dir", value_parser = parse_pair)]
-        dirs: Vec<(String, String)>,
-        /// While another worker holds the database's lease, wait for it
-        /// (until it stops, or its lease runs out after a crash) instead of
-        /// failing.
-        #[arg(long)]
-        wait_for_lease: bool,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// Run the worker and serve the HTTP API and the web dashboard until
+    /// interrupted.
+    Serve {
+        /// The address to listen on. Beyond loopback a token is required.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The bearer token API requests must carry.
+        #[arg(long, env = "REPRISE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[command(flatten)]
+        worker: WorkerArgs,
     },
     /// Wait for an instance to finish and print its output.
     Wait {
@@ -204,6 +201,65 @@ enum Command {
         #[arg(long)]
         component: Option<PathBuf>,
     },
+}
+
+/// How a worker runs: `reprise worker` and `reprise serve`.
+#[derive(Debug, clap::Args)]
+struct WorkerArgs {
+    /// Activities run at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Let activities open network connections.
+    #[arg(long)]
+    allow_network: bool,
+    /// An environment variable for activities, KEY=VALUE (repeatable).
+    #[arg(long = "env", value_parser = parse_pair)]
+    envs: Vec<(String, String)>,
+    /// A host directory for activities, HOST=GUEST (repeatable).
+    #[arg(long = "dir", value_parser = parse_pair)]
+    dirs: Vec<(String, String)>,
+    /// While another worker holds the database's lease, wait for it
+    /// (until it stops, or its lease runs out after a crash) instead of
+    /// failing.
+    #[arg(long)]
+    wait_for_lease: bool,
+}
+
+impl WorkerArgs {
+    /// What activities may reach.
+    fn grants(&self) -> ActivityGrants {
+        ActivityGrants {
+            network: self.allow_network,
+            env: self.envs.clone(),
+            dirs: self
+                .dirs
+                .iter()
+                .map(|(host, guest)| (PathBuf::from(host), guest.clone()))
+                .collect(),
+        }
+    }
+
+    /// Takes the database's worker lease (waiting for it if asked) and
+    /// starts the worker.
+    async fn start(
+        &self,
+        runtime: &Runtime,
+        lease: Duration,
+        db: &Path,
+    ) -> anyhow::Result<WorkerHandle> {
+        loop {
+            match runtime.start_leased_worker(self.concurrency, lease).await {
+                Ok(worker) => return Ok(worker),
+                Err(reprise::Error::Conflict(_)) if self.wait_for_lease => {
+                    tokio::time::sleep(lease / 4).await;
+                }
+                Err(reprise::Error::Conflict(why)) => {
+                    bail!("another worker runs on {}: {why}", db.display())
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
 }
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
@@ -420,21 +476,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = SqliteStore::open(&args.db)
         .with_context(|| format!("cannot open {}", args.db.display()))?;
     let mut builder = Runtime::builder(Arc::new(store));
-    if let Command::Worker {
-        allow_network,
-        envs,
-        dirs,
-        ..
-    } = &args.command
-    {
-        builder = builder.grants(ActivityGrants {
-            network: *allow_network,
-            env: envs.clone(),
-            dirs: dirs
-                .iter()
-                .map(|(host, guest)| (PathBuf::from(host), guest.clone()))
-                .collect(),
-        });
+    if let Command::Worker { worker } | Command::Serve { worker, .. } = &args.command {
+        builder = builder.grants(worker.grants());
     }
     let runtime = builder.build().await?;
     let lease = Duration::from_millis(args.lease_ms);
@@ -468,28 +511,41 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             with_worker(&runtime, lease, run).await?;
         }
         Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
-        Command::Worker {
-            concurrency,
-            wait_for_lease,
-            ..
-        } => {
-            let worker = loop {
-                match runtime.start_leased_worker(concurrency, lease).await {
-                    Ok(worker) => break worker,
-                    Err(reprise::Error::Conflict(_)) if wait_for_lease => {
-                        tokio::time::sleep(lease / 4).await;
-                    }
-                    Err(reprise::Error::Conflict(why)) => {
-                        bail!("another worker runs on {}: {why}", args.db.display())
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            };
+        Command::Worker { worker } => {
+            let worker = worker.start(&runtime, lease, &args.db).await?;
             eprintln!(
                 "reprise worker running on {}; Ctrl-C to stop",
                 args.db.display()
             );
             shutdown_signal().await?;
+            worker.stop().await;
+        }
+        Command::Serve {
+            listen,
+            token,
+            worker,
+        } => {
+            let options = reprise_server::ServerOptions {
+                token,
+                ..Default::default()
+            };
+            reprise_server::check_exposure(&listen, &options).map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let worker = worker.start(&runtime, lease, &args.db).await?;
+            eprintln!(
+                "reprise serving http://{} on {}; Ctrl-C to stop",
+                listener.local_addr()?,
+                args.db.display()
+            );
+            let router = reprise_server::router(runtime.clone(), &options);
+            let stop = async {
+                if let Err(error) = shutdown_signal().await {
+                    tracing::error!(%error, "cannot wait for signals; stopping");
+                }
+            };
+            reprise_server::serve(listener, router, stop).await?;
             worker.stop().await;
         }
         Command::Status { id } => {
@@ -520,7 +576,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 })?),
                 None => None,
             };
-            for record in runtime.list(status, limit).await? {
+            for record in runtime.list(&InstanceQuery::status(status, limit)).await? {
                 println!("{}\t{}\t{}", record.id, record.status.as_str(), record.name);
             }
         }

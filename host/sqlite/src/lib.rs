@@ -20,8 +20,8 @@ pub use schema::Durability;
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
-    Changes, CommitTicket, FeedPosition, InstanceRecord, Message, MessageKind, ParentRef,
-    Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
+    Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Message, MessageKind,
+    ParentRef, Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
 };
 use row::{Fields, SqliteError};
 
@@ -244,6 +244,70 @@ fn select_inbox(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Message>> {
     rows.collect()
 }
 
+/// The instances `query` asks for.
+fn select_instances(
+    conn: &Connection,
+    query: &InstanceQuery,
+) -> rusqlite::Result<Vec<InstanceRecord>> {
+    let (sql, values) = instances_sql(query);
+    conn.prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(values), read_instance)?
+        .collect()
+}
+
+/// The SELECT for `query` and its parameters. Each filter adds a
+/// condition; the indexes by status, by name and by creation time make
+/// every page a range read in listing order, however many instances
+/// there are (see the test below).
+fn instances_sql(query: &InstanceQuery) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    // Adds a condition whose `$` is a new parameter; returns its number.
+    let mut bind = |condition: &str, value: Value| {
+        values.push(value);
+        conditions.push(condition.replace('$', &format!("?{}", values.len())));
+        values.len()
+    };
+    if let Some(status) = query.status {
+        bind("status = $", Value::Text(status.as_str().into()));
+    }
+    if let Some(name) = &query.name {
+        bind("name = $", Value::Text(name.clone()));
+    }
+    if let Some(from) = query.created_from {
+        bind("created_at >= $", Value::Integer(sql_time(from)));
+    }
+    if let Some(before) = query.created_before {
+        bind("created_at < $", Value::Integer(sql_time(before)));
+    }
+    if let Some(after) = &query.after {
+        // After (t, id) in the order `created_at DESC, id`.
+        let time = bind(
+            "created_at <= $",
+            Value::Integer(sql_time(after.created_at)),
+        );
+        bind(
+            &format!("(created_at < ?{time} OR id > $)"),
+            Value::Text(after.id.clone()),
+        );
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    values.push(Value::Integer(
+        i64::try_from(query.limit).unwrap_or(i64::MAX),
+    ));
+    let sql = format!(
+        "SELECT {INSTANCE_COLUMNS} FROM instances {filter}
+         ORDER BY created_at DESC, id LIMIT ?{}",
+        values.len()
+    );
+    (sql, values)
+}
+
 const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
     parent_id, parent_execution, parent_task, created_at, updated_at";
 
@@ -263,28 +327,9 @@ impl Store for SqliteStore {
         self.read(move |conn| select_instance(conn, &id)).await
     }
 
-    async fn instances(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.read(move |conn| match status {
-            Some(status) => conn
-                .prepare_cached(&format!(
-                    "SELECT {INSTANCE_COLUMNS} FROM instances
-                     WHERE status = ?1 ORDER BY created_at DESC, id LIMIT ?2"
-                ))?
-                .query_map(params![status.as_str(), limit as i64], read_instance)?
-                .collect(),
-            None => conn
-                .prepare_cached(&format!(
-                    "SELECT {INSTANCE_COLUMNS} FROM instances
-                     ORDER BY created_at DESC, id LIMIT ?1"
-                ))?
-                .query_map(params![limit as i64], read_instance)?
-                .collect(),
-        })
-        .await
+    async fn instances(&self, query: &InstanceQuery) -> Result<Vec<InstanceRecord>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| select_instances(conn, &query)).await
     }
 
     async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
@@ -492,5 +537,62 @@ impl Store for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT count(*) FROM actor_mailbox WHERE kind = ?1 AND key = ?2")?
+                .query_row(params![id.kind, id.key], |row| row.get(0))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reprise_core::store::InstanceCursor;
+
+    /// Every listing reads an index in listing order: no table scan, no
+    /// sort of all matching rows (which a page of 100,000 instances would
+    /// pay for at every request).
+    #[test]
+    fn every_instance_listing_reads_an_index_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap();
+        let cursor = Some(InstanceCursor {
+            created_at: 5,
+            id: "x".into(),
+        });
+        for status in [None, Some(Status::Running)] {
+            for name in [None, Some("hello".to_owned())] {
+                for (created_from, created_before) in [(None, None), (Some(1), Some(9))] {
+                    for after in [None, cursor.clone()] {
+                        let query = InstanceQuery {
+                            status,
+                            name: name.clone(),
+                            created_from,
+                            created_before,
+                            after,
+                            limit: 50,
+                        };
+                        let (sql, values) = instances_sql(&query);
+                        let plan: Vec<String> = conn
+                            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                            .unwrap()
+                            .query_map(rusqlite::params_from_iter(values), |row| {
+                                row.get::<_, String>(3)
+                            })
+                            .unwrap()
+                            .collect::<Result<_, _>>()
+                            .unwrap();
+                        let plan = plan.join("; ");
+                        assert!(plan.contains("USING INDEX"), "{query:?}: {plan}");
+                        assert!(!plan.contains("TEMP B-TREE"), "{query:?}: {plan}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -182,6 +182,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO feed_horizon VALUES (0);
     DROP INDEX instances_by_update;
     ",
+    // 7: listing instances by orchestration name or over all of them,
+    // newest first and page by page, straight from an index; counting one
+    // actor's mailbox.
+    "
+    CREATE INDEX instances_by_name ON instances(name, created_at DESC, id);
+    CREATE INDEX instances_by_creation ON instances(created_at DESC, id);
+    CREATE INDEX actor_mailbox_by_actor ON actor_mailbox(kind, key, id);
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

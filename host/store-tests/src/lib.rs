@@ -56,6 +56,7 @@ macro_rules! conformance {
             the_feed_leaves_out_consumed_messages_and_pages,
             registrations_keep_their_order_and_compiled_code_its_engine,
             only_finished_instances_are_purged_and_then_entirely,
+            instances_are_listed_by_filter_and_paged_by_cursor,
         );
     };
 }

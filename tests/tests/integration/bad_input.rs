@@ -13,7 +13,7 @@ async fn snapshot(host: &Host) -> (usize, usize) {
     let store = SqliteStore::open(&host.db).unwrap();
     (
         store.registrations().await.unwrap().len(),
-        store.instances(None, usize::MAX).await.unwrap().len(),
+        store.instances(&Default::default()).await.unwrap().len(),
     )
 }
 

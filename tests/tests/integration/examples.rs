@@ -58,7 +58,7 @@ async fn fan_out_aggregates_every_activity_across_sub_orchestrations() {
     );
     let children: Vec<_> = host
         .runtime
-        .list(None, 100)
+        .list(&reprise::store::InstanceQuery::status(None, 100))
         .await
         .unwrap()
         .into_iter()

@@ -19,4 +19,5 @@ mod lifecycle;
 mod polyglot;
 mod python;
 mod sandbox;
+mod server;
 mod timers;

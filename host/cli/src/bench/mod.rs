@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reprise::store::Status;
+use reprise::store::{InstanceQuery, Status};
 use reprise::{Error, ReplayVerdict, Runtime, StartOptions, WorkerHandle};
 use reprise_sqlite::{Durability, SqliteStore};
 
@@ -178,7 +178,7 @@ impl Bench {
         loop {
             if self
                 .runtime
-                .list(Some(Status::Running), 1)
+                .list(&InstanceQuery::status(Some(Status::Running), 1))
                 .await?
                 .is_empty()
                 && self.runtime.actor_backlog().await? == 0

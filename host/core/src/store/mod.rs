@@ -9,13 +9,16 @@
 //!   batches into one transaction (group commit) as long as each stays
 //!   atomic on its own. Each `Op` documents what it means.
 //! - [`feed`]: how a host notices what other handles committed.
+//! - [`query`]: which instances to list, page by page.
 
 pub mod feed;
 pub mod op;
+pub mod query;
 pub mod records;
 
 pub use feed::{Change, Changes, FeedPosition};
 pub use op::{Batch, CommitTicket, Committed, Op};
+pub use query::{InstanceCursor, InstanceQuery};
 // The store keeps actors' mailboxes: their addresses are part of its vocabulary.
 pub use crate::actor::{ActorId, ActorOperation};
 pub use records::*;
@@ -64,12 +67,8 @@ pub trait Store: Send + Sync + 'static {
     fn commit(&self, batch: Batch) -> CommitTicket;
     /// One instance.
     async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError>;
-    /// Instances, newest first, optionally only those with one status.
-    async fn instances(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<InstanceRecord>, StoreError>;
+    /// The instances `query` asks for, newest first (see [`query`]).
+    async fn instances(&self, query: &InstanceQuery) -> Result<Vec<InstanceRecord>, StoreError>;
     /// The history of one execution, in order.
     async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError>;
     /// Unconsumed messages of an instance, in arrival order.
@@ -116,4 +115,6 @@ pub trait Store: Send + Sync + 'static {
     async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError>;
     /// Operations not yet handled: mailbox rows plus atomic requests.
     async fn actor_backlog(&self) -> Result<u64, StoreError>;
+    /// Operations queued for one actor, due or not (atomic requests aside).
+    async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError>;
 }

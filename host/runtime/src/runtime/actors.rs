@@ -136,6 +136,15 @@ impl Runtime {
         Ok(self.shared.store.actors(kind, limit).await?)
     }
 
+    /// Operations queued for one actor and not yet handled.
+    pub async fn actor_mailbox(&self, kind: &str, key: &str) -> Result<u64, Error> {
+        let id = ActorId {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        Ok(self.shared.store.actor_mailbox(&id).await?)
+    }
+
     /// Actor operations not yet handled.
     pub async fn actor_backlog(&self) -> Result<u64, Error> {
         Ok(self.shared.store.actor_backlog().await?)

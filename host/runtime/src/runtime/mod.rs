@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 mod actors;
+mod finished;
 mod slots;
 mod watch;
 mod worker;
@@ -37,9 +38,10 @@ pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
 use crate::sandbox::ActivityGrants;
 use crate::store::{
-    ActivityTask, Batch, Committed, InstanceRecord, MessageKind, NewMessage, Op, Resumable, Role,
-    Status, Store, StoreError,
+    ActivityTask, Batch, Committed, InstanceQuery, InstanceRecord, MessageKind, NewMessage, Op,
+    Resumable, Role, Status, Store, StoreError,
 };
+use finished::FinishWaiters;
 
 /// What every part of a runtime shares.
 pub(crate) struct Shared {
@@ -62,8 +64,8 @@ pub(crate) struct Shared {
     activity_handover: Mutex<Option<UnboundedSender<ActivityTask>>>,
     pub(crate) timer_wake: Notify,
     pub(crate) actor_wake: Notify,
-    /// Notified whenever an instance finishes in this process.
-    pub(crate) finished: Notify,
+    /// Who waits for which instance to finish.
+    pub(crate) finished: FinishWaiters,
     /// Notified when a client's actor call may have its outcome.
     pub(crate) actor_results: Notify,
     /// The actor dispatcher's idle instances (see `actors::handler`),
@@ -351,7 +353,7 @@ impl RuntimeBuilder {
                 activity_handover: Mutex::new(None),
                 timer_wake: Notify::new(),
                 actor_wake: Notify::new(),
-                finished: Notify::new(),
+                finished: FinishWaiters::default(),
                 actor_results: Notify::new(),
                 idle_actors: Mutex::new(Weak::new()),
                 worker: AtomicBool::new(false),
@@ -448,6 +450,45 @@ impl Runtime {
         Ok(info)
     }
 
+    /// The registered components, oldest first, with the names each is
+    /// registered for (a name registered again to a newer component is
+    /// listed with both; the newest takes new instances).
+    pub async fn components(&self) -> Result<Vec<ComponentInfo>, Error> {
+        let mut components: Vec<ComponentInfo> = Vec::new();
+        for registration in self.shared.store.registrations().await? {
+            let index = match components
+                .iter()
+                .position(|c| c.digest == registration.digest)
+            {
+                Some(index) => index,
+                None => {
+                    components.push(ComponentInfo {
+                        digest: registration.digest.clone(),
+                        orchestrations: Vec::new(),
+                        activities: Vec::new(),
+                        actors: Vec::new(),
+                    });
+                    components.len() - 1
+                }
+            };
+            let component = &mut components[index];
+            let names = match registration.role {
+                Role::Orchestration => &mut component.orchestrations,
+                Role::Activity => &mut component.activities,
+                Role::Actor => &mut component.actors,
+            };
+            if !names.contains(&registration.name) {
+                names.push(registration.name);
+            }
+        }
+        Ok(components)
+    }
+
+    /// The limits guests and payloads run under.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.wasm.limits
+    }
+
     /// Starts an orchestration by registered name; returns the instance id.
     pub async fn start(
         &self,
@@ -531,7 +572,7 @@ impl Runtime {
         )
         .await?;
         self.shared.router.stop(instance_id, "terminated");
-        self.shared.finished.notify_waiters();
+        self.shared.finished.finished(instance_id);
         Ok(())
     }
 
@@ -584,13 +625,9 @@ impl Runtime {
             .await?)
     }
 
-    /// Instances, newest first.
-    pub async fn list(
-        &self,
-        status: Option<Status>,
-        limit: usize,
-    ) -> Result<Vec<InstanceRecord>, Error> {
-        Ok(self.shared.store.instances(status, limit).await?)
+    /// The instances `query` asks for, newest first.
+    pub async fn list(&self, query: &InstanceQuery) -> Result<Vec<InstanceRecord>, Error> {
+        Ok(self.shared.store.instances(query).await?)
     }
 
     /// Waits until the instance has finished (completed, failed or
@@ -601,8 +638,9 @@ impl Runtime {
         timeout: Duration,
     ) -> Result<InstanceRecord, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let subscription = self.shared.finished.subscribe(instance_id);
         loop {
-            let finished = self.shared.finished.notified();
+            let finished = subscription.notified();
             let record = self.status(instance_id).await?;
             if record.status.is_final() {
                 return Ok(record);
@@ -613,9 +651,17 @@ impl Runtime {
                     record.status.as_str()
                 )));
             }
-            // Other processes finish instances too: look again now and then.
+            // A worker hears of every instance that finishes, in this
+            // process or (through the change feed) another: it looks again
+            // only when told, or rarely as a safety net. A client without
+            // a worker is told nothing and must look now and then.
+            let look_again = if self.shared.is_worker() {
+                Duration::from_secs(10)
+            } else {
+                Duration::from_millis(50)
+            };
             let _ = tokio::time::timeout_at(
-                deadline.min(tokio::time::Instant::now() + Duration::from_millis(50)),
+                deadline.min(tokio::time::Instant::now() + look_again),
                 finished,
             )
             .await;

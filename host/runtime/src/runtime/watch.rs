@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::Shared;
 use crate::directory::Directory;
-use crate::store::{Change, FeedPosition, Status, StoreError};
+use crate::store::{Change, FeedPosition, InstanceQuery, Status, StoreError};
 
 /// How often the feed is read.
 const POLL: Duration = Duration::from_millis(100);
@@ -63,7 +63,7 @@ async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
     shared.registry.refresh().await?;
     for record in shared
         .store
-        .instances(Some(Status::Running), usize::MAX)
+        .instances(&InstanceQuery::status(Some(Status::Running), usize::MAX))
         .await?
     {
         if let Some(spawn) = shared.router.ensure(&record.id) {
@@ -74,6 +74,7 @@ async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
     shared.timer_wake.notify_one();
     shared.actor_wake.notify_one();
     shared.actor_results.notify_waiters();
+    shared.finished.wake_all();
     Ok(())
 }
 
@@ -87,11 +88,13 @@ async fn act_on(shared: &Arc<Shared>, change: Change) {
                 shared.spawn(spawn);
             }
         }
-        Change::Instance { id, status } if shared.router.is_hot(&id) => {
-            shared
-                .router
-                .stop(&id, status.map_or("purged", Status::as_str));
-            shared.finished.notify_waiters();
+        Change::Instance { id, status } => {
+            if shared.router.is_hot(&id) {
+                shared
+                    .router
+                    .stop(&id, status.map_or("purged", Status::as_str));
+            }
+            shared.finished.finished(&id);
         }
         // Hot instances ignore what they already have; cold ones wake up.
         Change::Message(message) => {

@@ -41,6 +41,8 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
     assert_eq!(later.len(), 6);
     assert_eq!(later[5].reply, reply);
     assert_eq!(store.actor_backlog().await.unwrap(), 6);
+    assert_eq!(store.actor_mailbox(&a).await.unwrap(), 4, "due or not");
+    assert_eq!(store.actor_mailbox(&b).await.unwrap(), 2);
 
     let of_a: Vec<i64> = due
         .iter()
@@ -64,6 +66,7 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
         .map(|m| m.operation.input)
         .collect();
     assert_eq!(left, ["2", "4", "6"]);
+    assert_eq!(store.actor_mailbox(&a).await.unwrap(), 1);
 
     // A state of `None` deletes the actor.
     ok(

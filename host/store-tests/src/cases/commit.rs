@@ -1,6 +1,6 @@
 //! Group commit: batches queued together still commit each on its own.
 
-use reprise_core::store::{Op, Status, StoreError};
+use reprise_core::store::{InstanceQuery, Op, Status, StoreError};
 
 use crate::Backend;
 use crate::fixtures::{create, ok, set_status};
@@ -35,7 +35,10 @@ pub async fn batches_queued_together_commit_each_on_its_own<B: Backend>() {
             assert!(result.is_ok(), "batch {i}: {result:?}");
         }
     }
-    let stored = store.instances(None, 1_000).await.unwrap();
+    let stored = store
+        .instances(&InstanceQuery::status(None, 1_000))
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 63);
     assert!(store.instance("i31").await.unwrap().is_none());
     assert!(store.instance("i32").await.unwrap().is_some());

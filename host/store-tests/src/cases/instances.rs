@@ -2,7 +2,9 @@
 //! finishing, purging.
 
 use reprise_core::history::Event;
-use reprise_core::store::{MessageKind, Op, Status, StoreError};
+use reprise_core::store::{
+    InstanceCursor, InstanceQuery, InstanceRecord, MessageKind, Op, Status, StoreError,
+};
 
 use crate::Backend;
 use crate::fixtures::{
@@ -259,4 +261,104 @@ pub async fn an_instance_resumes_from_its_record_current_history_and_inbox<B: Ba
     assert_eq!(resumable.history, vec![started]);
     assert_eq!(resumable.inbox, store.inbox("a").await.unwrap());
     assert_eq!(events(&resumable.inbox), vec![("e".into(), "2".into())]);
+}
+
+/// Listing filters by status, name and creation time, newest first, and
+/// pages with a cursor that neither skips nor repeats an instance, even
+/// when several were created in the same millisecond and more arrive
+/// between pages.
+pub async fn instances_are_listed_by_filter_and_paged_by_cursor<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    // 30 instances over 10 ms (three per ms), of two orchestrations.
+    let batch = (0..30u64)
+        .map(|i| {
+            let name = if i % 2 == 0 { "even" } else { "odd" };
+            Op::create_instance(
+                format!("i{i:02}"),
+                name,
+                "d".into(),
+                "null",
+                None,
+                100 + i / 3,
+            )
+        })
+        .collect();
+    ok(&*store, batch).await;
+    ok(
+        &*store,
+        vec![
+            set_status("i04", Status::Completed),
+            set_status("i07", Status::Completed),
+        ],
+    )
+    .await;
+
+    let all = store.instances(&InstanceQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 30);
+    assert!(
+        all.windows(2).all(|w| w[0].created_at > w[1].created_at
+            || (w[0].created_at == w[1].created_at && w[0].id < w[1].id)),
+        "newest first, then by id"
+    );
+    let ids = |records: &[InstanceRecord]| records.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+
+    // Each filter alone and together, against the query's own meaning.
+    let queries = [
+        InstanceQuery::status(Some(Status::Completed), 100),
+        InstanceQuery {
+            name: Some("odd".into()),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            created_from: Some(103),
+            created_before: Some(105),
+            ..InstanceQuery::default()
+        },
+        InstanceQuery {
+            status: Some(Status::Running),
+            name: Some("even".into()),
+            created_from: Some(101),
+            ..InstanceQuery::default()
+        },
+    ];
+    for query in queries {
+        let expected: Vec<_> = all.iter().filter(|r| query.matches(r)).cloned().collect();
+        assert!(!expected.is_empty(), "{query:?} selects something");
+        assert_eq!(
+            ids(&store.instances(&query).await.unwrap()),
+            ids(&expected),
+            "{query:?}"
+        );
+    }
+    assert_eq!(
+        ids(&store
+            .instances(&InstanceQuery::status(Some(Status::Completed), 100))
+            .await
+            .unwrap()),
+        ["i07", "i04"]
+    );
+
+    // Pages of 4: every instance once, in order, though newer ones arrive.
+    let mut query = InstanceQuery {
+        limit: 4,
+        ..InstanceQuery::default()
+    };
+    let mut paged = Vec::new();
+    loop {
+        let page = store.instances(&query).await.unwrap();
+        let Some(last) = page.last() else { break };
+        query.after = Some(InstanceCursor::after(last));
+        paged.extend(ids(&page));
+        let newer = Op::create_instance(
+            format!("new{}", paged.len()),
+            "odd",
+            "d".into(),
+            "null",
+            None,
+            500,
+        );
+        ok(&*store, vec![newer]).await;
+    }
+    assert_eq!(paged, ids(&all));
 }
