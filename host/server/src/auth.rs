@@ -33,11 +33,20 @@ pub(crate) async fn require(
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|given| same(given.as_bytes(), expected.as_bytes())) {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "this server needs a bearer token: Authorization: Bearer <token>",
-            ));
+        match given {
+            None => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "this server needs a bearer token: Authorization: Bearer <token>",
+                ));
+            }
+            Some(given) if !same(given.as_bytes(), expected.as_bytes()) => {
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "the bearer token is not this server's",
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(next.run(request).await)

@@ -435,7 +435,13 @@ fn the_token_guards_the_api_and_exposure_needs_one() {
     assert_eq!(refused.error_code(), "unauthorized");
     assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
     http.token = Some("wrong".into());
-    assert_eq!(http.get("/api/components").status, 401);
+    let wrong = http.get("/api/components");
+    assert_eq!(wrong.error_code(), "unauthorized");
+    let message = wrong.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("not this server's"), "{message}");
     http.token = Some("s3cret".into());
     assert_eq!(http.get("/api/instances").status, 200);
     http.token = None;
