@@ -31,8 +31,7 @@ mod timers;
 mod trap;
 mod wit;
 
-use reprise_core::names;
-pub use reprise_core::{clock, history, replay, store, view};
+pub use reprise_core::{clock, history, names, replay, store, view};
 
 pub use activity::NativeCall;
 pub use component::ComponentError;

@@ -11,7 +11,9 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-use crate::params::Params;
+use reprise::names::NameKind;
+
+use crate::params::{Params, check_name};
 use crate::{ApiError, AppState, body};
 
 type Router = axum::Router<AppState>;
@@ -48,6 +50,7 @@ async fn list(
     Path(kind): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::ActorKind, &kind)?;
     let limit = params.number("limit", 1..=1_000)?.unwrap_or(100) as usize;
     let actors: Vec<Value> = app
         .runtime
@@ -63,6 +66,8 @@ async fn state(
     State(app): State<AppState>,
     Path((kind, key)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::ActorKind, &kind)?;
+    check_name(NameKind::ActorKey, &key)?;
     let record = app.runtime.actor_state(&kind, &key).await?;
     let mailbox = app.runtime.actor_mailbox(&kind, &key).await?;
     let mut actor = actor_json(&record);

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::params::Params;
+use reprise::names::NameKind;
+
+use crate::params::{Params, check_name};
 use crate::{ApiError, AppState, body};
 
 type Router = axum::Router<AppState>;
@@ -142,8 +144,8 @@ async fn list(State(state): State<AppState>, params: Params) -> Result<Json<Valu
     let query = InstanceQuery {
         status,
         name: params.text("name").map(str::to_owned),
-        created_from: params.number("created_after", 0..=u64::MAX)?,
-        created_before: params.number("created_before", 0..=u64::MAX)?,
+        created_from: params.number("created_after", 0..=i64::MAX as u64)?,
+        created_before: params.number("created_before", 0..=i64::MAX as u64)?,
         after,
         limit,
     };
@@ -161,6 +163,7 @@ async fn status(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     let record = match params.wait("wait_ms")? {
         Some(wait) => match state.runtime.wait(&id, wait).await {
             Ok(record) => record,
@@ -176,6 +179,7 @@ async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     let events = state.runtime.history(&id).await?;
     let events: Vec<EventView> = events.iter().map(EventView::from).collect();
     Ok(Json(json!({ "events": events })))
@@ -202,6 +206,7 @@ async fn terminate(
     Path(id): Path<String>,
     request: Body,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     let request: TerminateRequest = body::json(&state.limits, request, "terminate request").await?;
     let reason = request
         .reason
@@ -215,6 +220,7 @@ async fn suspend(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     state.runtime.suspend(&id).await?;
     Ok(Json(instance_json(&state.runtime.status(&id).await?)))
 }
@@ -223,6 +229,7 @@ async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     state.runtime.resume(&id).await?;
     Ok(Json(instance_json(&state.runtime.status(&id).await?)))
 }
@@ -231,6 +238,7 @@ async fn purge(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
     // Purging an unknown id is not an error to the store; it is to a client.
     state.runtime.status(&id).await?;
     state.runtime.purge(&id).await?;

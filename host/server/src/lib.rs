@@ -6,14 +6,14 @@
 //! starting an instance answers `202 Accepted` with a `Location` and links
 //! to steer it; a client that wants the result waits on the status with
 //! `wait_ms` (a long poll, woken when the instance finishes, never polling
-//! the store). Errors are JSON with the status they came with (see
-//! [`error`]). `openapi.json` describes every route; a test keeps the two
-//! in step.
+//! the store). Errors are JSON with the status they came with
+//! ([`ApiError`]). `openapi.json` describes every route; a test keeps the
+//! two in step.
 //!
-//! - [`instances`], [`actors`], [`components`]: the routes, by resource.
-//! - [`auth`]: the bearer token.
-//! - [`body`]: reading request bodies within their limits.
-//! - [`dashboard`]: the web pages, embedded in the binary.
+//! - `instances`, `actors`, `components`: the routes, by resource.
+//! - `auth`: the bearer token; `body`, `params`: request bodies within
+//!   their limits and query parameters, each with a clear error.
+//! - `dashboard`: the web pages, embedded in the binary.
 
 mod actors;
 mod auth;

@@ -7,7 +7,15 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use reprise::names::{self, NameKind};
+
 use crate::ApiError;
+
+/// Checks a name from the path (an instance id, an actor kind, …): a
+/// malformed one is a bad request, not an unknown resource.
+pub(crate) fn check_name(kind: NameKind, name: &str) -> Result<(), ApiError> {
+    names::check(kind, name).map_err(|e| ApiError::bad_request(e.to_string()))
+}
 
 /// The longest a request may wait (`wait_ms`, `timeout_ms`).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(300);
