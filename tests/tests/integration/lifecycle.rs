@@ -279,3 +279,33 @@ async fn a_timer_fires_at_the_time_its_history_records() {
         "the call was recorded after the start ({at} vs {started})"
     );
 }
+
+/// Idle actor instances hold instance slots between batches; when the pool
+/// is full they give them up, so an orchestration (and its activity) still
+/// run with a single slot.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_actor_instances_give_their_slots_to_orchestrations() {
+    let host = Host::with(|b| {
+        b.limits(reprise::Limits {
+            instance_slots: 1,
+            ..reprise::Limits::default()
+        })
+        .evict_for_room_after(Duration::from_millis(50))
+    })
+    .await;
+    let wait = Duration::from_secs(30);
+    for amount in ["5", "7"] {
+        host.runtime
+            .call_actor("account", "a", "deposit", amount, wait)
+            .await
+            .unwrap();
+    }
+    let greeted = host.run("hello_sequence", r#"["Lima"]"#).await;
+    assert_eq!(greeted.status, Status::Completed, "{:?}", greeted.output);
+    let balance = host
+        .runtime
+        .call_actor("account", "a", "balance", "null", wait)
+        .await
+        .unwrap();
+    assert_eq!(balance, "12");
+}

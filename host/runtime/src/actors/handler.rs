@@ -34,10 +34,20 @@ use crate::wit::exports::reprise::durable::actors::Guest;
 /// Operations an instance handles before it is retired.
 const OPERATIONS_PER_INSTANCE: u64 = 10_000;
 
+/// Which component and kind an instance serves.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct IdleKey {
     digest: String,
     kind: String,
+}
+
+impl IdleKey {
+    fn new(component: &LoadedComponent, id: &ActorId) -> Self {
+        Self {
+            digest: component.digest.clone(),
+            kind: id.kind.clone(),
+        }
+    }
 }
 
 /// Instances between batches, and the permits of those running one.
@@ -96,11 +106,10 @@ impl IdleHandlers {
         component: &LoadedComponent,
         id: &ActorId,
     ) -> Result<Handler, Failure> {
-        let key = IdleKey {
-            digest: component.digest.clone(),
-            kind: id.kind.clone(),
-        };
-        let idle = self.lock().get_mut(&key).and_then(Vec::pop);
+        let idle = self
+            .lock()
+            .get_mut(&IdleKey::new(component, id))
+            .and_then(Vec::pop);
         match idle {
             Some(handler) => Ok(handler),
             None => Handler::new(shared, component, id).await,
@@ -121,7 +130,10 @@ impl IdleHandlers {
             return;
         }
         let mut idle = self.lock();
-        idle.retain(|key, _| key.kind != handler.key.kind || key.digest == handler.key.digest);
+        if !idle.contains_key(&handler.key) {
+            // The first of a new component: the older ones' idle go.
+            idle.retain(|key, _| key.kind != handler.key.kind);
+        }
         let slot = idle.entry(handler.key.clone()).or_default();
         if slot.len() < self.keep {
             slot.push(handler);
@@ -173,10 +185,7 @@ impl Handler {
         Ok(Self {
             store,
             guest,
-            key: IdleKey {
-                digest: component.digest.clone(),
-                kind: id.kind.clone(),
-            },
+            key: IdleKey::new(component, id),
             operations: 0,
             running: None,
         })

@@ -210,7 +210,7 @@ async fn run_execution(
         Ok(component) => component,
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why.to_string())));
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, batch).await;
             return (Ending::Done, state.carry());
         }
     };
@@ -219,7 +219,7 @@ async fn run_execution(
     let ending = match result {
         Ok(outcome) => {
             let batch = finish(&mut state, &record, outcome);
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, batch).await;
             Ending::Done
         }
         Err(Unwind::ContinueAsNew) => {
@@ -258,7 +258,7 @@ async fn run_execution(
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, batch).await;
             Ending::Done
         }
     };
@@ -389,11 +389,10 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
     batch
 }
 
-async fn commit_final(shared: &Arc<Shared>, instance_id: &str, batch: Vec<Op>) {
+async fn commit_final(shared: &Arc<Shared>, batch: Vec<Op>) {
     if let Err(error) = shared.commit_as_worker(batch).await {
         tracing::info!(%error, "final episode not committed");
     }
-    shared.finished.finished(instance_id);
 }
 
 impl OrchestrationState {

@@ -123,9 +123,11 @@ impl Shared {
     }
 
     /// Commits a batch, then sets in motion what it made possible: routes its
-    /// messages, starts created instances, wakes the activity and timer loops.
+    /// messages, starts created instances, wakes the activity and timer loops
+    /// and those waiting for an instance it finished or purged.
     pub(crate) async fn commit(self: &Arc<Self>, batch: Batch) -> Result<(), StoreError> {
         let mut actor_results = false;
+        let mut finished = Vec::new();
         let mut wake_activities = false;
         let mut wake_timers = false;
         let mut wake_actors = false;
@@ -136,6 +138,12 @@ impl Shared {
                 Op::ScheduleTimer(_) => wake_timers = true,
                 Op::EnqueueActor { .. } | Op::EnqueueAtomic { .. } => wake_actors = true,
                 Op::PutActorResult { .. } => actor_results = true,
+                Op::SetStatus {
+                    instance_id,
+                    status,
+                    ..
+                } if status.is_final() => finished.push(instance_id.clone()),
+                Op::Purge { instance_id } => finished.push(instance_id.clone()),
                 Op::CreateInstance { record, started } => created.push(Seed {
                     record: record.clone(),
                     history: vec![started.clone()],
@@ -154,6 +162,9 @@ impl Shared {
             .map_err(|_| StoreError::Closed)??;
         if actor_results {
             self.actor_results.notify_waiters();
+        }
+        for instance_id in &finished {
+            self.finished.finished(instance_id);
         }
         if self.worker.load(Ordering::Relaxed) {
             for message in messages {
@@ -572,7 +583,6 @@ impl Runtime {
         )
         .await?;
         self.shared.router.stop(instance_id, "terminated");
-        self.shared.finished.finished(instance_id);
         Ok(())
     }
 
