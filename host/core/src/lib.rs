@@ -9,6 +9,7 @@
 //! - [`actor`]: actor ids and operations.
 //! - [`names`]: the rules for ids and names users and guests choose.
 //! - [`view`]: instances and events as JSON for people and programs.
+//! - [`waiting`]: what a blocked instance awaits, explained from the store.
 //! - [`clock`]: the [`clock::Clock`] the runtime reads time from, and a
 //!   test clock that moves when told (time skipping).
 
@@ -21,3 +22,4 @@ pub mod names;
 pub mod replay;
 pub mod store;
 pub mod view;
+pub mod waiting;

@@ -31,7 +31,7 @@ mod timers;
 mod trap;
 mod wit;
 
-pub use reprise_core::{clock, history, names, replay, store, view};
+pub use reprise_core::{clock, history, names, replay, store, view, waiting};
 
 pub use activity::NativeCall;
 pub use component::ComponentError;

@@ -831,7 +831,7 @@
             h('span', {}, h('strong', {}, x.name ?? '?'), ' (', task(x.task), ')',
               x.attempt != null ? `, attempt ${x.attempt}` : '',
               ', since ', since(x.scheduled_at),
-              x.last_error ? [' — last error: ', h('span', { class: 'err' }, String(x.last_error))] : null,
+              x.last_failure ? [' — last failure: ', h('span', { class: 'err' }, String(x.last_failure.message ?? ''))] : null,
               x.next_attempt_at ? ['; next attempt ', live(h('span', { class: 'since' }), (now) => (x.next_attempt_at > now ? 'in ' + elapsed(x.next_attempt_at - now) : 'due now'))] : null));
         case 'timer':
           return h('li', { class: 'w w-timer' },
@@ -842,7 +842,7 @@
         case 'event':
           return h('li', { class: 'w w-event' },
             h('span', { class: 'w-kind' }, 'Event'),
-            h('span', {}, 'Event ', h('strong', { class: 'mono' }, x.name ?? '?'), ', since ', since(x.since),
+            h('span', {}, 'Event ', h('strong', { class: 'mono' }, x.name ?? '?'), ' (', task(x.task), '), since ', since(x.scheduled_at),
               inst.status === 'running' || inst.status === 'suspended'
                 ? h('button', { type: 'button', class: 'btn small', onclick: () => actions.prefillEvent(x.name) }, 'Raise…') : null));
         case 'child':
@@ -859,9 +859,23 @@
               ' · ', h('strong', {}, x.operation ?? '?'), ' (', task(x.task), '), since ', since(x.scheduled_at),
               typeof ahead === 'number' ? (ahead > 0 ? ` — ${ahead} operation${ahead === 1 ? '' : 's'} ahead in its mailbox` : ' — next in its mailbox') : null));
         }
+        case 'actors': {
+          const ahead = x.requests_ahead;
+          const targets = Array.isArray(x.actors) ? x.actors : [];
+          return h('li', { class: 'w w-actor' },
+            h('span', { class: 'w-kind' }, 'Actors'),
+            h('span', {}, 'All or nothing on ',
+              targets.flatMap((a, i) => [i ? ', ' : null, h('a', { class: 'mono', href: href.actorRef(a) }, String(a))]),
+              ' (', task(x.task), '), since ', since(x.scheduled_at),
+              typeof ahead === 'number' ? (ahead > 0 ? ` — ${ahead} request${ahead === 1 ? '' : 's'} ahead` : ' — next in line') : null));
+        }
         default:
           return h('li', { class: 'w' }, h('span', { class: 'w-kind' }, String(x.kind ?? '?')), h('code', {}, compact(x)));
       }
+    }).map((li, i) => {
+      const x = w.waiting[i];
+      if (x && x.arrived) li.lastElementChild.append(h('span', { class: 'arrived' }, ' — arrived: the next episode takes it in'));
+      return li;
     });
     replaceKeepingOpen(box,
       h('div', { class: 'card-title' },

@@ -1,5 +1,6 @@
 //! Orchestration instances: start, list, status (with a long poll),
-//! history, events, terminate, suspend, resume, purge.
+//! history, what it is waiting for, events, terminate, suspend, resume,
+//! purge.
 
 use axum::Json;
 use axum::body::Body;
@@ -26,6 +27,7 @@ pub(crate) fn routes() -> Router {
         .route("/api/instances", get(list).post(start))
         .route("/api/instances/{id}", get(status).delete(purge))
         .route("/api/instances/{id}/history", get(history))
+        .route("/api/instances/{id}/waiting", get(waiting))
         .route("/api/instances/{id}/events/{name}", post(raise_event))
         .route("/api/instances/{id}/terminate", post(terminate))
         .route("/api/instances/{id}/suspend", post(suspend))
@@ -49,6 +51,7 @@ fn links(id: &str) -> Value {
     json!({
         "status": base,
         "history": format!("{base}/history"),
+        "waiting": format!("{base}/waiting"),
         "raise_event": format!("{base}/events/{{name}}"),
         "terminate": format!("{base}/terminate"),
         "suspend": format!("{base}/suspend"),
@@ -183,6 +186,18 @@ async fn history(
     let events = state.runtime.history(&id).await?;
     let events: Vec<EventView> = events.iter().map(EventView::from).collect();
     Ok(Json(json!({ "events": events })))
+}
+
+/// What a running instance awaits right now, from the store alone.
+async fn waiting(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    check_name(NameKind::InstanceId, &id)?;
+    let facts = state.runtime.waiting(&id).await?;
+    Ok(Json(
+        serde_json::to_value(facts.report()).unwrap_or(Value::Null),
+    ))
 }
 
 async fn raise_event(

@@ -21,7 +21,7 @@ use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
     Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Message, MessageKind,
-    ParentRef, Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
+    Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
 };
 use row::{Fields, SqliteError};
 
@@ -149,6 +149,7 @@ fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         parent,
         created_at: f.get("created_at")?,
         updated_at: f.get("updated_at")?,
+        waiting: f.json_nullable("waiting")?,
     })
 }
 
@@ -160,8 +161,11 @@ fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
 const INBOX_OF_INSTANCE: &str = "SELECT id, instance_id, execution, task, kind, name, payload
     FROM inbox WHERE instance_id = ?1 ORDER BY id";
 const DUE_ACTIVITIES: &str = "SELECT id, instance_id, execution, task, name, digest, input,
-    options, attempt, visible_at FROM activity_tasks WHERE visible_at BETWEEN ?1 AND ?2
-    ORDER BY visible_at, id LIMIT ?3";
+    options, attempt, visible_at, last_failure FROM activity_tasks
+    WHERE visible_at BETWEEN ?1 AND ?2 ORDER BY visible_at, id LIMIT ?3";
+const ACTIVITIES_OF_EXECUTION: &str = "SELECT id, instance_id, execution, task, name, digest,
+    input, options, attempt, visible_at, last_failure FROM activity_tasks
+    WHERE instance_id = ?1 AND execution = ?2 ORDER BY task";
 
 fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
     message_at(&Fields::new(row, "inbox", &["id"]), 0)
@@ -194,6 +198,17 @@ fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
         options: f.json(7)?,
         attempt: f.get(8)?,
         visible_at: f.get(9)?,
+        last_failure: f.json_nullable(10)?,
+    })
+}
+
+fn read_timer(row: &Row<'_>) -> rusqlite::Result<TimerRecord> {
+    let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
+    Ok(TimerRecord {
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        fire_at: f.get("fire_at")?,
     })
 }
 
@@ -309,7 +324,7 @@ fn instances_sql(query: &InstanceQuery) -> (String, Vec<rusqlite::types::Value>)
 }
 
 const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
-    parent_id, parent_execution, parent_task, created_at, updated_at";
+    parent_id, parent_execution, parent_task, created_at, updated_at, waiting";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -392,15 +407,7 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(
                 "SELECT instance_id, execution, task, fire_at FROM timers ORDER BY fire_at LIMIT ?1",
             )?;
-            let rows = stmt.query_map([limit as i64], |row| {
-                let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
-                Ok(TimerRecord {
-                    instance_id: f.get("instance_id")?,
-                    execution: f.get("execution")?,
-                    task: f.get("task")?,
-                    fire_at: f.get("fire_at")?,
-                })
-            })?;
+            let rows = stmt.query_map([limit as i64], read_timer)?;
             rows.collect()
         })
         .await
@@ -544,6 +551,55 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             conn.prepare_cached("SELECT count(*) FROM actor_mailbox WHERE kind = ?1 AND key = ?2")?
                 .query_row(params![id.kind, id.key], |row| row.get(0))
+        })
+        .await
+    }
+
+    async fn actor_queue(
+        &self,
+        id: &ActorId,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, operation, input, reply FROM actor_mailbox
+                 WHERE kind = ?1 AND key = ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![id.kind, id.key, limit as i64], |row| {
+                let f = Fields::new(row, "actor_mailbox", &["id"]);
+                Ok(ActorMessage {
+                    id: f.get("id")?,
+                    operation: ActorOperation {
+                        target: id.clone(),
+                        operation: f.get("operation")?,
+                        input: f.get("input")?,
+                    },
+                    reply: f.json("reply")?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            // One snapshot: a task is never in both lists, nor in neither.
+            let tx = conn.unchecked_transaction()?;
+            let activities = tx
+                .prepare_cached(ACTIVITIES_OF_EXECUTION)?
+                .query_map(params![id, execution], read_activity)?
+                .collect::<rusqlite::Result<_>>()?;
+            let timers = tx
+                .prepare_cached(
+                    "SELECT instance_id, execution, task, fire_at FROM timers
+                     WHERE instance_id = ?1 AND execution = ?2 ORDER BY task",
+                )?
+                .query_map(params![id, execution], read_timer)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Outstanding { activities, timers })
         })
         .await
     }

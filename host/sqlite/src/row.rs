@@ -137,6 +137,16 @@ impl<'a, 'r> Fields<'a, 'r> {
         serde_json::from_str(&text).map_err(|e| self.corrupt(column, e))
     }
 
+    /// A nullable text column holding JSON of `T`.
+    pub(crate) fn json_nullable<T: DeserializeOwned>(
+        &self,
+        column: impl Column,
+    ) -> rusqlite::Result<Option<T>> {
+        let text: Option<String> = self.get(column)?;
+        text.map(|text| serde_json::from_str(&text).map_err(|e| self.corrupt(column, e)))
+            .transpose()
+    }
+
     /// A blob column decoded by `decode`.
     pub(crate) fn decode<T, E: Display>(
         &self,

@@ -190,6 +190,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX instances_by_creation ON instances(created_at DESC, id);
     CREATE INDEX actor_mailbox_by_actor ON actor_mailbox(kind, key, id);
     ",
+    // 8: what a blocked instance awaits (`Waiting` as JSON) and why an
+    // activity's previous attempt failed (`Failure` as JSON).
+    "
+    ALTER TABLE instances ADD COLUMN waiting TEXT;
+    ALTER TABLE activity_tasks ADD COLUMN last_failure TEXT;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -445,6 +445,18 @@ fn apply(
                 delete.execute([id])?;
             }
         }
+        Op::SetWaiting {
+            instance_id,
+            waiting,
+        } => {
+            // The episode's commit is the instance's latest sign of life.
+            let json = serde_json::to_string(waiting).unwrap_or_default();
+            tx.prepare_cached(
+                "UPDATE instances SET waiting = ?3, updated_at = ?4
+                 WHERE id = ?1 AND execution = ?2",
+            )?
+            .execute(params![instance_id, waiting.execution, json, now_ms()])?;
+        }
         Op::SetCustomStatus {
             instance_id,
             status,
@@ -459,11 +471,20 @@ fn apply(
             status,
             output,
         } => {
+            // A finished instance awaits nothing any more.
             let changed = tx
                 .prepare_cached(
-                    "UPDATE instances SET status = ?2, output = ?3, updated_at = ?4 WHERE id = ?1",
+                    "UPDATE instances SET status = ?2, output = ?3, updated_at = ?4,
+                         waiting = CASE WHEN ?5 THEN NULL ELSE waiting END
+                     WHERE id = ?1",
                 )?
-                .execute(params![instance_id, status.as_str(), output, now_ms()])?;
+                .execute(params![
+                    instance_id,
+                    status.as_str(),
+                    output,
+                    now_ms(),
+                    status.is_final()
+                ])?;
             if changed == 0 {
                 return Err(SqliteError::Store(StoreError::NotFound(format!(
                     "no instance {instance_id}"
@@ -486,7 +507,8 @@ fn apply(
         } => {
             let next = execution + 1;
             tx.prepare_cached(
-                "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4 WHERE id = ?1",
+                "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4, waiting = NULL
+                 WHERE id = ?1",
             )?
             .execute(params![instance_id, next, input, now_ms()])?;
             for sql in [
@@ -513,11 +535,14 @@ fn apply(
             task_id,
             attempt,
             visible_at,
+            failure,
         } => {
+            let failure = serde_json::to_string(failure).unwrap_or_default();
             tx.prepare_cached(
-                "UPDATE activity_tasks SET attempt = ?2, visible_at = ?3 WHERE id = ?1",
+                "UPDATE activity_tasks SET attempt = ?2, visible_at = ?3, last_failure = ?4
+                 WHERE id = ?1",
             )?
-            .execute(params![task_id, attempt, visible_at])?;
+            .execute(params![task_id, attempt, visible_at, failure])?;
             feed.work(tx, Work::Activities)?;
         }
         Op::FireTimer { timer, message } => {

@@ -84,6 +84,7 @@ pub(crate) fn activity(id: &str, task: u32) -> ActivityTask {
         options: ActivityOptions::default(),
         attempt: 1,
         visible_at: 0,
+        last_failure: None,
     }
 }
 

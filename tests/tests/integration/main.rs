@@ -21,3 +21,4 @@ mod python;
 mod sandbox;
 mod server;
 mod timers;
+mod waiting;

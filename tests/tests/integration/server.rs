@@ -95,6 +95,20 @@ fn the_async_http_api_starts_waits_for_and_steers_instances() {
     let path = format!("/api/instances/{id}");
     let waiting = http.get(&format!("{path}?wait_ms=300")).json();
     assert_eq!(waiting["status"], "running");
+    // What it waits for: the manager's answer, raced against its deadline.
+    let awaited = (0..500)
+        .find_map(|_| {
+            let report = http.get(&format!("{path}/waiting"));
+            assert_eq!(report.status, 200);
+            let report = report.json();
+            let blocked = report["waiting"].as_array().unwrap().len() == 2;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            blocked.then_some(report)
+        })
+        .expect("the approval blocks on its race");
+    assert_eq!(awaited["waiting"][0]["kind"], "event", "{awaited}");
+    assert_eq!(awaited["waiting"][0]["name"], "approval");
+    assert_eq!(awaited["waiting"][1]["kind"], "timer");
     let poll = {
         let (http, path) = (http.clone(), path.clone());
         std::thread::spawn(move || http.get(&format!("{path}?wait_ms=20000")).json())
@@ -402,6 +416,13 @@ fn bad_requests_get_their_status_and_change_nothing() {
         (
             "GET",
             "/api/instances/ghost/history".into(),
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/api/instances/ghost/waiting".into(),
             None,
             404,
             "not_found",

@@ -117,4 +117,14 @@ pub trait Store: Send + Sync + 'static {
     async fn actor_backlog(&self) -> Result<u64, StoreError>;
     /// Operations queued for one actor, due or not (atomic requests aside).
     async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError>;
+    /// The first `limit` operations queued for one actor, due or not, in
+    /// arrival order (atomic requests aside).
+    async fn actor_queue(
+        &self,
+        id: &ActorId,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError>;
+    /// The activities and timers an execution has scheduled that have not
+    /// finished: what its waits are waiting for.
+    async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError>;
 }

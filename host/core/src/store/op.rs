@@ -5,9 +5,9 @@ use tokio::sync::oneshot;
 
 use super::{
     ActivityTask, ActorId, ActorOperation, InstanceRecord, Message, NewMessage, ParentRef, ReplyTo,
-    Role, Status, StoreError, TimerRecord,
+    Role, Status, StoreError, TimerRecord, Waiting,
 };
-use crate::history::HistoryEvent;
+use crate::history::{Failure, HistoryEvent};
 
 /// One write. A [`Batch`] of them commits all-or-nothing.
 #[derive(Debug, Clone)]
@@ -70,6 +70,15 @@ pub enum Op {
     Send(NewMessage),
     /// Removes consumed messages.
     Consume(Vec<i64>),
+    /// Records what the guest of a running execution awaits (see
+    /// [`Waiting`]); ignored when the instance has moved to another
+    /// execution. A final status and continue-as-new clear it.
+    SetWaiting {
+        /// The instance.
+        instance_id: String,
+        /// What it awaits.
+        waiting: Waiting,
+    },
     /// Sets the custom status.
     SetCustomStatus {
         /// The instance.
@@ -122,6 +131,8 @@ pub enum Op {
         attempt: u32,
         /// Not before this time.
         visible_at: u64,
+        /// Why the attempt before failed.
+        failure: Failure,
     },
     /// Removes a fired timer and sends its completion, once.
     FireTimer {

@@ -91,6 +91,24 @@ pub struct InstanceRecord {
     pub created_at: u64,
     /// ms since the Unix epoch.
     pub updated_at: u64,
+    /// What the guest awaits, as its last episode recorded; `None` before
+    /// its first wait and once it has finished.
+    pub waiting: Option<Waiting>,
+}
+
+/// What a blocked guest awaits: recorded by the episode that ended in the
+/// wait, so the store can say why an instance is not moving without a live
+/// guest. The set only changes when history grows (leaving a wait records
+/// its result), so the episodes that append history keep it current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// The execution whose tasks these are.
+    pub execution: u32,
+    /// The awaited tasks: one for `await-task`, the raced ones for
+    /// `await-any`. A task's id is the position of the event that scheduled it.
+    pub tasks: Vec<u32>,
+    /// When the guest began to wait, ms since the Unix epoch.
+    pub since: u64,
 }
 
 impl InstanceRecord {
@@ -116,6 +134,7 @@ impl InstanceRecord {
             parent,
             created_at: at,
             updated_at: at,
+            waiting: None,
         };
         let started = HistoryEvent {
             seq: 0,
@@ -271,6 +290,18 @@ pub struct ActivityTask {
     pub attempt: u32,
     /// Not before this time (ms since the Unix epoch): retry backoff.
     pub visible_at: u64,
+    /// Why the previous attempt failed, when this is a retry.
+    pub last_failure: Option<Failure>,
+}
+
+/// The work an execution has scheduled and not yet seen finish: what
+/// explains a wait.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outstanding {
+    /// Activities queued, running or waiting for a retry.
+    pub activities: Vec<ActivityTask>,
+    /// Timers not yet fired.
+    pub timers: Vec<TimerRecord>,
 }
 
 /// A durable timer.

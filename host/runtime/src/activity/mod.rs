@@ -231,6 +231,7 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
                 task_id: task.id,
                 attempt: task.attempt + 1,
                 visible_at: shared.now_ms() + delay,
+                failure: failure.clone(),
             }
         }
         _ => {

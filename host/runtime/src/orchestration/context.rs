@@ -214,6 +214,7 @@ impl Host for Data {
                 options,
                 attempt: 1,
                 visible_at: 0,
+                last_failure: None,
             })),
             None => {
                 let failure = Err(history::Failure::new(format!(
@@ -378,7 +379,7 @@ impl Host for Data {
                 self.state.record_await(task, event);
                 return Ok(to_wit(outcome));
             }
-            self.wait().await?;
+            self.wait(&[task]).await?;
         }
     }
 
@@ -415,7 +416,7 @@ impl Host for Data {
                 self.state.record_await(task, event);
                 return Ok((winner, to_wit(outcome)));
             }
-            self.wait().await?;
+            self.wait(&tasks).await?;
         }
     }
 

@@ -14,7 +14,7 @@ use crate::history::{Event, Outcome};
 use crate::replay::Journal;
 use crate::runtime::{Shared, Wake};
 use crate::sandbox::Determinism;
-use crate::store::{Message, MessageKind, Op};
+use crate::store::{Message, MessageKind, Op, Waiting};
 
 /// What a task is, as far as awaiting it is concerned.
 #[derive(Debug, Clone)]
@@ -288,6 +288,27 @@ impl OrchestrationState {
                 .results
                 .values()
                 .any(|(arrival, _)| matches!(arrival, Arrival::Direct(_)))
+    }
+
+    /// Drains the episode's writes into one batch, for a guest that blocks
+    /// on the tasks `awaited`: the writes, and what it awaits.
+    pub(crate) fn take_batch_for_wait(&mut self, awaited: &[u32]) -> Vec<Op> {
+        // What the guest awaits changes only as history grows (leaving a
+        // wait records its result): a replay that reaches the same wait, or
+        // an episode that only stored results for later, finds it recorded.
+        let history_grew = self.journal.len() > self.committed_len;
+        let mut batch = self.take_batch();
+        if history_grew {
+            batch.push(Op::SetWaiting {
+                instance_id: self.instance_id.clone(),
+                waiting: Waiting {
+                    execution: self.execution,
+                    tasks: awaited.to_vec(),
+                    since: self.shared.now_ms(),
+                },
+            });
+        }
+        batch
     }
 
     /// Drains the episode's writes into one batch.

@@ -10,14 +10,15 @@ use crate::runtime::Wake;
 
 impl GuestData<OrchestrationState> {
     /// Commits the episode, then waits for the next message. Returns when
-    /// something arrived; unwinds the guest when it must stop.
-    pub(super) async fn wait(&mut self) -> Result<()> {
+    /// something arrived; unwinds the guest when it must stop. `awaited`
+    /// are the tasks the guest blocks on.
+    pub(super) async fn wait(&mut self, awaited: &[u32]) -> Result<()> {
         let state = &mut self.state;
         if state.dry_run {
             return Err(Unwind::Stopped("history ends here".into()).into());
         }
         if state.has_writes() {
-            let batch = state.take_batch();
+            let batch = state.take_batch_for_wait(awaited);
             state
                 .shared
                 .commit_as_worker(batch)

@@ -17,6 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 mod actors;
 mod finished;
 mod slots;
+mod waiting;
 mod watch;
 mod worker;
 

@@ -9,6 +9,7 @@ mod feed;
 mod instances;
 mod leases;
 mod tasks;
+mod waits;
 
 pub use actors::*;
 pub use commit::*;
@@ -17,3 +18,4 @@ pub use feed::*;
 pub use instances::*;
 pub use leases::*;
 pub use tasks::*;
+pub use waits::*;

@@ -65,6 +65,7 @@ pub async fn retries_become_visible_at_their_time<B: Backend>() {
             task_id: first,
             attempt: 2,
             visible_at: now + 500,
+            failure: reprise_core::history::Failure::new("attempt 1 failed"),
         }],
     )
     .await;

@@ -107,6 +107,24 @@ fn retrying(ctx: &Context, failures: u32) -> Result<u32> {
         .call()
 }
 
+/// Calls `flaky` with an hour between attempts: after the first failure it
+/// waits out the backoff, which a test can watch.
+fn retrying_later(ctx: &Context, failures: u32) -> Result<u32> {
+    ctx.activity("flaky", &failures)
+        .retry(RetryPolicy::exponential(
+            failures + 1,
+            Duration::from_secs(3600),
+        ))
+        .call()
+}
+
+/// Runs `logs_around_a_wait` as a child (waiting for its `go`) and returns
+/// what it returned.
+fn awaits_child(ctx: &Context, id: String) -> Result<()> {
+    ctx.schedule_orchestration_with_id::<_, ()>("logs_around_a_wait", &id, &())
+        .result()
+}
+
 /// Calls `sleepy` with a short timeout and no retries.
 fn timing_out(ctx: &Context, _: ()) -> Result<()> {
     ctx.activity("sleepy", &())
@@ -308,7 +326,7 @@ fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child],
     activities: [echo_after, flaky, sleepy, panicking_activity],
     actors: [Tally],
 }
