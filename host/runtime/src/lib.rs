@@ -8,8 +8,11 @@
 //! - [`Runtime`]: register components, start and steer instances, call and
 //!   signal actors, run a worker. It runs on any [`store::Store`]; the crate
 //!   `reprise-sqlite` provides the embedded default.
-//! - [`store`], [`history`], [`replay`], [`view`]: the concepts of
-//!   `reprise-core`, re-exported so that one crate is enough to embed Reprise.
+//! - [`metrics`]: what a runtime has done, and the store's depths, for
+//!   monitoring ([`Runtime::metrics`]).
+//! - [`store`], [`history`], [`replay`], [`view`], [`waiting`]: the concepts
+//!   of `reprise-core`, re-exported so that one crate is enough to embed
+//!   Reprise.
 
 // `unsafe` is denied (workspace lints) but not forbidden: loading compiled
 // code from the store needs it, once, in `engine.rs`, with its reasons.
@@ -22,6 +25,7 @@ mod directory;
 mod engine;
 mod error;
 mod guest_log;
+pub mod metrics;
 mod orchestration;
 mod registry;
 mod router;

@@ -63,6 +63,11 @@ impl Router {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Instances hot in this process: running an episode or waiting in memory.
+    pub(crate) fn hot_count(&self) -> usize {
+        self.table().routes.len()
+    }
+
     /// Hands the message to the hot instance, or returns the task to spawn.
     pub(crate) fn deliver(&self, message: Message) -> Option<Spawn> {
         let mut table = self.table();

@@ -14,6 +14,7 @@
 //! - `auth`: the bearer token; `body`, `params`: request bodies within
 //!   their limits and query parameters, each with a clear error.
 //! - `dashboard`: the web pages, embedded in the binary.
+//! - `metrics`: `/metrics` for Prometheus.
 
 mod actors;
 mod auth;
@@ -22,6 +23,7 @@ mod components;
 mod dashboard;
 mod error;
 mod instances;
+mod metrics;
 mod params;
 
 use std::net::SocketAddr;
@@ -77,6 +79,7 @@ pub fn router(runtime: Runtime, options: &ServerOptions) -> Router {
         .merge(actors::routes())
         .merge(components::routes())
         .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::from_fn_with_state(
             auth::Token::new(options.token.clone()),
             auth::require,

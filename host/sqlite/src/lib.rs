@@ -21,7 +21,8 @@ use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
     Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Message, MessageKind,
-    Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreError, TimerRecord,
+    Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
+    TimerRecord,
 };
 use row::{Fields, SqliteError};
 
@@ -579,6 +580,37 @@ impl Store for SqliteStore {
                 })
             })?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        self.read(move |conn| {
+            // One snapshot; each count reads an index or a table's rows once.
+            let tx = conn.unchecked_transaction()?;
+            let mut by_status = std::collections::HashMap::new();
+            let mut stmt =
+                tx.prepare_cached("SELECT status, count(*) FROM instances GROUP BY status")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let f = Fields::new(row, "instances", &["status"]);
+                by_status.insert(f.parse(0, Status::parse)?, f.get::<u64>(1)?);
+            }
+            let count = |table: &str| -> rusqlite::Result<u64> {
+                tx.prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+                    .query_row([], |row| row.get(0))
+            };
+            Ok(StoreCounts {
+                instances: Status::ALL
+                    .into_iter()
+                    .map(|status| (status, by_status.get(&status).copied().unwrap_or(0)))
+                    .collect(),
+                activities: count("activity_tasks")?,
+                timers: count("timers")?,
+                inbox: count("inbox")?,
+                actor_mailbox: count("actor_mailbox")?,
+                atomic_requests: count("actor_atomic")?,
+            })
         })
         .await
     }

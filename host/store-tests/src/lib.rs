@@ -60,6 +60,7 @@ macro_rules! conformance {
             an_instance_keeps_what_it_awaits_until_it_moves_on,
             outstanding_work_is_an_executions_unfinished_activities_and_timers,
             an_actor_queue_lists_its_operations_in_arrival_order,
+            counts_follow_what_the_store_holds,
         );
     };
 }

@@ -498,8 +498,10 @@ fn the_token_guards_the_api_and_exposure_needs_one() {
         .unwrap()
         .to_owned();
     assert!(message.contains("not this server's"), "{message}");
+    assert_eq!(http.get("/metrics").error_code(), "unauthorized");
     http.token = Some("s3cret".into());
     assert_eq!(http.get("/api/instances").status, 200);
+    assert_eq!(http.get("/metrics").status, 200);
     http.token = None;
     assert_eq!(http.get("/healthz").json(), json!({"status": "ok"}));
     let page = http.get("/");
@@ -518,4 +520,83 @@ fn the_token_guards_the_api_and_exposure_needs_one() {
     let stderr = String::from_utf8_lossy(&exposed.stderr);
     assert!(stderr.contains("refusing to listen on 0.0.0.0"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+/// The samples of a Prometheus text page, by name with labels.
+fn samples(page: &str) -> std::collections::HashMap<String, f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.rsplit_once(' ').expect("name value");
+            (name.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
+/// `/metrics` counts what the server did (episodes, activity attempts and
+/// failures, instances by status, commits with their latency) and what the
+/// store holds (a running instance's timer), in the Prometheus text format.
+#[test]
+fn metrics_count_the_work_and_the_store() {
+    let (_dir, server) = server(&[]);
+    let http = server.client();
+    upload(&http, &["hello_sequence", "approval", "misbehaving"]);
+    let run = |orchestration: &str, input: Value| {
+        let body = json!({"orchestration": orchestration, "input": input});
+        let done = http.post("/api/instances?wait_ms=30000", &body.to_string());
+        assert_eq!(done.status, 200, "{}", done.json());
+        assert_eq!(done.json()["instance"]["status"], "completed");
+    };
+    run("hello_sequence", json!(["Tokyo", "Oslo"]));
+    // Two failed attempts, then one that succeeds.
+    run("retrying", json!(2));
+    let approval = start(
+        &http,
+        json!({"orchestration": "approval", "input": {"item": "pen", "amount": 2, "timeout_secs": 600}}),
+    );
+    (0..500)
+        .find(|_| {
+            let report = http
+                .get(&format!("/api/instances/{approval}/waiting"))
+                .json();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            report["waiting"].as_array().unwrap().len() == 2
+        })
+        .expect("the approval blocks on its race");
+
+    let page = http.get("/metrics");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = String::from_utf8(page.body.clone()).unwrap();
+    let m = samples(&text);
+    let at = |name: &str| {
+        *m.get(name)
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert_eq!(at(r#"reprise_instances{status="completed"}"#), 2.0);
+    assert_eq!(at(r#"reprise_instances{status="running"}"#), 1.0);
+    assert_eq!(at(r#"reprise_instances{status="failed"}"#), 0.0);
+    assert_eq!(at("reprise_instances_started_total"), 3.0);
+    assert_eq!(
+        at(r#"reprise_instances_finished_total{status="completed"}"#),
+        2.0
+    );
+    // hello_sequence: 2; retrying: 3, two of them failed; approval's notify: 1.
+    assert_eq!(at("reprise_activity_attempts_total"), 6.0);
+    assert_eq!(at("reprise_activity_failures_total"), 2.0);
+    assert_eq!(at("reprise_timers"), 1.0, "the approval's deadline");
+    assert_eq!(at("reprise_activity_tasks"), 0.0);
+    assert!(at("reprise_episodes_total") >= 3.0);
+    let commits = at("reprise_commits_total");
+    assert!(commits >= at("reprise_episodes_total"));
+    assert_eq!(at("reprise_commit_duration_seconds_count"), commits);
+    assert_eq!(
+        at(r#"reprise_commit_duration_seconds_bucket{le="+Inf"}"#),
+        commits
+    );
+    assert!(at("reprise_commit_duration_seconds_sum") > 0.0);
+    assert!(at("reprise_hot_instances") >= 1.0, "the approval waits hot");
 }

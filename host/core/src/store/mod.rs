@@ -124,6 +124,9 @@ pub trait Store: Send + Sync + 'static {
         id: &ActorId,
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError>;
+    /// How much the store holds now: instances by status and the depths of
+    /// its queues.
+    async fn counts(&self) -> Result<StoreCounts, StoreError>;
     /// The activities and timers an execution has scheduled that have not
     /// finished: what its waits are waiting for.
     async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError>;

@@ -7,7 +7,7 @@ use crate::actor::{ActorId, ActorOperation};
 use crate::history::{ActivityOptions, Failure, HistoryEvent, Outcome};
 
 /// Lifecycle of an instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Started and not finished (possibly waiting).
@@ -292,6 +292,34 @@ pub struct ActivityTask {
     pub visible_at: u64,
     /// Why the previous attempt failed, when this is a retry.
     pub last_failure: Option<Failure>,
+}
+
+/// How much the store holds now: what monitoring watches.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StoreCounts {
+    /// Instances by status, every status listed (zeros included).
+    pub instances: Vec<(Status, u64)>,
+    /// Activity tasks queued, running or waiting for a retry.
+    pub activities: u64,
+    /// Timers not yet fired.
+    pub timers: u64,
+    /// Inbox messages not yet taken in by their instances.
+    pub inbox: u64,
+    /// Operations in actors' mailboxes, due or not.
+    pub actor_mailbox: u64,
+    /// Multi-actor requests queued.
+    pub atomic_requests: u64,
+}
+
+impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 5] = [
+        Status::Running,
+        Status::Suspended,
+        Status::Completed,
+        Status::Failed,
+        Status::Terminated,
+    ];
 }
 
 /// The work an execution has scheduled and not yet seen finish: what

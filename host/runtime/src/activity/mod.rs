@@ -220,6 +220,7 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
         }
         other => other,
     };
+    shared.counters.activity_attempt(outcome.is_err());
     let retry_delay = match (&outcome, task.options.retry) {
         (Err(_), Some(policy)) => policy.delay_before(task.attempt + 1),
         _ => None,

@@ -31,6 +31,7 @@ use crate::directory::{Directory, check_json};
 use crate::engine::{Limits, WasmEngine};
 use crate::error::Error;
 use crate::history::{Event, HistoryEvent, Outcome};
+use crate::metrics::{Counters, Tally};
 use crate::names::{self, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
@@ -76,6 +77,8 @@ pub(crate) struct Shared {
     /// The fencing token of the worker lease this process holds, 0 for
     /// none: the work it commits is applied only while the lease is its.
     fence: AtomicU64,
+    /// What this process has done, for monitoring.
+    pub(crate) counters: Counters,
 }
 
 impl Shared {
@@ -152,15 +155,28 @@ impl Shared {
                 _ => {}
             }
         }
+        let tally = Tally::of(&batch);
+        let queued = std::time::Instant::now();
+        let result = self
+            .store
+            .commit(batch)
+            .await
+            .map_err(|_| StoreError::Closed)
+            .and_then(|committed| committed);
         let Committed {
             messages,
             activities,
             ..
-        } = self
-            .store
-            .commit(batch)
-            .await
-            .map_err(|_| StoreError::Closed)??;
+        } = match result {
+            Ok(committed) => {
+                self.counters.committed(&tally, queued.elapsed());
+                committed
+            }
+            Err(error) => {
+                self.counters.commit_failed();
+                return Err(error);
+            }
+        };
         if actor_results {
             self.actor_results.notify_waiters();
         }
@@ -370,6 +386,7 @@ impl RuntimeBuilder {
                 idle_actors: Mutex::new(Weak::new()),
                 worker: AtomicBool::new(false),
                 fence: AtomicU64::new(0),
+                counters: Counters::default(),
             }),
         })
     }
@@ -634,6 +651,14 @@ impl Runtime {
             .store
             .history(instance_id, record.execution)
             .await?)
+    }
+
+    /// What this runtime has done since it started, and the store's depths
+    /// now (instances by status, queued work).
+    pub async fn metrics(&self) -> Result<crate::metrics::Metrics, Error> {
+        let store = self.shared.store.counts().await?;
+        let hot = self.shared.router.hot_count() as u64;
+        Ok(self.shared.counters.snapshot(store, hot))
     }
 
     /// The instances `query` asks for, newest first.

@@ -362,3 +362,52 @@ pub async fn instances_are_listed_by_filter_and_paged_by_cursor<B: Backend>() {
     }
     assert_eq!(paged, ids(&all));
 }
+
+/// The counts monitoring reads follow what is stored: instances by status
+/// (every status listed), queued activities, timers, inbox messages and
+/// actor operations.
+pub async fn counts_follow_what_the_store_holds<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    let empty = store.counts().await.unwrap();
+    assert_eq!(
+        empty.instances,
+        Status::ALL.map(|status| (status, 0)).to_vec()
+    );
+    assert_eq!((empty.activities, empty.timers, empty.inbox), (0, 0, 0));
+    let account = crate::fixtures::actor("account", "a");
+    ok(
+        &*store,
+        vec![
+            create("a"),
+            create("b"),
+            create("c"),
+            set_status("b", Status::Completed),
+            set_status("c", Status::Suspended),
+            Op::ScheduleActivity(activity("a", 1)),
+            Op::ScheduleTimer(timer("a", 2, 10)),
+            Op::ScheduleTimer(timer("a", 3, 10)),
+            event("a", "go", "1"),
+            Op::EnqueueActor {
+                operation: crate::fixtures::operation(&account, "add", "1"),
+                reply: reprise_core::store::ReplyTo::Nobody,
+                visible_at: 0,
+            },
+        ],
+    )
+    .await;
+    let counts = store.counts().await.unwrap();
+    let of = |status| {
+        counts
+            .instances
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(of(Status::Running), Some(1));
+    assert_eq!(of(Status::Completed), Some(1));
+    assert_eq!(of(Status::Suspended), Some(1));
+    assert_eq!(of(Status::Failed), Some(0));
+    assert_eq!((counts.activities, counts.timers, counts.inbox), (1, 2, 1));
+    assert_eq!((counts.actor_mailbox, counts.atomic_requests), (1, 0));
+}
