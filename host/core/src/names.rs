@@ -65,6 +65,15 @@ pub enum NameError {
         /// The first control character in it.
         character: char,
     },
+    /// The name is `.` or `..`, which a URL cannot hold as a path segment:
+    /// browsers and URL libraries resolve it away, even as `%2E%2E`.
+    #[error("{what} must not be {name:?}: a URL cannot name it")]
+    DotSegment {
+        /// What the name names.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
 }
 
 /// Checks `name` against the rules for its kind.
@@ -78,6 +87,12 @@ pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
             what,
             len: name.len(),
             max: kind.max_len(),
+        });
+    }
+    if name == "." || name == ".." {
+        return Err(NameError::DotSegment {
+            what,
+            name: name.to_owned(),
         });
     }
     if let Some(character) = name.chars().find(|c| c.is_control()) {
@@ -113,5 +128,11 @@ mod tests {
         );
         assert!(check(NameKind::ActorKey, "tab\there").is_err());
         assert!(check(NameKind::Operation, "del\u{7f}").is_err());
+        assert_eq!(
+            check(NameKind::InstanceId, "..").unwrap_err().to_string(),
+            r#"instance id must not be "..": a URL cannot name it"#
+        );
+        assert!(check(NameKind::ActorKey, ".").is_err());
+        assert_eq!(check(NameKind::ActorKey, "..."), Ok(()));
     }
 }

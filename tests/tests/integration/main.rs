@@ -12,6 +12,7 @@ mod determinism;
 mod events;
 mod examples;
 mod failures;
+mod harnesses;
 mod js;
 mod languages;
 mod lease;

@@ -101,7 +101,7 @@ impl Runtime {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Timeout(format!(
-                    "no answer from {kind}/{key} after {timeout:?}"
+                    "no answer from {kind}/{key} after {timeout:?}; the operation stays queued and may still be applied"
                 )));
             }
             // An outcome committed by this process notifies at once, and so

@@ -1,0 +1,273 @@
+// The dashboard as a person uses it, in a real (headless) Chromium.
+//
+//   node tests/browser/dashboard.mjs <base-url> <artifacts-dir>
+//
+// Precondition: a fresh `reprise serve` at <base-url> with the approval and
+// hello_sequence example components uploaded. Needs `playwright-core` (pinned
+// in package.json; scripts/toolchains installs it) and Debian's Chromium at
+// /usr/bin/chromium (or $CHROMIUM): playwright-core downloads no browser.
+//
+// It starts the approval example from the start form, watches the instance
+// wait for the manager, raises the approval from the page, sees the instance
+// complete and its timeline, finds it in the list, then feeds script-injection
+// payloads through ids, inputs and event data and checks none of them runs.
+// Screenshots go to <artifacts-dir>. The first failed check prints
+// "FAIL: <reason>" and exits 1; success prints a short summary and exits 0.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, artifacts] = process.argv.slice(2).map((a, i) => (i === 0 ? a.replace(/\/+$/, '') : a));
+if (!base || !artifacts) {
+  console.error('usage: node tests/browser/dashboard.mjs <base-url> <artifacts-dir>');
+  process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+// The machine is shared with compiles: generous waits, but each one is a wait
+// for a condition, never a fixed sleep.
+const TIMEOUT = 20_000;
+const t0 = Date.now();
+const passed = [];
+
+class CheckFailed extends Error {}
+// Runs one check; its failure becomes the one-line reason for exiting.
+async function check(what, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    const why = e instanceof CheckFailed ? e.message : String(e.message || e).split('\n')[0];
+    throw new CheckFailed(`${what}: ${why}`);
+  }
+  passed.push(what);
+}
+function assert(cond, msg) { if (!cond) throw new CheckFailed(msg); }
+
+// The API from node, for the setup the dashboard is not being tested on.
+async function api(method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, data: text ? JSON.parse(text) : null };
+}
+const instPath = (id) => '/api/instances/' + encodeURIComponent(id);
+
+// Debian's Chromium, headless: no sandbox (it runs as root in a container),
+// and nothing that reaches out to the network on its own.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+page.setDefaultTimeout(TIMEOUT);
+
+// Anything that would show an injected script ran, or that the page broke:
+// a dialog (alert/confirm/prompt), an uncaught exception, a CSP refusal (an
+// inline handler or script that reached the HTML parser).
+const incidents = [];
+page.on('dialog', (d) => { incidents.push(`dialog ${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
+page.on('pageerror', (e) => incidents.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) incidents.push(`console: ${m.text()}`);
+});
+const noIncidents = () => assert(incidents.length === 0, incidents[0]);
+
+const shot = (name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
+// A confirmation toast: it must show, then it is dismissed as a person would,
+// so that it does not cover the timeline in the screenshot.
+async function toast(text) {
+  const t = page.locator('#toasts .msg', { hasText: text });
+  await t.waitFor();
+  await t.getByRole('button', { name: 'Dismiss' }).click();
+  await t.waitFor({ state: 'detached' });
+}
+const goto = async (hash) => { await page.goto(`${base}/${hash}`); };
+const heading = (root, text) => root.filter({ has: page.locator('h2', { hasText: text }) });
+
+let approvalId = null;
+try {
+  // ------------------------------------------------ a. start from the form
+  await check('start the approval example from the start form', async () => {
+    await goto('#/start');
+    // The select is filled from GET /api/components after the page renders:
+    // wait for the option before choosing it.
+    await page.locator('select option[value="approval"]').waitFor({ state: 'attached' });
+    await page.getByLabel('Orchestration').selectOption('approval');
+    await page.getByLabel('Input (JSON)').fill('{"item":"laptop","amount":1800,"timeout_secs":600}');
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    // The instance id is generated by the server; the form navigates to it.
+    await page.waitForURL(/#\/instances\/[^/?]+$/);
+    approvalId = decodeURIComponent(new URL(page.url()).hash.replace('#/instances/', ''));
+    await page.locator('h1.id-title', { hasText: approvalId }).waitFor();
+    const r = await api('GET', instPath(approvalId));
+    assert(r.status === 200 && r.data.name === 'approval', `GET ${instPath(approvalId)} answered ${r.status}`);
+  });
+
+  // ------------------------------------------------ b. waiting for the manager
+  await check('the instance page shows it waiting for the manager', async () => {
+    const waiting = page.locator('section.waiting');
+    await waiting.locator('li.w-event', { hasText: 'approval' }).waitFor();
+    await waiting.locator('li.w-timer', { hasText: 'fires at' }).waitFor();
+    await heading(page.locator('section.data'), 'Custom status').getByText('waiting for manager').waitFor();
+    await page.locator('.inst-head .badge', { hasText: 'running' }).waitFor();
+    await toast('Started.');
+    noIncidents();
+  });
+  await shot('1-instance-waiting.png');
+
+  // ------------------------------------------------ c. approve from the page
+  await check('raise the approval from the page and see it completed', async () => {
+    // The "Raise…" button of the awaited event fills in its name.
+    await page.locator('section.waiting li.w-event').getByRole('button', { name: 'Raise…' }).click();
+    const form = page.locator('section.actions', { has: page.locator('h2', { hasText: 'Raise event' }) });
+    const name = await form.getByLabel('Event name').inputValue();
+    assert(name === 'approval', `the Raise… button filled the event name with "${name}"`);
+    await form.getByLabel('Data (JSON)').fill('{"approved":true,"by":"dana"}');
+    await form.getByRole('button', { name: 'Raise event' }).click();
+    await toast('Event “approval” raised.');
+    // The page learns of the end by its long poll: no reload.
+    await page.locator('.inst-head .badge', { hasText: 'completed' }).waitFor();
+    await heading(page.locator('section.data'), 'Output').getByText('dana').waitFor();
+    await page.locator('section.waiting').waitFor({ state: 'hidden' });
+    await form.waitFor({ state: 'hidden' }); // nothing to raise on a finished instance
+    const r = await api('GET', instPath(approvalId));
+    assert(JSON.stringify(r.data.output) === '{"approved":true,"by":"dana","escalated":false}',
+      `the API says the output is ${JSON.stringify(r.data.output)}`);
+  });
+  await check('the timeline shows the notify activity, the event and the timer', async () => {
+    const ev = (type, text) => page.locator('section.timeline li.ev', { has: page.locator('.ev-type', { hasText: type }) })
+      .filter({ hasText: text }).first().waitFor();
+    await ev('Activity', 'notify');
+    await ev('Event', 'approval');
+    await ev('Timer', 'lost the race'); // the event won the race against it
+    await ev('Completed', 'dana');
+    noIncidents();
+  });
+  await shot('2-instance-completed.png');
+
+  // ------------------------------------------------ d. the list
+  await check('the instance list shows it completed', async () => {
+    await page.locator('nav a[data-nav="instances"]').click();
+    const row = page.locator('table.instances tr', { has: page.getByRole('link', { name: approvalId, exact: true }) });
+    await row.locator('.badge', { hasText: 'completed' }).waitFor();
+    await row.locator('td.name', { hasText: 'approval' }).waitFor();
+  });
+  await shot('3-instances.png');
+
+  // ------------------------------------------------ e. script injection
+  // The server accepts any id of at most 256 bytes without control
+  // characters, so markup (quotes, slashes, angle brackets) is a valid id.
+  // A tag keeps the ids unique if this runs twice against one server.
+  const tag = Date.now().toString(36);
+  const IMG = '<img src=x onerror="window.__xss=1">';
+  const SCRIPT = '<script>window.__xss=2</script>';
+  const SVG = '<svg onload="window.__xss=3"></svg>';
+  const hello = [`${IMG} ${tag}`, `${SCRIPT} ${tag}`];
+  const xssApproval = `${SVG} approval ${tag}`;
+  const xssWaiting = `${IMG} still waiting ${tag}`;
+
+  await check('start instances and raise events whose ids and data carry markup (API)', async () => {
+    for (const id of hello) {
+      const r = await api('POST', '/api/instances', { orchestration: 'hello_sequence', input: [IMG, SCRIPT], instance_id: id });
+      assert(r.status === 202, `starting hello_sequence as ${JSON.stringify(id)} answered ${r.status}`);
+    }
+    for (const id of [xssApproval, xssWaiting]) {
+      const r = await api('POST', '/api/instances', { orchestration: 'approval', input: { item: SCRIPT, amount: 1, timeout_secs: 600 }, instance_id: id });
+      assert(r.status === 202, `starting approval as ${JSON.stringify(id)} answered ${r.status}`);
+    }
+    // An event no one awaits, named and filled with markup, on a running instance.
+    const stray = await api('POST', `${instPath(xssWaiting)}/events/${encodeURIComponent(SCRIPT)}`, { note: IMG });
+    assert(stray.status === 202, `raising an event named ${SCRIPT} answered ${stray.status}`);
+    // The approval's output echoes `by`: markup in the output and the timeline.
+    const ok = await api('POST', `${instPath(xssApproval)}/events/approval`, { approved: true, by: IMG, note: SCRIPT });
+    assert(ok.status === 202, `raising approval answered ${ok.status}`);
+    for (const id of [...hello, xssApproval]) {
+      const r = await api('GET', `${instPath(id)}?wait_ms=15000`);
+      assert(r.data && r.data.status === 'completed', `${JSON.stringify(id)} is ${r.data && r.data.status}`);
+    }
+  });
+
+  // In the page: nothing ran, no element came out of the payloads, and the
+  // payload is there as text. The dashboard sets no on* attribute itself
+  // (addEventListener only), so any such attribute is an injected one.
+  const assertInert = async (where, literal) => {
+    const found = await page.evaluate((lit) => ({
+      xss: window.__xss,
+      markup: [...document.querySelectorAll('img, script, svg, iframe')]
+        .filter((el) => el.outerHTML.includes('__xss')).map((el) => el.outerHTML.slice(0, 80)),
+      handlers: [...document.querySelectorAll('*')]
+        .flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name)).map((a) => `${el.tagName} ${a.name}`)),
+      text: lit.filter((s) => !document.body.innerText.includes(s)),
+    }), literal);
+    assert(found.xss === undefined, `${where}: window.__xss = ${found.xss}`);
+    assert(found.markup.length === 0, `${where}: injected element ${found.markup[0]}`);
+    assert(found.handlers.length === 0, `${where}: inline handler ${found.handlers[0]}`);
+    assert(found.text.length === 0, `${where}: text not shown literally: ${found.text[0]}`);
+    noIncidents();
+  };
+
+  await check('the instance list shows the markup ids as text', async () => {
+    await goto('#/instances');
+    for (const id of [...hello, xssApproval, xssWaiting]) await page.getByRole('link', { name: id, exact: true }).waitFor();
+    await assertInert('instance list', [...hello, xssApproval, xssWaiting]);
+  });
+
+  for (const id of hello) {
+    await check(`the page of ${JSON.stringify(id)} shows its input and output as text`, async () => {
+      await goto('#/instances/' + encodeURIComponent(id));
+      await page.locator('.inst-head .badge', { hasText: 'completed' }).waitFor();
+      await page.locator('section.timeline li.ev').first().waitFor();
+      // The id as is; input and output as JSON, where `"` reads `\"`.
+      await assertInert(`instance ${id}`, [id, `Hello, ${JSON.stringify(IMG).slice(1, -1)}!`, SCRIPT]);
+    });
+  }
+
+  await check('the completed approval shows the markup event data as text', async () => {
+    await goto('#/instances/' + encodeURIComponent(xssApproval));
+    await heading(page.locator('section.data'), 'Output').waitFor();
+    await page.locator('section.timeline li.ev', { hasText: 'approval' }).first().waitFor();
+    await assertInert('approval instance', [xssApproval, JSON.stringify(IMG).slice(1, -1), SCRIPT]);
+  });
+
+  await check('the running approval with a stray markup event stays inert', async () => {
+    await goto('#/instances/' + encodeURIComponent(xssWaiting));
+    await page.locator('section.waiting li.w-event', { hasText: 'approval' }).waitFor();
+    await assertInert('waiting instance', [xssWaiting, SCRIPT]);
+  });
+
+  // The picture: a page whose id, input, output and timeline all carry markup.
+  await check('nothing ran when coming back to the first markup instance', async () => {
+    await goto('#/instances/' + encodeURIComponent(hello[0]));
+    await page.locator('section.timeline li.ev').first().waitFor();
+    await assertInert('first markup instance', [hello[0]]);
+  });
+  await shot('4-script-injection.png');
+
+  // ------------------------------------------------ the timeline's spans
+  // Each task's span bar must be drawn in a colour: a bar whose class has no
+  // CSS rule is transparent, and the span silently disappears.
+  await check('the timeline draws a span bar for every task', async () => {
+    await goto('#/instances/' + encodeURIComponent(approvalId));
+    await page.locator('section.timeline li.ev').first().waitFor();
+    const unseen = await page.locator('section.timeline li.ev').evaluateAll((rows) => rows.flatMap((row) =>
+      [...row.querySelectorAll('.ev-bar .bar')]
+        .filter((bar) => getComputedStyle(bar).backgroundColor === 'rgba(0, 0, 0, 0)')
+        .map((bar) => `${row.querySelector('.ev-type').textContent} ${row.querySelector('.ev-seq').textContent} (${bar.className})`)));
+    assert(unseen.length === 0, `transparent span bar: ${unseen.join(', ')}`);
+  });
+} catch (e) {
+  const reason = e instanceof CheckFailed ? e.message : `unexpected: ${String(e.message || e).split('\n')[0]}`;
+  await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+  console.log(`FAIL: ${reason}`);
+  await browser.close();
+  process.exit(1);
+}
+
+await browser.close();
+console.log(`dashboard: ${passed.length} checks passed in ${((Date.now() - t0) / 1000).toFixed(1)} s (screenshots in ${artifacts})`);
+for (const p of passed) console.log(`  ok  ${p}`);
