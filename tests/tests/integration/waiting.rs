@@ -25,25 +25,30 @@ async fn report(runtime: &Runtime, id: &str) -> Value {
     serde_json::to_value(facts.report()).unwrap()
 }
 
-/// Waits (up to ten seconds) until the instance reports `tasks` awaited.
-async fn blocked_on(runtime: &Runtime, id: &str, tasks: &[u64]) -> Value {
+/// Waits (up to ten seconds) until the instance's report satisfies `done`.
+async fn report_when(runtime: &Runtime, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..1_000 {
         let report = report(runtime, id).await;
+        if done(&report) {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{id} never got there: {}", report(runtime, id).await);
+}
+
+/// Waits until the instance reports `tasks` awaited.
+async fn blocked_on(runtime: &Runtime, id: &str, tasks: &[u64]) -> Value {
+    report_when(runtime, id, |report| {
         let awaited: Vec<u64> = report["waiting"]
             .as_array()
             .unwrap()
             .iter()
             .map(|w| w["task"].as_u64().unwrap())
             .collect();
-        if awaited == tasks {
-            return report;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "{id} never awaited {tasks:?}: {}",
-        report(runtime, id).await
-    );
+        awaited == tasks
+    })
+    .await
 }
 
 /// Races an event against a timer, retries an activity after a failure,
@@ -83,7 +88,11 @@ async fn each_wait_is_explained_from_the_store_by_any_process() {
         "due a day after it was set"
     );
 
-    let retry = blocked_on(&host.runtime, &retrying, &[1]).await;
+    // Once the first attempt has failed: the second waits out its hour.
+    let retry = report_when(&host.runtime, &retrying, |report| {
+        report["waiting"][0]["attempt"] == 2
+    })
+    .await;
     let activity = &retry["waiting"][0];
     assert_eq!(
         (&activity["kind"], &activity["name"], &activity["attempt"]),
