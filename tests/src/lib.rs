@@ -310,17 +310,17 @@ pub struct WorkerProcess(std::process::Child);
 impl WorkerProcess {
     /// Starts `reprise --db DB worker`; if a killed worker's lease has not
     /// run out yet, it waits for it (the tests' leases last two seconds).
-    pub fn spawn(db: &Path) -> Self {
-        Self::spawn_with_stderr(db, std::process::Stdio::null())
+    pub fn spawn(db: impl AsRef<std::ffi::OsStr>) -> Self {
+        Self::spawn_with_stderr(db.as_ref(), std::process::Stdio::null())
     }
 
     /// [`WorkerProcess::spawn`], with its log (stderr) going to `log`.
-    pub fn spawn_logging(db: &Path, log: &Path) -> Self {
+    pub fn spawn_logging(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
         let log = std::fs::File::create(log).expect("create the worker's log file");
-        Self::spawn_with_stderr(db, log.into())
+        Self::spawn_with_stderr(db.as_ref(), log.into())
     }
 
-    fn spawn_with_stderr(db: &Path, stderr: std::process::Stdio) -> Self {
+    fn spawn_with_stderr(db: &std::ffi::OsStr, stderr: std::process::Stdio) -> Self {
         let child = Command::new(reprise_bin())
             .arg("--db")
             .arg(db)

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -12,9 +11,10 @@ use clap::{Parser, Subcommand};
 use reprise::store::{InstanceQuery, Status};
 use reprise::view::{EventView, InstanceView};
 use reprise::{ActivityGrants, Runtime, StartOptions, WorkerHandle};
-use reprise_sqlite::{Durability, SqliteStore};
+use reprise_sqlite::Durability;
 
 use crate::bench::{self, BenchOptions, Workload};
+use crate::database::Database;
 use crate::timeline;
 
 /// Guest lines at `info` and up, the host's own at `warn` and up.
@@ -24,9 +24,10 @@ const DEFAULT_LOG: &str = "warn,reprise::guest=info";
 #[derive(Debug, Parser)]
 #[command(name = "reprise", version)]
 pub(crate) struct Args {
-    /// The database file (created if missing).
+    /// The database: a SQLite file (created if missing), or a PostgreSQL
+    /// server as `postgres://user@host:port/db`.
     #[arg(long, global = true, env = "REPRISE_DB", default_value = "reprise.db")]
-    db: PathBuf,
+    db: Database,
     /// What to log to stderr: a level (`info`) or per-target levels
     /// (`warn,reprise::guest=debug`). Guest log lines are `reprise::guest`;
     /// by default they show from `info` up, the host's from `warn` up.
@@ -245,7 +246,7 @@ impl WorkerArgs {
         &self,
         runtime: &Runtime,
         lease: Duration,
-        db: &Path,
+        db: &Database,
     ) -> anyhow::Result<WorkerHandle> {
         loop {
             match runtime.start_leased_worker(self.concurrency, lease).await {
@@ -254,7 +255,7 @@ impl WorkerArgs {
                     tokio::time::sleep(lease / 4).await;
                 }
                 Err(reprise::Error::Conflict(why)) => {
-                    bail!("another worker runs on {}: {why}", db.display())
+                    bail!("another worker runs on {db}: {why}")
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -473,9 +474,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         run_bench(&workloads, &options).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let store = SqliteStore::open(&args.db)
-        .with_context(|| format!("cannot open {}", args.db.display()))?;
-    let mut builder = Runtime::builder(Arc::new(store));
+    let store = args.db.open().await?;
+    let mut builder = Runtime::builder(store);
     if let Command::Worker { worker } | Command::Serve { worker, .. } = &args.command {
         builder = builder.grants(worker.grants());
     }
@@ -513,10 +513,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::Wait { id, timeout } => print_result(&runtime, &id, timeout).await?,
         Command::Worker { worker } => {
             let worker = worker.start(&runtime, lease, &args.db).await?;
-            eprintln!(
-                "reprise worker running on {}; Ctrl-C to stop",
-                args.db.display()
-            );
+            eprintln!("reprise worker running on {}; Ctrl-C to stop", args.db);
             shutdown_signal().await?;
             worker.stop().await;
         }
@@ -537,7 +534,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "reprise serving http://{} on {}; Ctrl-C to stop",
                 listener.local_addr()?,
-                args.db.display()
+                args.db
             );
             let router = reprise_server::router(runtime.clone(), &options);
             let stop = async {

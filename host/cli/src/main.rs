@@ -4,6 +4,7 @@
 
 mod bench;
 mod commands;
+mod database;
 mod timeline;
 
 use std::process::ExitCode;

@@ -18,6 +18,7 @@ mod languages;
 mod lease;
 mod lifecycle;
 mod polyglot;
+mod postgres;
 mod python;
 mod sandbox;
 mod server;

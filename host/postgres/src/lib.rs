@@ -1,0 +1,525 @@
+//! Reprise on PostgreSQL: a [`Store`] that several hosts (and CLIs) can
+//! share.
+//!
+//! Each handle has one writer connection that folds many batches into one
+//! transaction (group commit; a failing batch rolls back alone in a
+//! savepoint) and a few reader connections. Rows that concurrent writers
+//! could both judge (an instance's status, a lease) are locked before they
+//! are judged, and the change feed's positions are drawn in commit order
+//! (see `feed`), so the store keeps the same contract as the embedded
+//! SQLite one: the conformance suite of `reprise-store-tests` runs on both.
+//!
+//! - `schema`: numbered migrations, applied once however many hosts start.
+//! - `writer`: the group-committing writer and what each [`Op`] does.
+//! - `feed`: the commit-ordered change feed.
+//! - `row`: rows into records, with errors that name table and column.
+//! - [`testing`]: a fresh database for each test.
+
+mod feed;
+mod row;
+mod schema;
+pub mod testing;
+mod writer;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use reprise_core::history::HistoryEvent;
+use reprise_core::store::{
+    ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
+    FeedPosition, InstanceQuery, InstanceRecord, Message, Outstanding, Registration, Resumable,
+    Role, Status, Store, StoreCounts, StoreError, TimerRecord,
+};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, IsolationLevel, NoTls};
+
+use row::{Fields, PgError, int};
+
+/// Reader connections per handle; more concurrent reads queue.
+const READERS: usize = 4;
+
+/// Opens a new connection to the database.
+type Connector =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Client, PgError>> + Send>> + Send + Sync>;
+
+/// A Reprise database on a PostgreSQL server.
+pub struct PostgresStore {
+    writer: mpsc::UnboundedSender<writer::Request>,
+    readers: Vec<Mutex<Client>>,
+    next_reader: AtomicUsize,
+    /// Marks this handle's rows in the change feed.
+    origin: i64,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to `url` without TLS (loopback or a trusted network) and
+/// drives the connection on the current tokio runtime.
+async fn connect(url: &str) -> Result<Client, PgError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(error = %row::describe(&error), "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`),
+    /// creating and migrating its tables if needed. Needs a tokio runtime.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::open(url).await?)
+    }
+
+    async fn open(url: &str) -> Result<Self, PgError> {
+        let url = url.to_owned();
+        let connector: Connector = Arc::new(move || {
+            let url = url.clone();
+            Box::pin(async move { connect(&url).await })
+        });
+        let mut client = connector().await?;
+        schema::migrate(&mut client).await?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(Mutex::new(connector().await?));
+        }
+        let origin = handle_origin();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(writer::run(client, connector, receiver, origin));
+        Ok(Self {
+            writer: sender,
+            readers,
+            next_reader: AtomicUsize::new(0),
+            origin,
+        })
+    }
+
+    /// A reader connection, taken in turn.
+    async fn reader(&self) -> tokio::sync::MutexGuard<'_, Client> {
+        let index = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[index].lock().await
+    }
+
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, PgError> {
+        Ok(self.reader().await.query(sql, params).await?)
+    }
+
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, PgError> {
+        Ok(self.reader().await.query_opt(sql, params).await?)
+    }
+}
+
+/// A number unlikely to be any other handle's, for the feed's `origin`.
+fn handle_origin() -> i64 {
+    use std::hash::BuildHasher;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    (std::collections::hash_map::RandomState::new().hash_one((std::process::id(), nanos)) >> 1)
+        as i64
+}
+
+/// Starts a read-only transaction that sees one snapshot.
+async fn snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<'_>, PgError> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
+async fn select_instance(
+    client: &impl tokio_postgres::GenericClient,
+    id: &str,
+) -> Result<Option<InstanceRecord>, PgError> {
+    let sql = format!(
+        "SELECT {} FROM instances WHERE id = $1",
+        row::INSTANCE_COLUMNS
+    );
+    client
+        .query_opt(&sql, &[&id])
+        .await?
+        .map(|r| row::instance(&r))
+        .transpose()
+}
+
+async fn select_history(
+    client: &impl tokio_postgres::GenericClient,
+    id: &str,
+    execution: u32,
+) -> Result<Vec<HistoryEvent>, PgError> {
+    let rows = client
+        .query(
+            "SELECT seq, at, event FROM history WHERE instance_id = $1 AND execution = $2
+             ORDER BY seq",
+            &[&id, &i64::from(execution)],
+        )
+        .await?;
+    row::all(&rows, row::history_event)
+}
+
+async fn select_inbox(
+    client: &impl tokio_postgres::GenericClient,
+    id: &str,
+) -> Result<Vec<Message>, PgError> {
+    let sql = format!(
+        "SELECT {} FROM inbox WHERE instance_id = $1 ORDER BY id",
+        row::MESSAGE_COLUMNS
+    );
+    let rows = client.query(&sql, &[&id]).await?;
+    row::all(&rows, row::message)
+}
+
+/// The SELECT for `query` and its parameters; each filter is a range of
+/// one of the listing indexes, in listing order.
+fn instances_sql(query: &InstanceQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+    let mut bind = |condition: &str, value: Box<dyn ToSql + Sync + Send>| {
+        values.push(value);
+        let n = values.len();
+        // `?` marks the new parameter; `$k` in `condition` are earlier ones.
+        conditions.push(condition.replace('?', &format!("${n}")));
+        n
+    };
+    if let Some(status) = query.status {
+        bind("status = ?", Box::new(status.as_str().to_owned()));
+    }
+    if let Some(name) = &query.name {
+        bind("name = ?", Box::new(name.clone()));
+    }
+    if let Some(from) = query.created_from {
+        bind("created_at >= ?", Box::new(int(from)));
+    }
+    if let Some(before) = query.created_before {
+        bind("created_at < ?", Box::new(int(before)));
+    }
+    if let Some(after) = &query.after {
+        // After (t, id) in the order `created_at DESC, id`.
+        let time = bind("created_at <= ?", Box::new(int(after.created_at)));
+        bind(
+            &format!("(created_at < ${time} OR id > ?)"),
+            Box::new(after.id.clone()),
+        );
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    values.push(Box::new(i64::try_from(query.limit).unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT {} FROM instances {filter} ORDER BY created_at DESC, id LIMIT ${}",
+        row::INSTANCE_COLUMNS,
+        values.len()
+    );
+    (sql, values)
+}
+
+#[async_trait::async_trait]
+impl Store for PostgresStore {
+    fn commit(&self, batch: Batch) -> CommitTicket {
+        let (reply, ticket) = oneshot::channel();
+        if let Err(mpsc::error::SendError((_, reply))) = self.writer.send((batch, reply)) {
+            let _ = reply.send(Err(StoreError::Closed));
+        }
+        ticket
+    }
+
+    async fn instance(&self, id: &str) -> Result<Option<InstanceRecord>, StoreError> {
+        Ok(select_instance(&*self.reader().await, id).await?)
+    }
+
+    async fn instances(&self, query: &InstanceQuery) -> Result<Vec<InstanceRecord>, StoreError> {
+        let (sql, values) = instances_sql(query);
+        let params: Vec<&(dyn ToSql + Sync)> = values
+            .iter()
+            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = self.query(&sql, &params).await?;
+        Ok(row::all(&rows, row::instance)?)
+    }
+
+    async fn history(&self, id: &str, execution: u32) -> Result<Vec<HistoryEvent>, StoreError> {
+        Ok(select_history(&*self.reader().await, id, execution).await?)
+    }
+
+    async fn inbox(&self, id: &str) -> Result<Vec<Message>, StoreError> {
+        Ok(select_inbox(&*self.reader().await, id).await?)
+    }
+
+    async fn resumable(&self, id: &str) -> Result<Option<Resumable>, StoreError> {
+        let mut client = self.reader().await;
+        let tx = snapshot(&mut client).await?;
+        let Some(record) = select_instance(&tx, id).await? else {
+            return Ok(None);
+        };
+        let history = select_history(&tx, id, record.execution).await?;
+        let inbox = select_inbox(&tx, id).await?;
+        Ok(Some(Resumable {
+            record,
+            history,
+            inbox,
+        }))
+    }
+
+    async fn feed_head(&self) -> Result<FeedPosition, StoreError> {
+        Ok(feed::head(&*self.reader().await).await?)
+    }
+
+    async fn changes(&self, after: FeedPosition, limit: usize) -> Result<Changes, StoreError> {
+        let mut client = self.reader().await;
+        let tx = snapshot(&mut client).await?;
+        Ok(feed::read(&tx, self.origin, after, limit).await?)
+    }
+
+    async fn due_activities(
+        &self,
+        now: u64,
+        limit: usize,
+        retries_only: bool,
+    ) -> Result<Vec<ActivityTask>, StoreError> {
+        // First attempts are visible at 0; retries later.
+        let from: i64 = if retries_only { 1 } else { 0 };
+        let sql = format!(
+            "SELECT {} FROM activity_tasks WHERE visible_at BETWEEN $1 AND $2
+             ORDER BY visible_at, id LIMIT $3",
+            row::ACTIVITY_COLUMNS
+        );
+        let rows = self
+            .query(&sql, &[&from, &int(now), &(limit as i64)])
+            .await?;
+        Ok(row::all(&rows, row::activity)?)
+    }
+
+    async fn next_timers(&self, limit: usize) -> Result<Vec<TimerRecord>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT instance_id, execution, task, fire_at FROM timers
+                 ORDER BY fire_at LIMIT $1",
+                &[&(limit as i64)],
+            )
+            .await?;
+        Ok(row::all(&rows, row::timer)?)
+    }
+
+    async fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self
+            .query_opt("SELECT bytes FROM components WHERE digest = $1", &[&digest])
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT bytes FROM compiled WHERE digest = $1 AND engine = $2",
+                &[&digest, &engine],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn registrations(&self) -> Result<Vec<Registration>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT seq, role, name, digest FROM registrations ORDER BY seq",
+                &[],
+            )
+            .await?;
+        let read = |r: &tokio_postgres::Row| {
+            let f = Fields::new(r, "registrations");
+            Ok(Registration {
+                role: f.parse("role", Role::parse)?,
+                name: f.get("name")?,
+                digest: f.get("digest")?,
+                seq: f.get("seq")?,
+            })
+        };
+        Ok(row::all(&rows, read)?)
+    }
+
+    async fn due_actor_messages(
+        &self,
+        now: u64,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
+                 WHERE visible_at <= $1 ORDER BY id LIMIT $2",
+                &[&int(now), &(limit as i64)],
+            )
+            .await?;
+        Ok(row::all(&rows, row::actor_message)?)
+    }
+
+    async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT $1",
+                &[&(limit as i64)],
+            )
+            .await?;
+        let read = |r: &tokio_postgres::Row| {
+            let f = Fields::new(r, "actor_atomic");
+            Ok(AtomicRequest {
+                id: f.get("id")?,
+                operations: f.json("operations")?,
+                reply: f.json("reply")?,
+            })
+        };
+        Ok(row::all(&rows, read)?)
+    }
+
+    async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = $1 AND key = $2",
+                &[&id.kind, &id.key],
+            )
+            .await?;
+        Ok(row.map(|r| row::actor(&r)).transpose()?)
+    }
+
+    async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT kind, key, state, updated_at FROM actors WHERE kind = $1
+                 ORDER BY key LIMIT $2",
+                &[&kind, &(limit as i64)],
+            )
+            .await?;
+        Ok(row::all(&rows, row::actor)?)
+    }
+
+    async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT outcome FROM actor_results WHERE request_id = $1",
+                &[&request_id],
+            )
+            .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn actor_backlog(&self) -> Result<u64, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
+                &[],
+            )
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
+    async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT count(*) FROM actor_mailbox WHERE kind = $1 AND key = $2",
+                &[&id.kind, &id.key],
+            )
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
+    async fn actor_queue(
+        &self,
+        id: &ActorId,
+        limit: usize,
+    ) -> Result<Vec<ActorMessage>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
+                 WHERE kind = $1 AND key = $2 ORDER BY id LIMIT $3",
+                &[&id.kind, &id.key, &(limit as i64)],
+            )
+            .await?;
+        Ok(row::all(&rows, row::actor_message)?)
+    }
+
+    async fn counts(&self) -> Result<StoreCounts, StoreError> {
+        let mut client = self.reader().await;
+        let tx = snapshot(&mut client).await?;
+        let rows = tx
+            .query(
+                "SELECT status, count(*) FROM instances GROUP BY status",
+                &[],
+            )
+            .await
+            .map_err(PgError::from)?;
+        let mut by_status = std::collections::HashMap::new();
+        for r in &rows {
+            let f = Fields::new(r, "instances");
+            by_status.insert(f.parse("status", Status::parse)?, f.uint("count")?);
+        }
+        let row = tx
+            .query_one(
+                "SELECT (SELECT count(*) FROM activity_tasks), (SELECT count(*) FROM timers),
+                        (SELECT count(*) FROM inbox), (SELECT count(*) FROM actor_mailbox),
+                        (SELECT count(*) FROM actor_atomic)",
+                &[],
+            )
+            .await
+            .map_err(PgError::from)?;
+        let count = |i: usize| row.get::<_, i64>(i).max(0) as u64;
+        Ok(StoreCounts {
+            instances: Status::ALL
+                .into_iter()
+                .map(|status| (status, by_status.get(&status).copied().unwrap_or(0)))
+                .collect(),
+            activities: count(0),
+            timers: count(1),
+            inbox: count(2),
+            actor_mailbox: count(3),
+            atomic_requests: count(4),
+        })
+    }
+
+    async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError> {
+        let mut client = self.reader().await;
+        // One snapshot: a task is never in both lists, nor in neither.
+        let tx = snapshot(&mut client).await?;
+        let execution = i64::from(execution);
+        let sql = format!(
+            "SELECT {} FROM activity_tasks WHERE instance_id = $1 AND execution = $2 ORDER BY task",
+            row::ACTIVITY_COLUMNS
+        );
+        let activities = tx
+            .query(&sql, &[&id, &execution])
+            .await
+            .map_err(PgError::from)?;
+        let timers = tx
+            .query(
+                "SELECT instance_id, execution, task, fire_at FROM timers
+                 WHERE instance_id = $1 AND execution = $2 ORDER BY task",
+                &[&id, &execution],
+            )
+            .await
+            .map_err(PgError::from)?;
+        Ok(Outstanding {
+            activities: row::all(&activities, row::activity)?,
+            timers: row::all(&timers, row::timer)?,
+        })
+    }
+}

@@ -1,0 +1,172 @@
+//! Numbered migrations, applied under an advisory lock so that hosts
+//! starting together migrate once.
+
+use tokio_postgres::Client;
+
+use crate::PgError;
+
+/// Migrations, applied in order; `reprise_schema.version` counts those
+/// applied. Never edit one that has shipped: append a new one.
+///
+/// Numbers are `BIGINT` throughout (times in ms since the Unix epoch, ids,
+/// executions, tasks): PostgreSQL has no unsigned types, and one width
+/// keeps the Rust side to one conversion.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the SQLite store has, in one step.
+    "
+    CREATE TABLE components (
+        digest        TEXT PRIMARY KEY,
+        bytes         BYTEA NOT NULL,
+        registered_at BIGINT NOT NULL
+    );
+    CREATE TABLE registrations (
+        seq    BIGSERIAL PRIMARY KEY,
+        role   TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        digest TEXT NOT NULL REFERENCES components(digest)
+    );
+    CREATE TABLE compiled (
+        digest TEXT NOT NULL REFERENCES components(digest),
+        engine TEXT NOT NULL,
+        bytes  BYTEA NOT NULL,
+        PRIMARY KEY (digest, engine)
+    );
+    CREATE TABLE instances (
+        id               TEXT PRIMARY KEY,
+        name             TEXT NOT NULL,
+        digest           TEXT NOT NULL,
+        execution        BIGINT NOT NULL,
+        input            TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        output           TEXT,
+        custom_status    TEXT,
+        parent_id        TEXT,
+        parent_execution BIGINT,
+        parent_task      BIGINT,
+        created_at       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL,
+        waiting          TEXT
+    );
+    CREATE INDEX instances_by_status ON instances(status, created_at DESC, id);
+    CREATE INDEX instances_by_name ON instances(name, created_at DESC, id);
+    CREATE INDEX instances_by_creation ON instances(created_at DESC, id);
+    CREATE TABLE history (
+        instance_id TEXT NOT NULL,
+        execution   BIGINT NOT NULL,
+        seq         BIGINT NOT NULL,
+        at          BIGINT NOT NULL,
+        event       BYTEA NOT NULL,
+        PRIMARY KEY (instance_id, execution, seq)
+    );
+    CREATE TABLE inbox (
+        id          BIGSERIAL PRIMARY KEY,
+        instance_id TEXT NOT NULL,
+        execution   BIGINT,
+        task        BIGINT,
+        kind        TEXT NOT NULL,
+        name        TEXT,
+        payload     TEXT NOT NULL
+    );
+    CREATE INDEX inbox_by_instance ON inbox(instance_id, id);
+    CREATE TABLE activity_tasks (
+        id           BIGSERIAL PRIMARY KEY,
+        instance_id  TEXT NOT NULL,
+        execution    BIGINT NOT NULL,
+        task         BIGINT NOT NULL,
+        name         TEXT NOT NULL,
+        digest       TEXT NOT NULL,
+        input        TEXT NOT NULL,
+        options      TEXT NOT NULL,
+        attempt      BIGINT NOT NULL,
+        visible_at   BIGINT NOT NULL,
+        last_failure TEXT,
+        UNIQUE (instance_id, execution, task)
+    );
+    CREATE INDEX activity_tasks_due ON activity_tasks(visible_at, id);
+    CREATE TABLE timers (
+        instance_id TEXT NOT NULL,
+        execution   BIGINT NOT NULL,
+        task        BIGINT NOT NULL,
+        fire_at     BIGINT NOT NULL,
+        PRIMARY KEY (instance_id, execution, task)
+    );
+    CREATE INDEX timers_due ON timers(fire_at);
+    CREATE TABLE actors (
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE TABLE actor_mailbox (
+        id         BIGSERIAL PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        operation  TEXT NOT NULL,
+        input      TEXT NOT NULL,
+        reply      TEXT NOT NULL,
+        visible_at BIGINT NOT NULL
+    );
+    CREATE INDEX actor_mailbox_due ON actor_mailbox(visible_at, id);
+    CREATE INDEX actor_mailbox_by_actor ON actor_mailbox(kind, key, id);
+    CREATE TABLE actor_atomic (
+        id         BIGSERIAL PRIMARY KEY,
+        operations TEXT NOT NULL,
+        reply      TEXT NOT NULL
+    );
+    CREATE TABLE actor_results (
+        request_id TEXT PRIMARY KEY,
+        outcome    TEXT NOT NULL
+    );
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        owner      TEXT NOT NULL,
+        token      BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    -- The change feed: `seq` is drawn while the feed lock is held, which
+    -- commits release, so positions grow in commit order (see feed.rs).
+    CREATE TABLE feed (
+        seq     BIGINT PRIMARY KEY,
+        origin  BIGINT NOT NULL,
+        kind    TEXT NOT NULL,
+        subject TEXT,
+        message BIGINT
+    );
+    CREATE SEQUENCE feed_seq;
+    CREATE TABLE feed_horizon (pruned_through BIGINT NOT NULL);
+    INSERT INTO feed_horizon VALUES (0);
+    ",
+];
+
+/// The advisory lock key under which migrations run (any fixed number
+/// unlikely to be another application's).
+const MIGRATION_LOCK: i64 = 0x5245_5052_4953_4501;
+
+/// Brings the database up to the newest migration.
+pub(crate) async fn migrate(client: &mut Client) -> Result<(), PgError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS reprise_schema (version BIGINT NOT NULL)")
+        .await?;
+    let applied: Option<i64> = tx
+        .query_opt("SELECT version FROM reprise_schema", &[])
+        .await?
+        .map(|row| row.get(0));
+    if applied.is_none() {
+        tx.execute("INSERT INTO reprise_schema VALUES (0)", &[])
+            .await?;
+    }
+    let applied = applied.unwrap_or(0) as usize;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "UPDATE reprise_schema SET version = $1",
+            &[&((index + 1) as i64)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

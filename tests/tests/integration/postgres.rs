@@ -1,0 +1,179 @@
+//! The engine on PostgreSQL (the server `scripts/test` starts): the same
+//! guests and promises as on SQLite — orchestrations, events, actors moving
+//! money all or nothing, and a worker process killed with SIGKILL that
+//! loses nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reprise::store::Status;
+use reprise::{Runtime, StartOptions};
+use reprise_postgres::PostgresStore;
+use reprise_postgres::testing::TestDatabase;
+use reprise_tests::{
+    COMPONENTS, WorkerProcess, actor_json, assert_all_completed, assert_replays_identically,
+    completed_output, guest,
+};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A runtime without a worker on a fresh database, every test component
+/// registered.
+async fn client(db: &TestDatabase) -> Runtime {
+    let store = PostgresStore::connect(&db.url()).await.expect("connect");
+    let runtime = Runtime::builder(Arc::new(store))
+        .build()
+        .await
+        .expect("runtime");
+    for component in COMPONENTS {
+        runtime.register(&guest(component)).await.expect("register");
+    }
+    runtime
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orchestrations_events_and_actors_run_on_postgres() {
+    let db = TestDatabase::create().await;
+    let runtime = client(&db).await;
+    let worker = runtime.start_worker(64);
+
+    let hello = runtime
+        .start(
+            "hello_sequence",
+            r#"["Tokyo", "Oslo"]"#,
+            StartOptions::default(),
+        )
+        .await
+        .unwrap();
+    let record = runtime.wait(&hello, WAIT).await.unwrap();
+    assert_eq!(
+        completed_output(&record),
+        json!(["Hello, Tokyo!", "Hello, Oslo!"])
+    );
+    assert_replays_identically(&runtime, &hello).await;
+
+    let approval = runtime
+        .start(
+            "approval",
+            r#"{"item":"desk","amount":300,"timeout_secs":600}"#,
+            StartOptions::default(),
+        )
+        .await
+        .unwrap();
+    // Raised before the instance waits for it: it waits in the inbox.
+    runtime
+        .raise_event(&approval, "approval", r#"{"approved":true,"by":"dana"}"#)
+        .await
+        .unwrap();
+    let record = runtime.wait(&approval, WAIT).await.unwrap();
+    assert_eq!(completed_output(&record)["by"], "dana");
+
+    for (key, amount) in [("a", 100), ("b", 100)] {
+        runtime
+            .call_actor("account", key, "deposit", &amount.to_string(), WAIT)
+            .await
+            .unwrap();
+    }
+    let transfers: Vec<String> = start_transfers(&runtime, 20).await;
+    for id in &transfers {
+        let record = runtime.wait(id, WAIT).await.unwrap();
+        assert_eq!(record.status, Status::Completed, "{:?}", record.output);
+    }
+    let a = actor_json(&runtime, "account", "a").await["balance"].as_i64();
+    let b = actor_json(&runtime, "account", "b").await["balance"].as_i64();
+    assert_eq!(
+        (a, b),
+        (Some(100 - 10 * 3 + 10 * 2), Some(100 + 10 * 3 - 10 * 2)),
+        "ten transfers each way, each applied once"
+    );
+    worker.stop().await;
+}
+
+/// Starts `count` atomic transfers, alternating a→b of 3 and b→a of 2.
+async fn start_transfers(runtime: &Runtime, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let input = if n % 2 == 0 {
+            r#"{"from":"a","to":"b","amount":3}"#
+        } else {
+            r#"{"from":"b","to":"a","amount":2}"#
+        };
+        ids.push(
+            runtime
+                .start("transfer_atomic", input, StartOptions::default())
+                .await
+                .unwrap(),
+        );
+    }
+    ids
+}
+
+/// Activities the chains have scheduled so far.
+async fn steps_scheduled(client: &Runtime, ids: &[String]) -> usize {
+    let mut steps = 0;
+    for id in ids {
+        let history = client.history(id).await.unwrap();
+        steps += history
+            .iter()
+            .filter(|e| matches!(e.event, reprise::history::Event::ActivityScheduled { .. }))
+            .count();
+    }
+    steps
+}
+
+const CHAINS: usize = 6;
+const STEPS: u64 = 30;
+const PAUSE_MS: u64 = 25;
+
+/// `reprise worker --db postgres://…` killed with SIGKILL at several
+/// points: every chain finishes with the right sum, each step scheduled
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_on_postgres_loses_nothing() {
+    let db = TestDatabase::create().await;
+    let client = client(&db).await;
+    let mut ids = Vec::new();
+    for n in 0..CHAINS {
+        let options = StartOptions {
+            instance_id: Some(format!("chain-{n}")),
+        };
+        let input = format!(r#"{{"steps":{STEPS},"pause_ms":{PAUSE_MS}}}"#);
+        ids.push(client.start("chain", &input, options).await.unwrap());
+    }
+    // Each worker is killed once it has made some progress (a new worker
+    // first waits out its killed predecessor's lease).
+    let mut done = 0;
+    for round in 0..3 {
+        let worker = WorkerProcess::spawn(db.url());
+        let before = done;
+        while done < before + 8 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            done = steps_scheduled(&client, &ids).await;
+        }
+        worker.kill();
+        assert!(
+            !reprise_tests::all_finished(&client, &ids).await,
+            "kill {round} must hit work in progress"
+        );
+    }
+    let worker = WorkerProcess::spawn(db.url());
+    assert_all_completed(&client, &ids).await;
+    worker.kill();
+    let expected = STEPS * (STEPS + 1) / 2;
+    for id in &ids {
+        let record = client.status(id).await.unwrap();
+        assert_eq!(record.output, Some(expected.to_string()), "{id}");
+        let history = client.history(id).await.unwrap();
+        let scheduled = history
+            .iter()
+            .filter(|e| matches!(e.event, reprise::history::Event::ActivityScheduled { .. }))
+            .count();
+        assert_eq!(scheduled as u64, STEPS, "{id}: each step scheduled once");
+        assert_eq!(
+            history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (0..history.len() as u32).collect::<Vec<_>>(),
+            "{id}: gapless positions"
+        );
+    }
+}
