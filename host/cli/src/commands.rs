@@ -159,6 +159,8 @@ enum Command {
         limit: usize,
     },
     /// Run benchmarks, each on a fresh database, and print their numbers.
+    /// With `--db postgres://…` each workload gets a fresh database on that
+    /// server instead of a SQLite file.
     Bench {
         /// Workloads to run: seq3, fanout, actors, replay, instantiate (all
         /// of these when none is given), and component.
@@ -421,7 +423,12 @@ async fn run_bench(names: &[String], options: &BenchOptions) -> anyhow::Result<(
     } else {
         "off"
     };
-    println!("reprise bench: fsync {fsync}, scale {}", options.scale);
+    let store = match &options.postgres {
+        // The server's own settings decide; scripts/postgres keeps them on.
+        Some(_) => "PostgreSQL".to_owned(),
+        None => format!("SQLite, fsync {fsync}"),
+    };
+    println!("reprise bench: {store}, scale {}", options.scale);
     for workload in workloads {
         println!("== {}", workload.name());
         for line in bench::run(workload, options).await? {
@@ -465,6 +472,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Durability::Normal
             } else {
                 Durability::Full
+            },
+            postgres: match &args.db {
+                Database::Postgres(url) => Some(url.clone()),
+                Database::Sqlite(_) => None,
             },
             scale,
             account_component,

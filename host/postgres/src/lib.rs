@@ -45,9 +45,19 @@ const READERS: usize = 4;
 type Connector =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Client, PgError>> + Send>> + Send + Sync>;
 
+/// What this handle's writer has committed since it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions (each one WAL flush with synchronous commit on).
+    pub transactions: u64,
+    /// Batches in them: more batches than transactions is group commit at work.
+    pub batches: u64,
+}
+
 /// A Reprise database on a PostgreSQL server.
 pub struct PostgresStore {
     writer: mpsc::UnboundedSender<writer::Request>,
+    counters: Arc<writer::Counters>,
     readers: Vec<Mutex<Client>>,
     next_reader: AtomicUsize,
     /// Marks this handle's rows in the change feed.
@@ -95,13 +105,29 @@ impl PostgresStore {
         }
         let origin = handle_origin();
         let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(writer::run(client, connector, receiver, origin));
+        let counters = Arc::new(writer::Counters::default());
+        tokio::spawn(writer::run(
+            client,
+            connector,
+            receiver,
+            origin,
+            counters.clone(),
+        ));
         Ok(Self {
             writer: sender,
+            counters,
             readers,
             next_reader: AtomicUsize::new(0),
             origin,
         })
+    }
+
+    /// Transactions and batches committed so far.
+    pub fn commit_stats(&self) -> CommitStats {
+        CommitStats {
+            transactions: self.counters.transactions.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+        }
     }
 
     /// A reader connection, taken in turn.

@@ -1,13 +1,13 @@
-//! For tests on PostgreSQL: a fresh database on the server that
-//! `REPRISE_TEST_POSTGRES` names (`scripts/test` starts one with
-//! `scripts/postgres`), dropped with the value.
+//! For tests and benchmarks on PostgreSQL: a fresh database on a server
+//! (for tests, the one `REPRISE_TEST_POSTGRES` names; `scripts/test` starts
+//! one with `scripts/postgres`), dropped with the value.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The environment variable naming the test server.
 pub const SERVER_VARIABLE: &str = "REPRISE_TEST_POSTGRES";
 
-/// A database of its own for one test.
+/// A database of its own for one test or benchmark.
 #[derive(Debug)]
 pub struct TestDatabase {
     server: String,
@@ -42,15 +42,23 @@ async fn admin(server: &str, sql: &str) {
 impl TestDatabase {
     /// Creates an empty database on the test server.
     pub async fn create() -> Self {
+        Self::create_on(&server()).await
+    }
+
+    /// Creates an empty database on the server at `server` (a URL naming a
+    /// database to administer it from).
+    pub async fn create_on(server: &str) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!(
-            "reprise_test_{}_{}",
+            "reprise_scratch_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let server = server();
-        admin(&server, &format!("CREATE DATABASE {name}")).await;
-        Self { server, name }
+        admin(server, &format!("CREATE DATABASE {name}")).await;
+        Self {
+            server: server.to_owned(),
+            name,
+        }
     }
 
     /// Its URL.

@@ -7,6 +7,8 @@
 //! so a check and the write it allows see the same row.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprise_core::clock::now_ms;
 use reprise_core::history::{HistoryEvent, codec};
@@ -30,6 +32,13 @@ const MAX_GROUP: usize = 512;
 /// Transactions between prunings of the change feed.
 const PRUNE_EVERY: u64 = 64;
 
+/// Counts of what the writer committed, for measurements.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) transactions: AtomicU64,
+    pub(crate) batches: AtomicU64,
+}
+
 /// Runs until every sender is dropped, reconnecting with `connect` when the
 /// connection is lost. `origin` marks this handle's feed rows.
 pub(crate) async fn run(
@@ -37,6 +46,7 @@ pub(crate) async fn run(
     connect: crate::Connector,
     mut requests: mpsc::UnboundedReceiver<Request>,
     origin: i64,
+    counters: Arc<Counters>,
 ) {
     let mut writer = Writer {
         client,
@@ -54,7 +64,11 @@ pub(crate) async fn run(
             }
         }
         writer.reconnect_if_lost().await;
-        writer.commit_group(group).await;
+        let batches = group.len() as u64;
+        if writer.commit_group(group).await {
+            counters.transactions.fetch_add(1, Ordering::Relaxed);
+            counters.batches.fetch_add(batches, Ordering::Relaxed);
+        }
     }
 }
 
@@ -89,7 +103,7 @@ impl Writer {
     /// applied again with each batch in a savepoint, so the failing one
     /// rolls back alone (savepoints cost a subtransaction each: paid only
     /// when a batch fails, which is rare).
-    async fn commit_group(&mut self, group: Vec<Request>) {
+    async fn commit_group(&mut self, group: Vec<Request>) -> bool {
         let results = match self.apply_group(&group, false).await {
             Ok(results) if results.iter().all(Result::is_ok) => Ok(results),
             Ok(_) => self.apply_group(&group, true).await,
@@ -101,6 +115,7 @@ impl Writer {
                     // The requester may have given up waiting; the batch is durable anyway.
                     let _ = reply.send(result);
                 }
+                true
             }
             Err(error) => {
                 let error = StoreError::from(error);
@@ -108,6 +123,7 @@ impl Writer {
                 for (_, reply) in group {
                     let _ = reply.send(Err(StoreError::Database(error.to_string())));
                 }
+                false
             }
         }
     }

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use reprise::store::{InstanceQuery, Status};
 use reprise::{Error, ReplayVerdict, Runtime, StartOptions, WorkerHandle};
+use reprise_postgres::PostgresStore;
+use reprise_postgres::testing::TestDatabase;
 use reprise_sqlite::{Durability, SqliteStore};
 
 /// What to measure.
@@ -72,6 +74,9 @@ pub(crate) struct BenchOptions {
     pub(crate) dir: PathBuf,
     /// fsync at every commit (the default) or not.
     pub(crate) durability: Durability,
+    /// A PostgreSQL server to run on (a fresh database per workload)
+    /// instead of SQLite files in `dir`.
+    pub(crate) postgres: Option<String>,
     /// Scales the number of instances, operations and repetitions.
     pub(crate) scale: f64,
     /// The `actors` workload's account actor, when not the Rust one in
@@ -102,9 +107,53 @@ fn percentiles(mut samples: Vec<f64>) -> String {
 
 struct Bench {
     runtime: Runtime,
-    store: Arc<SqliteStore>,
+    store: BenchStore,
     worker: Option<WorkerHandle>,
     _dir: ScratchDir,
+}
+
+/// The fresh database a workload runs on.
+enum BenchStore {
+    Sqlite(Arc<SqliteStore>),
+    /// The store, and the database it is on, dropped after the workload.
+    Postgres {
+        store: Arc<PostgresStore>,
+        _database: TestDatabase,
+    },
+}
+
+impl BenchStore {
+    async fn open(options: &BenchOptions, dir: &ScratchDir) -> Result<Self, Error> {
+        Ok(match &options.postgres {
+            Some(server) => {
+                let database = TestDatabase::create_on(server).await;
+                let store = PostgresStore::connect(&database.url()).await?;
+                BenchStore::Postgres {
+                    store: Arc::new(store),
+                    _database: database,
+                }
+            }
+            None => BenchStore::Sqlite(Arc::new(SqliteStore::open_with(
+                dir.0.join("bench.db"),
+                options.durability,
+            )?)),
+        })
+    }
+
+    fn store(&self) -> Arc<dyn reprise::store::Store> {
+        match self {
+            BenchStore::Sqlite(store) => store.clone(),
+            BenchStore::Postgres { store, .. } => store.clone(),
+        }
+    }
+
+    /// Transactions committed so far.
+    fn transactions(&self) -> u64 {
+        match self {
+            BenchStore::Sqlite(store) => store.commit_stats().transactions,
+            BenchStore::Postgres { store, .. } => store.commit_stats().transactions,
+        }
+    }
 }
 
 impl Drop for Bench {
@@ -137,11 +186,8 @@ impl Bench {
     async fn new(options: &BenchOptions, name: &str, components: &[&str]) -> Result<Self, Error> {
         let dir =
             ScratchDir::new(&options.dir, name).map_err(|e| Error::Internal(e.to_string()))?;
-        let store = Arc::new(SqliteStore::open_with(
-            dir.0.join("bench.db"),
-            options.durability,
-        )?);
-        let runtime = Runtime::builder(store.clone()).build().await?;
+        let store = BenchStore::open(options, &dir).await?;
+        let runtime = Runtime::builder(store.store()).build().await?;
         let bench = Self {
             runtime,
             store,
@@ -190,7 +236,7 @@ impl Bench {
     }
 
     fn transactions(&self) -> u64 {
-        self.store.commit_stats().transactions
+        self.store.transactions()
     }
 }
 
@@ -260,7 +306,7 @@ async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
         ),
         format!("start-to-done latency ms: {}", percentiles(latencies)),
         format!(
-            "{transactions} SQLite transactions, {:.2} per orchestration",
+            "{transactions} transactions, {:.2} per orchestration",
             transactions as f64 / total
         ),
     ])
@@ -370,7 +416,7 @@ async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
         ),
         format!("accounts handled by {handled_by}"),
         format!(
-            "{} SQLite transactions, {:.1} operations per transaction",
+            "{} transactions, {:.1} operations per transaction",
             bench.transactions() - before,
             operations as f64 / (bench.transactions() - before).max(1) as f64
         ),
