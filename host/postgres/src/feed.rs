@@ -184,7 +184,12 @@ pub(crate) async fn read(
     let rows = client
         .query(
             READ,
-            &[&int(after.0), &int(head.0), &origin, &(limit as i64)],
+            &[
+                &int(after.0),
+                &int(head.0),
+                &origin,
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
         )
         .await?;
     let mut changes = Vec::new();

@@ -25,6 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
@@ -59,6 +60,8 @@ pub struct PostgresStore {
     writer: mpsc::UnboundedSender<writer::Request>,
     counters: Arc<writer::Counters>,
     readers: Vec<Mutex<Client>>,
+    /// Opens a connection, for a reader whose connection was lost.
+    connect: Connector,
     next_reader: AtomicUsize,
     /// Marks this handle's rows in the change feed.
     origin: i64,
@@ -72,10 +75,25 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// How long a connection may take to open, and how long a peer may stay
+/// silent before the connection counts as dead.
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Connects to `url` without TLS (loopback or a trusted network) and
 /// drives the connection on the current tokio runtime.
+///
+/// Nothing may hang for good: a server that does not answer fails the
+/// connection (keepalives, a user timeout), and a transaction left open by
+/// a process that froze mid-commit is ended by the server, releasing its
+/// locks (the feed lock, a lease's row) for everyone else.
 async fn connect(url: &str) -> Result<Client, PgError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let mut config: tokio_postgres::Config = url.parse()?;
+    config
+        .connect_timeout(NETWORK_TIMEOUT)
+        .keepalives_idle(NETWORK_TIMEOUT)
+        .tcp_user_timeout(NETWORK_TIMEOUT)
+        .options("-c idle_in_transaction_session_timeout=30000");
+    let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(error = %row::describe(&error), "PostgreSQL connection closed");
@@ -108,7 +126,7 @@ impl PostgresStore {
         let counters = Arc::new(writer::Counters::default());
         tokio::spawn(writer::run(
             client,
-            connector,
+            connector.clone(),
             receiver,
             origin,
             counters.clone(),
@@ -117,6 +135,7 @@ impl PostgresStore {
             writer: sender,
             counters,
             readers,
+            connect: connector,
             next_reader: AtomicUsize::new(0),
             origin,
         })
@@ -130,10 +149,19 @@ impl PostgresStore {
         }
     }
 
-    /// A reader connection, taken in turn.
+    /// A reader connection, taken in turn; one that was lost (the server
+    /// restarted, say) is opened again first.
     async fn reader(&self) -> tokio::sync::MutexGuard<'_, Client> {
         let index = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        self.readers[index].lock().await
+        let mut client = self.readers[index].lock().await;
+        if client.is_closed() {
+            match (self.connect)().await {
+                Ok(fresh) => *client = fresh,
+                // The read fails on the closed connection and says so.
+                Err(error) => tracing::warn!(%error, "cannot reconnect a reader to PostgreSQL"),
+            }
+        }
+        client
     }
 
     async fn query(
@@ -151,6 +179,11 @@ impl PostgresStore {
     ) -> Result<Option<tokio_postgres::Row>, PgError> {
         Ok(self.reader().await.query_opt(sql, params).await?)
     }
+}
+
+/// A row limit as `LIMIT` takes it (a negative one is an error).
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// A number unlikely to be any other handle's, for the feed's `origin`.
@@ -333,7 +366,7 @@ impl Store for PostgresStore {
             row::ACTIVITY_COLUMNS
         );
         let rows = self
-            .query(&sql, &[&from, &int(now), &(limit as i64)])
+            .query(&sql, &[&from, &int(now), &sql_limit(limit)])
             .await?;
         Ok(row::all(&rows, row::activity)?)
     }
@@ -343,7 +376,7 @@ impl Store for PostgresStore {
             .query(
                 "SELECT instance_id, execution, task, fire_at FROM timers
                  ORDER BY fire_at LIMIT $1",
-                &[&(limit as i64)],
+                &[&sql_limit(limit)],
             )
             .await?;
         Ok(row::all(&rows, row::timer)?)
@@ -394,7 +427,7 @@ impl Store for PostgresStore {
             .query(
                 "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
                  WHERE visible_at <= $1 ORDER BY id LIMIT $2",
-                &[&int(now), &(limit as i64)],
+                &[&int(now), &sql_limit(limit)],
             )
             .await?;
         Ok(row::all(&rows, row::actor_message)?)
@@ -404,7 +437,7 @@ impl Store for PostgresStore {
         let rows = self
             .query(
                 "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT $1",
-                &[&(limit as i64)],
+                &[&sql_limit(limit)],
             )
             .await?;
         let read = |r: &tokio_postgres::Row| {
@@ -433,7 +466,7 @@ impl Store for PostgresStore {
             .query(
                 "SELECT kind, key, state, updated_at FROM actors WHERE kind = $1
                  ORDER BY key LIMIT $2",
-                &[&kind, &(limit as i64)],
+                &[&kind, &sql_limit(limit)],
             )
             .await?;
         Ok(row::all(&rows, row::actor)?)
@@ -478,7 +511,7 @@ impl Store for PostgresStore {
             .query(
                 "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
                  WHERE kind = $1 AND key = $2 ORDER BY id LIMIT $3",
-                &[&id.kind, &id.key, &(limit as i64)],
+                &[&id.kind, &id.key, &sql_limit(limit)],
             )
             .await?;
         Ok(row::all(&rows, row::actor_message)?)

@@ -19,7 +19,7 @@ use tokio_postgres::types::FromSql;
 pub(crate) enum PgError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
+    #[error("{}", describe(.0))]
     Postgres(#[from] tokio_postgres::Error),
 }
 

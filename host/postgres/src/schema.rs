@@ -10,7 +10,9 @@ use crate::PgError;
 ///
 /// Numbers are `BIGINT` throughout (times in ms since the Unix epoch, ids,
 /// executions, tasks): PostgreSQL has no unsigned types, and one width
-/// keeps the Rust side to one conversion.
+/// keeps the Rust side to one conversion. Text that lists are ordered by
+/// (instance ids, names, actor keys) compares as bytes (`COLLATE "C"`),
+/// as in SQLite, whatever the database's locale.
 const MIGRATIONS: &[&str] = &[
     // 1: everything the SQLite store has, in one step.
     "
@@ -32,8 +34,8 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (digest, engine)
     );
     CREATE TABLE instances (
-        id               TEXT PRIMARY KEY,
-        name             TEXT NOT NULL,
+        id               TEXT COLLATE \"C\" PRIMARY KEY,
+        name             TEXT COLLATE \"C\" NOT NULL,
         digest           TEXT NOT NULL,
         execution        BIGINT NOT NULL,
         input            TEXT NOT NULL,
@@ -92,8 +94,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX timers_due ON timers(fire_at);
     CREATE TABLE actors (
-        kind       TEXT NOT NULL,
-        key        TEXT NOT NULL,
+        kind       TEXT COLLATE \"C\" NOT NULL,
+        key        TEXT COLLATE \"C\" NOT NULL,
         state      TEXT NOT NULL,
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (kind, key)
@@ -126,6 +128,8 @@ const MIGRATIONS: &[&str] = &[
     );
     -- The change feed: `seq` is drawn while the feed lock is held, which
     -- commits release, so positions grow in commit order (see feed.rs).
+    -- The sequence must keep CACHE 1 (the default): a session that
+    -- preallocated numbers would draw them out of lock order.
     CREATE TABLE feed (
         seq     BIGINT PRIMARY KEY,
         origin  BIGINT NOT NULL,

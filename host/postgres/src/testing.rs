@@ -61,13 +61,18 @@ impl TestDatabase {
         }
     }
 
-    /// Its URL.
+    /// Its URL: the server's, with this database in place of the one it
+    /// named (parameters after `?` kept).
     pub fn url(&self) -> String {
-        let (server, _) = self
-            .server
+        let (address, parameters) = match self.server.split_once('?') {
+            Some((address, parameters)) => (address, format!("?{parameters}")),
+            None => (self.server.as_str(), String::new()),
+        };
+        let (server, _) = address
             .rsplit_once('/')
-            .expect("a server URL ends with a database");
-        format!("{server}/{}", self.name)
+            .filter(|(server, _)| server.contains("://"))
+            .expect("a server URL names a database: postgres://user@host:port/db");
+        format!("{server}/{}{parameters}", self.name)
     }
 }
 

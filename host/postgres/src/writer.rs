@@ -118,10 +118,13 @@ impl Writer {
                 true
             }
             Err(error) => {
-                let error = StoreError::from(error);
-                tracing::error!(%error, "group commit failed");
+                let why = match StoreError::from(error) {
+                    StoreError::Database(why) => why,
+                    other => other.to_string(),
+                };
+                tracing::error!(error = %why, "group commit failed");
                 for (_, reply) in group {
-                    let _ = reply.send(Err(StoreError::Database(error.to_string())));
+                    let _ = reply.send(Err(StoreError::Database(why.clone())));
                 }
                 false
             }
@@ -147,14 +150,27 @@ impl Writer {
         let mut entries = Vec::new();
         for (batch, _) in group {
             let result = if savepoints {
-                let savepoint = tx.savepoint("batch").await?;
-                let result = apply_batch(&savepoint, statements, batch).await;
-                if result.is_ok() {
-                    savepoint.commit().await?;
-                } else {
+                let mut tries = 1;
+                loop {
+                    let savepoint = tx.savepoint("batch").await?;
+                    let result = apply_batch(&savepoint, statements, batch).await;
+                    if result.is_ok() {
+                        savepoint.commit().await?;
+                        break result;
+                    }
                     savepoint.rollback().await?;
+                    // Rolled back to, the savepoint still exists: release
+                    // it, or every later batch would nest one level deeper.
+                    tx.batch_execute("RELEASE SAVEPOINT batch").await?;
+                    // Two writers that lock rows in different orders: the
+                    // server picks one to fail. Its batch is not at fault.
+                    match &result {
+                        Err(PgError::Postgres(error)) if retriable(error) && tries < 3 => {
+                            tries += 1;
+                        }
+                        _ => break result,
+                    }
                 }
-                result
             } else {
                 apply_batch(&tx, statements, batch).await
             };
@@ -186,6 +202,16 @@ impl Writer {
     }
 }
 
+/// A deadlock or serialization failure: the statement was chosen to fail
+/// so that another could go on, and may well succeed when run again.
+fn retriable(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    matches!(
+        error.code(),
+        Some(&SqlState::T_R_DEADLOCK_DETECTED | &SqlState::T_R_SERIALIZATION_FAILURE)
+    )
+}
+
 /// Applies one batch's ops in order.
 async fn apply_batch(
     tx: &Transaction<'_>,
@@ -202,6 +228,12 @@ async fn apply_batch(
         ops.apply(op).await?;
     }
     Ok((ops.committed, ops.feed))
+}
+
+/// The id an `INSERT … RETURNING id` gave back.
+fn returned_id(row: Option<tokio_postgres::Row>) -> Result<i64, PgError> {
+    let row = row.ok_or_else(|| refused(StoreError::Database("INSERT returned no id".into())))?;
+    Ok(row.try_get(0)?)
 }
 
 fn refused(error: StoreError) -> PgError {
@@ -281,7 +313,7 @@ impl Ops<'_, '_> {
                 ],
             )
             .await?;
-        let id: i64 = row.map(|r| r.get(0)).unwrap_or_default();
+        let id: i64 = returned_id(row)?;
         self.feed.message(&message.instance_id, id);
         self.committed.messages.push(Message {
             id,
@@ -506,7 +538,7 @@ impl Ops<'_, '_> {
                     )
                     .await?;
                 self.committed.activities.push(ActivityTask {
-                    id: row.map(|r| r.get(0)).unwrap_or_default(),
+                    id: returned_id(row)?,
                     ..task.clone()
                 });
                 self.feed.work(Work::Activities);
