@@ -361,6 +361,30 @@ impl Drop for WorkerProcess {
     }
 }
 
+/// Starts `count` instances of the `chain` test orchestration, `chain-0`
+/// onwards, each of `steps` activities that take `pause_ms`; returns their ids.
+pub async fn start_chains(
+    client: &Runtime,
+    count: usize,
+    steps: u64,
+    pause_ms: u64,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    for n in 0..count {
+        let options = StartOptions {
+            instance_id: Some(format!("chain-{n}")),
+        };
+        let input = format!(r#"{{"steps":{steps},"pause_ms":{pause_ms}}}"#);
+        ids.push(
+            client
+                .start("chain", &input, options)
+                .await
+                .expect("start a chain"),
+        );
+    }
+    ids
+}
+
 /// A completed instance's output as JSON (panics, showing the failure, if
 /// it did not complete).
 pub fn completed_output(record: &InstanceRecord) -> serde_json::Value {

@@ -17,7 +17,7 @@
 use reprise_core::store::{Change, Changes, FeedPosition, Status};
 use tokio_postgres::GenericClient;
 
-use crate::row::{Fields, PgError, int};
+use crate::row::{Fields, PgError, int, message};
 
 /// Rows kept: a reader further behind than this gets a gap and rescans.
 pub(crate) const KEEP: i64 = 100_000;
@@ -150,8 +150,9 @@ pub(crate) async fn head(client: &impl GenericClient) -> Result<FeedPosition, Pg
     Ok(FeedPosition(seq.unwrap_or(0).max(0) as u64))
 }
 
-const READ: &str = "SELECT f.seq, f.kind, f.subject, i.status,
-        m.id, m.instance_id, m.execution, m.task, m.kind AS message_kind, m.name, m.payload
+// The message's columns keep their names, so `row::message` reads them.
+const READ: &str = "SELECT f.seq, f.kind AS change, f.subject, i.status,
+        m.id, m.instance_id, m.execution, m.task, m.kind, m.name, m.payload
     FROM feed f
     LEFT JOIN instances i ON f.kind = 'instance' AND i.id = f.subject
     LEFT JOIN inbox m ON f.kind = 'message' AND m.id = f.message
@@ -197,7 +198,7 @@ pub(crate) async fn read(
     for row in &rows {
         let f = Fields::new(row, "feed");
         last = FeedPosition(f.uint("seq")?);
-        let kind: String = f.get("kind")?;
+        let kind: String = f.get("change")?;
         let change = match kind.as_str() {
             "instance" => Change::Instance {
                 id: f.get("subject")?,
@@ -207,7 +208,7 @@ pub(crate) async fn read(
                     .transpose()?,
             },
             "message" => match f.get::<Option<i64>>("id")? {
-                Some(_) => Change::Message(joined_message(row)?),
+                Some(_) => Change::Message(message(row)?),
                 None => continue, // consumed before it was read
             },
             "registrations" => Change::Registrations,
@@ -217,7 +218,7 @@ pub(crate) async fn read(
             "actor_result" => Change::ActorResult {
                 request_id: f.get("subject")?,
             },
-            other => return Err(f.corrupt("kind", format!("unknown change kind {other:?}"))),
+            other => return Err(f.corrupt("change", format!("unknown change kind {other:?}"))),
         };
         changes.push(change);
     }
@@ -226,19 +227,5 @@ pub(crate) async fn read(
         changes,
         next,
         gap: false,
-    })
-}
-
-/// The inbox columns of a feed row (the message's `kind` is aliased).
-fn joined_message(row: &tokio_postgres::Row) -> Result<reprise_core::store::Message, PgError> {
-    let f = Fields::new(row, "inbox");
-    Ok(reprise_core::store::Message {
-        id: f.get("id")?,
-        instance_id: f.get("instance_id")?,
-        execution: f.u32_nullable("execution")?,
-        task: f.u32_nullable("task")?,
-        kind: f.parse("message_kind", reprise_core::store::MessageKind::parse)?,
-        name: f.get("name")?,
-        payload: f.get("payload")?,
     })
 }

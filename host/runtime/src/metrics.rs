@@ -92,28 +92,26 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    pub(crate) fn of(batch: &[Op]) -> Self {
-        let mut tally = Tally::default();
-        for op in batch {
-            match op {
-                // Every episode's batch, and only an episode's, has one.
-                Op::ExpectRunning { .. } => tally.episodes += 1,
-                Op::CreateInstance { .. } => tally.instances_started += 1,
-                Op::SetStatus { status, .. } => {
-                    if let Some(index) = finished_index(*status) {
-                        tally.instances_finished[index] += 1;
-                    }
+    /// Counts one op of the batch; the caller's own pass over the batch
+    /// calls it, so counting costs no second pass.
+    pub(crate) fn count(&mut self, op: &Op) {
+        match op {
+            // Every episode's batch, and only an episode's, has one.
+            Op::ExpectRunning { .. } => self.episodes += 1,
+            Op::CreateInstance { .. } => self.instances_started += 1,
+            Op::SetStatus { status, .. } => {
+                if let Some(index) = finished_index(*status) {
+                    self.instances_finished[index] += 1;
                 }
-                Op::ApplyActors {
-                    dequeued, atomic, ..
-                } => {
-                    tally.actor_operations += dequeued.len() as u64;
-                    tally.atomic_requests += u64::from(atomic.is_some());
-                }
-                _ => {}
             }
+            Op::ApplyActors {
+                dequeued, atomic, ..
+            } => {
+                self.actor_operations += dequeued.len() as u64;
+                self.atomic_requests += u64::from(atomic.is_some());
+            }
+            _ => {}
         }
-        tally
     }
 }
 
@@ -244,7 +242,7 @@ mod tests {
     #[test]
     fn a_batch_counts_its_episode_start_finish_and_actor_operations() {
         let counters = Counters::default();
-        let batch = vec![
+        let batch = [
             Op::ExpectRunning {
                 instance_id: "a".into(),
                 execution: 0,
@@ -261,7 +259,9 @@ mod tests {
                 states: vec![],
             },
         ];
-        counters.committed(&Tally::of(&batch), Duration::from_millis(1));
+        let mut tally = Tally::default();
+        batch.iter().for_each(|op| tally.count(op));
+        counters.committed(&tally, Duration::from_millis(1));
         counters.activity_attempt(true);
         counters.activity_attempt(false);
         let metrics = counters.snapshot(StoreCounts::default(), 2);

@@ -254,8 +254,6 @@ async fn purge(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     check_name(NameKind::InstanceId, &id)?;
-    // Purging an unknown id is not an error to the store; it is to a client.
-    state.runtime.status(&id).await?;
     state.runtime.purge(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

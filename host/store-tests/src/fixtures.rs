@@ -120,6 +120,27 @@ pub(crate) fn history_event(seq: u32, event: Event) -> HistoryEvent {
     HistoryEvent { seq, at: 1, event }
 }
 
+/// The `Started` event of an execution of orchestration `o` with `input`.
+pub(crate) fn started(input: &str) -> HistoryEvent {
+    history_event(
+        0,
+        Event::Started {
+            name: "o".into(),
+            input: input.into(),
+        },
+    )
+}
+
+/// Moves `id` from `execution` to the next, with `input`.
+pub(crate) fn continue_as_new(id: &str, execution: u32, input: &str) -> Op {
+    Op::ContinueAsNew {
+        instance_id: id.into(),
+        execution,
+        input: input.into(),
+        started: started(input),
+    }
+}
+
 /// The event names and payloads of an inbox, in order.
 pub(crate) fn events(inbox: &[Message]) -> Vec<(String, String)> {
     inbox

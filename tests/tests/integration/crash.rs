@@ -8,7 +8,7 @@ use reprise::StartOptions;
 use reprise::history::Event;
 use reprise_tests::{
     WorkerProcess, actor_json, all_finished, assert_all_completed, python_guest, register_orders,
-    registered_client, settle,
+    registered_client, settle, start_chains,
 };
 use serde_json::{Value, json};
 
@@ -26,14 +26,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let client = registered_client(&db).await;
-    let mut ids = Vec::new();
-    for n in 0..CHAINS {
-        let options = StartOptions {
-            instance_id: Some(format!("chain-{n}")),
-        };
-        let input = format!(r#"{{"steps":{STEPS},"pause_ms":{PAUSE_MS}}}"#);
-        ids.push(client.start("chain", &input, options).await.unwrap());
-    }
+    let ids = start_chains(&client, CHAINS, STEPS, PAUSE_MS).await;
     let counter = client
         .start(
             "counter",

@@ -1,18 +1,19 @@
 //! The engine on PostgreSQL (the server `scripts/test` starts): the same
 //! guests and promises as on SQLite — orchestrations, events, actors moving
 //! money all or nothing, and a worker process killed with SIGKILL that
-//! loses nothing.
+//! loses no step, event or actor operation and applies none twice.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use reprise::history::Event;
 use reprise::store::Status;
 use reprise::{Runtime, StartOptions};
 use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
     COMPONENTS, WorkerProcess, actor_json, assert_all_completed, assert_replays_identically,
-    completed_output, guest,
+    completed_output, guest, start_chains,
 };
 use serde_json::json;
 
@@ -116,7 +117,7 @@ async fn steps_scheduled(client: &Runtime, ids: &[String]) -> usize {
         let history = client.history(id).await.unwrap();
         steps += history
             .iter()
-            .filter(|e| matches!(e.event, reprise::history::Event::ActivityScheduled { .. }))
+            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
             .count();
     }
     steps
@@ -125,30 +126,49 @@ async fn steps_scheduled(client: &Runtime, ids: &[String]) -> usize {
 const CHAINS: usize = 6;
 const STEPS: u64 = 30;
 const PAUSE_MS: u64 = 25;
+/// Events raised to the counter, and signals sent to the tally, in all.
+const MESSAGES: i64 = 40;
 
-/// `reprise worker --db postgres://…` killed with SIGKILL at several
-/// points: every chain finishes with the right sum, each step scheduled
-/// once.
+/// `reprise worker --db postgres://…` killed with SIGKILL at several points
+/// while events and actor signals keep arriving: every chain finishes with
+/// the right sum and each step scheduled once, every event is taken in
+/// once and in order, and every actor operation is applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_on_postgres_loses_nothing() {
     let db = TestDatabase::create().await;
     let client = client(&db).await;
-    let mut ids = Vec::new();
-    for n in 0..CHAINS {
-        let options = StartOptions {
-            instance_id: Some(format!("chain-{n}")),
-        };
-        let input = format!(r#"{{"steps":{STEPS},"pause_ms":{PAUSE_MS}}}"#);
-        ids.push(client.start("chain", &input, options).await.unwrap());
-    }
+    let ids = start_chains(&client, CHAINS, STEPS, PAUSE_MS).await;
+    let counter = client
+        .start(
+            "counter",
+            &format!(r#"{{"until":{MESSAGES},"check_order":true}}"#),
+            StartOptions::default(),
+        )
+        .await
+        .unwrap();
+    let mut sent = 0;
+    let send_next = async |sent: &mut i64| {
+        if *sent < MESSAGES {
+            *sent += 1;
+            let n = sent.to_string();
+            client.raise_event(&counter, "add", &n).await.unwrap();
+            client
+                .signal_actor("tally", "t", "add", &n, None)
+                .await
+                .unwrap();
+        }
+    };
+
     // Each worker is killed once it has made some progress (a new worker
-    // first waits out its killed predecessor's lease).
+    // first waits out its killed predecessor's lease); messages arrive all
+    // the while, also while no worker runs.
     let mut done = 0;
     for round in 0..3 {
         let worker = WorkerProcess::spawn(db.url());
         let before = done;
         while done < before + 8 {
             tokio::time::sleep(Duration::from_millis(50)).await;
+            send_next(&mut sent).await;
             done = steps_scheduled(&client, &ids).await;
         }
         worker.kill();
@@ -156,10 +176,18 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
             !reprise_tests::all_finished(&client, &ids).await,
             "kill {round} must hit work in progress"
         );
+        send_next(&mut sent).await;
+    }
+    while sent < MESSAGES {
+        send_next(&mut sent).await;
     }
     let worker = WorkerProcess::spawn(db.url());
-    assert_all_completed(&client, &ids).await;
+    let mut all = ids.clone();
+    all.push(counter.clone());
+    assert_all_completed(&client, &all).await;
+    reprise_tests::settle(&client).await;
     worker.kill();
+
     let expected = STEPS * (STEPS + 1) / 2;
     for id in &ids {
         let record = client.status(id).await.unwrap();
@@ -167,7 +195,7 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
         let history = client.history(id).await.unwrap();
         let scheduled = history
             .iter()
-            .filter(|e| matches!(e.event, reprise::history::Event::ActivityScheduled { .. }))
+            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
             .count();
         assert_eq!(scheduled as u64, STEPS, "{id}: each step scheduled once");
         assert_eq!(
@@ -176,4 +204,17 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
             "{id}: gapless positions"
         );
     }
+    let total = MESSAGES * (MESSAGES + 1) / 2;
+    let counted = completed_output(&client.status(&counter).await.unwrap());
+    assert_eq!(
+        (&counted["applied"], &counted["total"]),
+        (&json!(MESSAGES), &json!(total)),
+        "each event taken in once, in order"
+    );
+    let tally = actor_json(&client, "tally", "t").await;
+    assert_eq!(
+        (&tally["count"], &tally["sum"]),
+        (&json!(MESSAGES), &json!(total)),
+        "each actor operation applied once"
+    );
 }

@@ -136,7 +136,9 @@ impl Shared {
         let mut wake_timers = false;
         let mut wake_actors = false;
         let mut created = Vec::new();
+        let mut tally = Tally::default();
         for op in &batch {
+            tally.count(op);
             match op {
                 Op::RetryActivity { .. } => wake_activities = true,
                 Op::ScheduleTimer(_) => wake_timers = true,
@@ -155,7 +157,6 @@ impl Shared {
                 _ => {}
             }
         }
-        let tally = Tally::of(&batch);
         let queued = std::time::Instant::now();
         let result = self
             .store

@@ -8,8 +8,8 @@ use reprise_core::store::{
 
 use crate::Backend;
 use crate::fixtures::{
-    activity, assert_conflict, assert_not_found, commit, create, create_child, event, events,
-    history_event, ok, result, set_status, timer,
+    activity, assert_conflict, assert_not_found, commit, continue_as_new, create, create_child,
+    event, events, history_event, ok, result, set_status, started, timer,
 };
 
 /// Messages come out of an instance's inbox in the order they went in,
@@ -123,28 +123,12 @@ pub async fn continue_as_new_keeps_events_and_drops_the_old_execution<B: Backend
         ],
     )
     .await;
-    let started = history_event(
-        0,
-        Event::Started {
-            name: "o".into(),
-            input: "2".into(),
-        },
-    );
-    ok(
-        &*store,
-        vec![Op::ContinueAsNew {
-            instance_id: "a".into(),
-            execution: 0,
-            input: "2".into(),
-            started: started.clone(),
-        }],
-    )
-    .await;
+    ok(&*store, vec![continue_as_new("a", 0, "2")]).await;
     let record = store.instance("a").await.unwrap().unwrap();
     assert_eq!((record.execution, record.input.as_str()), (1, "2"));
     assert_eq!(record.status, Status::Running);
     assert!(store.history("a", 0).await.unwrap().is_empty());
-    assert_eq!(store.history("a", 1).await.unwrap(), vec![started]);
+    assert_eq!(store.history("a", 1).await.unwrap(), vec![started("2")]);
     let inbox = store.inbox("a").await.unwrap();
     assert_eq!(events(&inbox), vec![("keep".into(), "\"me\"".into())]);
     assert_eq!(inbox.len(), 1, "the old execution's task result is gone");
@@ -232,23 +216,7 @@ pub async fn an_instance_resumes_from_its_record_current_history_and_inbox<B: Ba
         vec![create("a"), event("a", "e", "1"), event("a", "e", "2")],
     )
     .await;
-    let started = history_event(
-        0,
-        Event::Started {
-            name: "o".into(),
-            input: "5".into(),
-        },
-    );
-    ok(
-        &*store,
-        vec![Op::ContinueAsNew {
-            instance_id: "a".into(),
-            execution: 0,
-            input: "5".into(),
-            started: started.clone(),
-        }],
-    )
-    .await;
+    ok(&*store, vec![continue_as_new("a", 0, "5")]).await;
     let first = store.inbox("a").await.unwrap()[0].id;
     ok(&*store, vec![Op::Consume(vec![first])]).await;
 
@@ -258,7 +226,7 @@ pub async fn an_instance_resumes_from_its_record_current_history_and_inbox<B: Ba
         store.instance("a").await.unwrap().unwrap()
     );
     assert_eq!(resumable.record.execution, 1);
-    assert_eq!(resumable.history, vec![started]);
+    assert_eq!(resumable.history, vec![started("5")]);
     assert_eq!(resumable.inbox, store.inbox("a").await.unwrap());
     assert_eq!(events(&resumable.inbox), vec![("e".into(), "2".into())]);
 }

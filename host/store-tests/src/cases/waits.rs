@@ -2,12 +2,12 @@
 //! execution has outstanding (with a retry's last failure), and the
 //! operations queued ahead in an actor's mailbox.
 
-use reprise_core::history::{Event, Failure};
+use reprise_core::history::Failure;
 use reprise_core::store::{MessageKind, Op, ParentRef, ReplyTo, Status, Waiting};
 
 use crate::Backend;
 use crate::fixtures::{
-    activity, actor, create, history_event, ok, operation, result, set_status, timer,
+    activity, actor, continue_as_new, create, ok, operation, result, set_status, timer,
 };
 
 fn waiting(execution: u32, tasks: &[u32], since: u64) -> Waiting {
@@ -54,23 +54,7 @@ pub async fn an_instance_keeps_what_it_awaits_until_it_moves_on<B: Backend>() {
         "a wait of another execution is ignored"
     );
 
-    let started = history_event(
-        0,
-        Event::Started {
-            name: "o".into(),
-            input: "2".into(),
-        },
-    );
-    ok(
-        &*store,
-        vec![Op::ContinueAsNew {
-            instance_id: "a".into(),
-            execution: 0,
-            input: "2".into(),
-            started,
-        }],
-    )
-    .await;
+    ok(&*store, vec![continue_as_new("a", 0, "2")]).await;
     assert_eq!(waits("a").await, None, "a new execution has not waited yet");
 
     ok(&*store, vec![set_waiting("a", waiting(1, &[1], 40))]).await;
