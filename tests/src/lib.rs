@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reprise::store::InstanceRecord;
+use reprise::waiting::AwaitedKind;
 use reprise::{Limits, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
 use reprise_sqlite::SqliteStore;
 
@@ -157,6 +158,26 @@ impl Host {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("instance {id} never reached custom status {want}");
+    }
+
+    /// Waits (up to five seconds) until the instance's last episode has
+    /// ended in a wait for the named event: everything before that wait
+    /// (activities included) is in its history, and nothing more happens
+    /// until the event or a timer arrives.
+    pub async fn wait_for_event_wait(&self, id: &str, event: &str) {
+        for _ in 0..500 {
+            let facts = self.runtime.waiting(id).await.expect("waiting");
+            let report = facts.report();
+            if report
+                .waiting
+                .iter()
+                .any(|awaited| matches!(awaited.what, AwaitedKind::Event { name } if name == event))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("instance {id} never waited for event {event}");
     }
 
     /// Waits (up to a minute) until every actor operation has been handled

@@ -72,8 +72,10 @@ async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() 
             r#"{"item":"desk","amount":300,"timeout_secs":3600}"#,
         )
         .await;
-    host.wait_for_custom_status(&id, r#""waiting for manager""#)
-        .await;
+    // Not just the custom status, which is set before the manager is
+    // notified: the notify activity must be in history before the worker
+    // stops, or its result would be committed after the rows are rewritten.
+    host.wait_for_event_wait(&id, "approval").await;
     host.stop_worker();
     let recorded = host.runtime.history(&id).await.unwrap();
     let db = rusqlite::Connection::open(&host.db).unwrap();
