@@ -332,20 +332,32 @@ impl WorkerProcess {
     /// Starts `reprise --db DB worker`; if a killed worker's lease has not
     /// run out yet, it waits for it (the tests' leases last two seconds).
     pub fn spawn(db: impl AsRef<std::ffi::OsStr>) -> Self {
-        Self::spawn_with_stderr(db.as_ref(), std::process::Stdio::null())
+        Self::spawn_with(
+            db.as_ref(),
+            &["worker", "--wait-for-lease"],
+            std::process::Stdio::null(),
+        )
     }
 
     /// [`WorkerProcess::spawn`], with its log (stderr) going to `log`.
     pub fn spawn_logging(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
         let log = std::fs::File::create(log).expect("create the worker's log file");
-        Self::spawn_with_stderr(db.as_ref(), log.into())
+        Self::spawn_with(db.as_ref(), &["worker", "--wait-for-lease"], log.into())
     }
 
-    fn spawn_with_stderr(db: &std::ffi::OsStr, stderr: std::process::Stdio) -> Self {
+    /// Starts `reprise --db DB worker --cluster`, logging at `info` to
+    /// `log`: one of several workers sharing the database's work.
+    pub fn spawn_cluster(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
+        let log = std::fs::File::create(log).expect("create the worker's log file");
+        let args = ["--log-level", "warn,reprise=info", "worker", "--cluster"];
+        Self::spawn_with(db.as_ref(), &args, log.into())
+    }
+
+    fn spawn_with(db: &std::ffi::OsStr, args: &[&str], stderr: std::process::Stdio) -> Self {
         let child = Command::new(reprise_bin())
             .arg("--db")
             .arg(db)
-            .args(["worker", "--wait-for-lease"])
+            .args(args)
             .env("REPRISE_LEASE_MS", TEST_LEASE_MS.to_string())
             .stdout(std::process::Stdio::null())
             .stderr(stderr)
@@ -368,6 +380,25 @@ impl WorkerProcess {
             .expect("run kill");
         assert!(sent.success(), "kill -TERM failed");
         self.0.wait().expect("wait for the worker")
+    }
+
+    /// Freezes the process (SIGSTOP), as a long GC pause or a stalled VM
+    /// would; [`WorkerProcess::thaw`] lets it go on.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen process go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, which: &str) {
+        let sent = Command::new("kill")
+            .args([which, &self.0.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill {which} failed");
     }
 
     fn stop(&mut self) {

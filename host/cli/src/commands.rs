@@ -226,6 +226,12 @@ struct WorkerArgs {
     /// failing.
     #[arg(long)]
     wait_for_lease: bool,
+    /// Share the database's work with the other workers started with
+    /// `--cluster`: each executes the instances of a fair share of the
+    /// partitions (one of them the actors), and they take over the share
+    /// of a worker that stops or dies once its leases run out.
+    #[arg(long, conflicts_with = "wait_for_lease")]
+    cluster: bool,
 }
 
 impl WorkerArgs {
@@ -242,14 +248,19 @@ impl WorkerArgs {
         }
     }
 
-    /// Takes the database's worker lease (waiting for it if asked) and
-    /// starts the worker.
+    /// Joins the cluster, or takes the database's worker lease (waiting
+    /// for it if asked), and starts the worker.
     async fn start(
         &self,
         runtime: &Runtime,
         lease: Duration,
         db: &Database,
     ) -> anyhow::Result<WorkerHandle> {
+        if self.cluster {
+            return Ok(runtime
+                .start_cluster_worker(self.concurrency, lease)
+                .await?);
+        }
         loop {
             match runtime.start_leased_worker(self.concurrency, lease).await {
                 Ok(worker) => return Ok(worker),

@@ -30,8 +30,8 @@ use std::time::Duration;
 use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
-    FeedPosition, InstanceQuery, InstanceRecord, Message, Outstanding, Registration, Resumable,
-    Role, Status, Store, StoreCounts, StoreError, TimerRecord,
+    FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
+    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
@@ -580,5 +580,17 @@ impl Store for PostgresStore {
             activities: row::all(&activities, row::activity)?,
             timers: row::all(&timers, row::timer)?,
         })
+    }
+
+    async fn leases(&self) -> Result<Vec<Lease>, StoreError> {
+        let client = self.reader().await;
+        let rows = client
+            .query(
+                "SELECT name, owner, token, expires_at FROM leases ORDER BY name COLLATE \"C\"",
+                &[],
+            )
+            .await
+            .map_err(PgError::from)?;
+        Ok(row::all(&rows, row::lease)?)
     }
 }

@@ -6,8 +6,8 @@ use std::fmt::Display;
 
 use reprise_core::history::codec;
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, InstanceRecord, Message,
-    MessageKind, ParentRef, Status, StoreError, TimerRecord,
+    ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, InstanceRecord, Lease,
+    Message, MessageKind, ParentRef, Status, StoreError, TimerRecord,
 };
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
@@ -209,6 +209,16 @@ pub(crate) fn timer(row: &Row) -> Result<TimerRecord, PgError> {
         execution: f.u32("execution")?,
         task: f.u32("task")?,
         fire_at: f.uint("fire_at")?,
+    })
+}
+
+pub(crate) fn lease(row: &Row) -> Result<Lease, PgError> {
+    let f = Fields::new(row, "leases");
+    Ok(Lease {
+        name: f.get("name")?,
+        owner: f.get("owner")?,
+        token: f.uint("token")?,
+        expires_at: f.uint("expires_at")?,
     })
 }
 

@@ -111,6 +111,15 @@ impl Router {
         }
     }
 
+    /// Tells every hot instance whose id `pick` chooses to stop.
+    pub(crate) fn stop_where(&self, pick: impl Fn(&str) -> bool, why: &str) {
+        for (id, route) in &self.table().routes {
+            if pick(id) {
+                let _ = route.sender.send(Wake::Stop(why.to_owned()));
+            }
+        }
+    }
+
     pub(crate) fn is_hot(&self, id: &str) -> bool {
         self.table().routes.contains_key(id)
     }

@@ -43,7 +43,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     timer,
                 })
                 .collect();
-            if let Err(error) = shared.commit_as_worker(batch).await {
+            if let Err(error) = shared.commit(batch).await {
                 tracing::error!(%error, "cannot fire timers");
                 tokio::time::sleep(MAX_SLEEP).await;
             }

@@ -20,9 +20,9 @@ pub use schema::Durability;
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
-    Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Message, MessageKind,
-    Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
-    TimerRecord,
+    Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
+    MessageKind, Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreCounts,
+    StoreError, TimerRecord,
 };
 use row::{Fields, SqliteError};
 
@@ -632,6 +632,25 @@ impl Store for SqliteStore {
                 .query_map(params![id, execution], read_timer)?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(Outstanding { activities, timers })
+        })
+        .await
+    }
+
+    async fn leases(&self) -> Result<Vec<Lease>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT name, owner, token, expires_at FROM leases ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                let f = Fields::new(row, "leases", &["name"]);
+                Ok(Lease {
+                    name: f.get("name")?,
+                    owner: f.get("owner")?,
+                    token: f.get("token")?,
+                    expires_at: f.get("expires_at")?,
+                })
+            })?;
+            rows.collect()
         })
         .await
     }

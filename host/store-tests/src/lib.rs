@@ -52,6 +52,7 @@ macro_rules! conformance {
             actor_results_are_kept_until_dropped,
             a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows,
             work_fenced_by_a_lease_that_moved_on_is_refused,
+            leases_are_listed_by_name_with_holder_token_and_expiry,
             the_feed_shows_other_handles_changes_in_commit_order,
             the_feed_leaves_out_consumed_messages_and_pages,
             registrations_keep_their_order_and_compiled_code_its_engine,

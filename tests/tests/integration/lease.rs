@@ -12,10 +12,15 @@ use reprise_tests::{TEST_LEASE_MS, WorkerProcess, registered_client, reprise_bin
 
 /// The worker lease as stored: owner, token, expiry (ms).
 fn lease(db: &Path) -> Option<(String, u64, u64)> {
+    lease_named(db, "worker")
+}
+
+/// A lease as stored: owner, token, expiry (ms).
+fn lease_named(db: &Path, name: &str) -> Option<(String, u64, u64)> {
     let sql = rusqlite::Connection::open(db).unwrap();
     sql.query_row(
-        "SELECT owner, token, expires_at FROM leases WHERE name = 'worker'",
-        [],
+        "SELECT owner, token, expires_at FROM leases WHERE name = ?1",
+        [name],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
     )
     .ok()
@@ -133,13 +138,15 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
         .start_leased_worker(4, Duration::from_secs(600))
         .await
         .unwrap();
-    let (_, old_token, expires_at) = lease(&db).unwrap();
+    // The lease that fences an instance's work is its partition's.
+    let partition = format!("partition/{}", reprise::partition_of("oslo"));
+    let (_, old_token, expires_at) = lease_named(&db, &partition).unwrap();
 
     // Another host whose clock says the lease ran out takes it over.
     let other = reprise_sqlite::SqliteStore::open(&db).unwrap();
     let taken = other
         .commit(vec![Op::TakeLease {
-            name: "worker".into(),
+            name: partition,
             owner: "another host".into(),
             now: expires_at + 1,
             until: expires_at + 600_000,
@@ -149,8 +156,11 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
         .unwrap();
     assert_eq!(taken.lease, Some(old_token + 1));
 
+    let options = StartOptions {
+        instance_id: Some("oslo".into()),
+    };
     let id = runtime
-        .start("hello_sequence", r#"["Oslo"]"#, StartOptions::default())
+        .start("hello_sequence", r#"["Oslo"]"#, options)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;

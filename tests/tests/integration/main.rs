@@ -6,6 +6,7 @@ mod awaiting;
 mod bad_input;
 mod bank;
 mod cli;
+mod cluster;
 mod components;
 mod crash;
 mod determinism;

@@ -130,4 +130,6 @@ pub trait Store: Send + Sync + 'static {
     /// The activities and timers an execution has scheduled that have not
     /// finished: what its waits are waiting for.
     async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError>;
+    /// Every lease taken on this database, held or not, by name.
+    async fn leases(&self) -> Result<Vec<Lease>, StoreError>;
 }

@@ -332,6 +332,26 @@ pub struct Outstanding {
     pub timers: Vec<TimerRecord>,
 }
 
+/// A lease as stored: who holds it, until when, under which fencing token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Which lease (e.g. `worker`, `partition/3`, `host/…`).
+    pub name: String,
+    /// Its last holder.
+    pub owner: String,
+    /// The fencing token, which grows whenever the lease changes hands.
+    pub token: u64,
+    /// ms since the Unix epoch; 0 once given up.
+    pub expires_at: u64,
+}
+
+impl Lease {
+    /// Whether it is held at `now` (ms): granted and not run out.
+    pub fn is_held(&self, now: u64) -> bool {
+        self.token > 0 && self.expires_at >= now
+    }
+}
+
 /// A durable timer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimerRecord {

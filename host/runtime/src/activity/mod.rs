@@ -14,6 +14,7 @@ pub(crate) use context::ActivityState;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::component::ComponentError;
 use crate::engine::GuestLimit;
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
+use crate::ownership::Unit;
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
@@ -132,6 +134,9 @@ impl Claims {
 /// start, recovery).
 const SCANS_PER_FULL_SCAN: u64 = 100;
 
+/// Most tasks a full scan reads.
+const FULL_SCAN_LIMIT: usize = 20_000;
+
 /// Runs activity tasks, forever: those handed over by commits as they
 /// arrive, and those a scan of the store finds due (every 100 ms, and when
 /// woken).
@@ -144,7 +149,8 @@ pub(crate) async fn dispatch(
     let claims: Arc<Mutex<Claims>> = Arc::default();
     let start = |task: ActivityTask| {
         let attempt = (task.id, task.attempt);
-        if !lock(&claims).claim(attempt) {
+        // Another host's partition: its owner runs it.
+        if !shared.ownership.owns_instance(&task.instance_id) || !lock(&claims).claim(attempt) {
             return;
         }
         let (shared, permits, claims) = (shared.clone(), permits.clone(), claims.clone());
@@ -163,10 +169,18 @@ pub(crate) async fn dispatch(
             claims.scans_started += 1;
             claims.scans_started
         };
-        let retries_only = scan % SCANS_PER_FULL_SCAN != 1;
+        let full = scan % SCANS_PER_FULL_SCAN == 1
+            || shared.activity_full_scan.swap(false, Ordering::Relaxed);
+        // A full scan also reads other hosts' tasks (queued or running), so
+        // it reads far enough to get past them.
+        let limit = if full {
+            FULL_SCAN_LIMIT
+        } else {
+            concurrency * 2
+        };
         match shared
             .store
-            .due_activities(shared.now_ms(), concurrency * 2, retries_only)
+            .due_activities(shared.now_ms(), limit, !full)
             .await
         {
             Ok(due) => due.into_iter().for_each(&start),
@@ -250,7 +264,10 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
             }
         }
     };
-    if let Err(error) = shared.commit_as_worker(vec![op]).await {
+    if let Err(error) = shared
+        .commit_as_worker(vec![op], Unit::of_instance(&task.instance_id))
+        .await
+    {
         tracing::error!(%error, "activity result not committed; it will run again");
     }
 }

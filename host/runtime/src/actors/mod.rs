@@ -25,6 +25,7 @@ use crate::component::{ComponentError, LoadedComponent};
 use crate::directory::Directory;
 use crate::guest_log;
 use crate::history::{Failure, Outcome};
+use crate::ownership::Unit;
 use crate::runtime::Shared;
 use crate::store::{
     ActorId, ActorMessage, ActorOperation, AtomicRequest, MessageKind, NewMessage, Op, ReplyTo,
@@ -55,6 +56,11 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
     shared.keep_idle_actors(&idle);
     loop {
         let wake = shared.actor_wake.notified();
+        if !shared.ownership.owns(Unit::Actors) {
+            // Another host handles the actors; gaining them wakes this loop.
+            let _ = tokio::time::timeout(Duration::from_secs(1), wake).await;
+            continue;
+        }
         // Snapshot before reading: an actor busy now may commit while we read,
         // and what we read for it would be stale.
         let (busy, atomic_busy) = {
@@ -258,7 +264,7 @@ async fn run_batch_in_span(
         states,
     }];
     batch.extend(ops);
-    if let Err(error) = shared.commit_as_worker(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch, Unit::Actors).await {
         tracing::warn!(%error, "actor batch not committed; it will run again");
     }
 }
@@ -294,7 +300,7 @@ async fn run_atomic_in_span(shared: &Arc<Shared>, idle: &IdleHandlers, request: 
         }
     };
     batch.extend(reply(&request.reply, &result));
-    if let Err(error) = shared.commit_as_worker(batch).await {
+    if let Err(error) = shared.commit_as_worker(batch, Unit::Actors).await {
         tracing::warn!(%error, "atomic actor request not committed; it will run again");
     }
 }

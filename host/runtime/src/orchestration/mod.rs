@@ -26,6 +26,7 @@ use crate::activity::ActivityResult;
 use crate::component::ComponentError;
 use crate::guest_log;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
+use crate::ownership::Unit;
 use crate::replay::{Journal, Nondeterminism};
 use crate::runtime::{Shared, Wake};
 use crate::sandbox::{self, Determinism};
@@ -107,7 +108,7 @@ pub(crate) async fn drive(
         }
         shared.router.release(&instance_id, generation);
         if let Some(last) = last {
-            save_unconsumed_results(&shared, last).await;
+            save_unconsumed_results(&shared, &instance_id, last).await;
         }
     }
     .instrument(span)
@@ -117,7 +118,7 @@ pub(crate) async fn drive(
 /// Commits to the inbox the activity results passed to this task that it did
 /// not consume: those it took in and those still queued. No more can arrive
 /// once its slot is released.
-async fn save_unconsumed_results(shared: &Arc<Shared>, carry: Carry) {
+async fn save_unconsumed_results(shared: &Arc<Shared>, instance_id: &str, carry: Carry) {
     let Carry {
         mut wakes,
         unsaved: mut results,
@@ -135,7 +136,8 @@ async fn save_unconsumed_results(shared: &Arc<Shared>, carry: Carry) {
         .into_iter()
         .map(ActivityResult::into_inbox)
         .collect();
-    if let Err(error) = shared.commit_as_worker(batch).await {
+    let unit = Unit::of_instance(instance_id);
+    if let Err(error) = shared.commit_as_worker(batch, unit).await {
         tracing::warn!(%error, "activity results not saved; the activities will run again");
     }
 }
@@ -210,7 +212,7 @@ async fn run_execution(
         Ok(component) => component,
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why.to_string())));
-            commit_final(shared, batch).await;
+            commit_final(shared, &record.id, batch).await;
             return (Ending::Done, state.carry());
         }
     };
@@ -219,7 +221,7 @@ async fn run_execution(
     let ending = match result {
         Ok(outcome) => {
             let batch = finish(&mut state, &record, outcome);
-            commit_final(shared, batch).await;
+            commit_final(shared, &record.id, batch).await;
             Ending::Done
         }
         Err(Unwind::ContinueAsNew) => {
@@ -238,7 +240,10 @@ async fn run_execution(
                     },
                 },
             });
-            match shared.commit_as_worker(batch).await {
+            match shared
+                .commit_as_worker(batch, Unit::of_instance(&record.id))
+                .await
+            {
                 Ok(_) => Ending::ContinueAsNew,
                 Err(e) => {
                     tracing::info!(error = %e, "continue-as-new not committed");
@@ -258,7 +263,7 @@ async fn run_execution(
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
-            commit_final(shared, batch).await;
+            commit_final(shared, &record.id, batch).await;
             Ending::Done
         }
     };
@@ -389,8 +394,11 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
     batch
 }
 
-async fn commit_final(shared: &Arc<Shared>, batch: Vec<Op>) {
-    if let Err(error) = shared.commit_as_worker(batch).await {
+async fn commit_final(shared: &Arc<Shared>, instance_id: &str, batch: Vec<Op>) {
+    if let Err(error) = shared
+        .commit_as_worker(batch, Unit::of_instance(instance_id))
+        .await
+    {
         tracing::info!(%error, "final episode not committed");
     }
 }

@@ -6,6 +6,7 @@ use wasmtime::Result;
 
 use super::state::{OrchestrationState, Unwind};
 use crate::engine::GuestData;
+use crate::ownership::Unit;
 use crate::runtime::Wake;
 
 impl GuestData<OrchestrationState> {
@@ -21,7 +22,7 @@ impl GuestData<OrchestrationState> {
             let batch = state.take_batch_for_wait(awaited);
             state
                 .shared
-                .commit_as_worker(batch)
+                .commit_as_worker(batch, Unit::of_instance(&state.instance_id))
                 .await
                 .map_err(|e| match e {
                     crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),

@@ -6,7 +6,7 @@
 //! makes this process execute orchestrations, activities, timers and actors.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use tokio::sync::mpsc::UnboundedSender;
 
 mod actors;
+mod cluster;
 mod finished;
 mod slots;
 mod waiting;
@@ -35,6 +36,7 @@ use crate::metrics::{Counters, Tally};
 use crate::names::{self, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
+use crate::ownership::{Ownership, Unit};
 use crate::registry::{ComponentStats, Registry};
 pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
@@ -74,9 +76,11 @@ pub(crate) struct Shared {
     /// dropped when the pool runs out of slots.
     idle_actors: Mutex<Weak<IdleHandlers>>,
     worker: AtomicBool,
-    /// The fencing token of the worker lease this process holds, 0 for
-    /// none: the work it commits is applied only while the lease is its.
-    fence: AtomicU64,
+    /// The units of work this process executes, with their fencing tokens.
+    pub(crate) ownership: Ownership,
+    /// Set when this process gains a partition: the activity dispatcher
+    /// then scans the whole table for the partition's orphaned tasks.
+    pub(crate) activity_full_scan: AtomicBool,
     /// What this process has done, for monitoring.
     pub(crate) counters: Counters,
 }
@@ -105,23 +109,20 @@ impl Shared {
         self.worker.load(Ordering::Relaxed)
     }
 
-    /// Commits what the worker did (an episode, an activity's result, a
-    /// timer, an actor batch): like [`Shared::commit`], but fenced by the
-    /// worker lease when the worker holds one, so a worker that lost its
-    /// lease while paused cannot apply anything once another has taken over.
+    /// Commits what the worker did for a unit of work it owns (an episode,
+    /// an activity's result, an actor batch): like [`Shared::commit`], but
+    /// fenced by the unit's lease when it is leased, so a worker that lost
+    /// the lease while paused cannot apply anything once another has taken
+    /// over. Refused without a write when the unit is not this process's.
     pub(crate) async fn commit_as_worker(
         self: &Arc<Self>,
         mut batch: Batch,
+        unit: Unit,
     ) -> Result<(), StoreError> {
-        let token = self.fence.load(Ordering::Relaxed);
-        if token != 0 {
-            batch.insert(
-                0,
-                Op::ExpectLease {
-                    name: worker::WORKER_LEASE.into(),
-                    token,
-                },
-            );
+        match self.ownership.fence(unit) {
+            Ok(None) => {}
+            Ok(Some(fence)) => batch.insert(0, fence),
+            Err(why) => return Err(StoreError::Conflict(why)),
         }
         self.commit(batch).await
     }
@@ -186,12 +187,16 @@ impl Shared {
         }
         if self.worker.load(Ordering::Relaxed) {
             for message in messages {
-                if let Some(spawn) = self.router.deliver(message) {
+                if self.ownership.owns_instance(&message.instance_id)
+                    && let Some(spawn) = self.router.deliver(message)
+                {
                     self.spawn(spawn);
                 }
             }
             for seed in created {
-                if let Some(spawn) = self.router.ensure(&seed.record.id) {
+                if self.ownership.owns_instance(&seed.record.id)
+                    && let Some(spawn) = self.router.ensure(&seed.record.id)
+                {
                     self.spawn_seeded(spawn, Some(seed));
                 }
             }
@@ -386,7 +391,8 @@ impl RuntimeBuilder {
                 actor_results: Notify::new(),
                 idle_actors: Mutex::new(Weak::new()),
                 worker: AtomicBool::new(false),
-                fence: AtomicU64::new(0),
+                ownership: Ownership::default(),
+                activity_full_scan: AtomicBool::new(false),
                 counters: Counters::default(),
             }),
         })

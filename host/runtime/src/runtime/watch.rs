@@ -59,14 +59,16 @@ async fn follow(
 
 /// Starts every running instance and wakes every loop: what follows a start
 /// or a gap in the feed.
-async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
+pub(super) async fn recover(shared: &Arc<Shared>) -> Result<(), StoreError> {
     shared.registry.refresh().await?;
     for record in shared
         .store
         .instances(&InstanceQuery::status(Some(Status::Running), usize::MAX))
         .await?
     {
-        if let Some(spawn) = shared.router.ensure(&record.id) {
+        if shared.ownership.owns_instance(&record.id)
+            && let Some(spawn) = shared.router.ensure(&record.id)
+        {
             shared.spawn(spawn);
         }
     }
@@ -84,7 +86,9 @@ async fn act_on(shared: &Arc<Shared>, change: Change) {
             id,
             status: Some(Status::Running),
         } => {
-            if let Some(spawn) = shared.router.ensure(&id) {
+            if shared.ownership.owns_instance(&id)
+                && let Some(spawn) = shared.router.ensure(&id)
+            {
                 shared.spawn(spawn);
             }
         }
@@ -98,7 +102,9 @@ async fn act_on(shared: &Arc<Shared>, change: Change) {
         }
         // Hot instances ignore what they already have; cold ones wake up.
         Change::Message(message) => {
-            if let Some(spawn) = shared.router.deliver(message) {
+            if shared.ownership.owns_instance(&message.instance_id)
+                && let Some(spawn) = shared.router.deliver(message)
+            {
                 shared.spawn(spawn);
             }
         }

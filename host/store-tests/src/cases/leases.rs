@@ -1,6 +1,6 @@
 //! Leases and their fencing tokens.
 
-use reprise_core::store::{Committed, Op, StoreError};
+use reprise_core::store::{Committed, Lease, Op, StoreError};
 
 use crate::Backend;
 use crate::fixtures::{assert_conflict, commit, create};
@@ -82,4 +82,46 @@ pub async fn work_fenced_by_a_lease_that_moved_on_is_refused<B: Backend>() {
     assert!(store.instance("late-a").await.unwrap().is_none());
     assert!(store.instance("by-b").await.unwrap().is_some());
     assert!(store.instance("never").await.unwrap().is_none());
+}
+
+/// The list of leases shows each one's holder, token and expiry, in name
+/// order (byte order: `partition/10` before `partition/2`); a lease given
+/// up stays listed, run out, with its token.
+pub async fn leases_are_listed_by_name_with_holder_token_and_expiry<B: Backend>() {
+    let db = B::create().await;
+    let store = &*db.connect().await;
+    assert_eq!(store.leases().await.unwrap(), Vec::new());
+    let take = |name: &str, owner: &str| Op::TakeLease {
+        name: name.into(),
+        owner: owner.into(),
+        now: 1_000,
+        until: 5_000,
+    };
+    let two = token(commit(store, vec![take("partition/2", "a")]).await);
+    let ten = token(commit(store, vec![take("partition/10", "b")]).await);
+    let release = Op::ReleaseLease {
+        name: "partition/10".into(),
+        owner: "b".into(),
+    };
+    commit(store, vec![release]).await.unwrap();
+    let leases = store.leases().await.unwrap();
+    assert_eq!(
+        leases,
+        vec![
+            Lease {
+                name: "partition/10".into(),
+                owner: "b".into(),
+                token: ten,
+                expires_at: 0,
+            },
+            Lease {
+                name: "partition/2".into(),
+                owner: "a".into(),
+                token: two,
+                expires_at: 5_000,
+            },
+        ]
+    );
+    assert!(leases[1].is_held(5_000) && !leases[1].is_held(5_001));
+    assert!(!leases[0].is_held(1_000), "given up");
 }
