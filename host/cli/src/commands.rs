@@ -177,6 +177,10 @@ enum Command {
         /// Scale the number of instances and operations (1.0 is the default size).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Worker processes sharing the database, this one included
+        /// (PostgreSQL only): the others are `reprise worker --cluster`.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        hosts: u16,
         /// The `actors` workload's `account` actor from this component
         /// instead of `bank.wasm` (the Python or JavaScript account, say).
         #[arg(long)]
@@ -470,6 +474,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         dir,
         no_fsync,
         scale,
+        hosts,
         account_component,
         components,
         orchestration,
@@ -488,11 +493,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Database::Postgres(url) => Some(url.clone()),
                 Database::Sqlite(_) => None,
             },
+            hosts: usize::from(hosts),
             scale,
             account_component,
             components,
             orchestration: orchestration.map(|name| (name, input)),
         };
+        if options.hosts > 1 && options.postgres.is_none() {
+            bail!("--hosts needs a PostgreSQL database (--db postgres://…)");
+        }
         run_bench(&workloads, &options).await?;
         return Ok(ExitCode::SUCCESS);
     }

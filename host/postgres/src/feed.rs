@@ -103,8 +103,12 @@ pub(crate) async fn append(
     if entries.is_empty() {
         return Ok(());
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
-        .await?;
+    // The notification goes out when the transaction commits (see listen.rs).
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)",
+        &[&FEED_LOCK, &crate::listen::CHANNEL, &origin.to_string()],
+    )
+    .await?;
     let kinds: Vec<&str> = entries.iter().map(|e| e.kind).collect();
     let subjects: Vec<Option<&str>> = entries.iter().map(|e| e.subject.as_deref()).collect();
     let messages: Vec<Option<i64>> = entries.iter().map(|e| e.message).collect();

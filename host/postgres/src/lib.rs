@@ -16,6 +16,7 @@
 //! - [`testing`]: a fresh database for each test.
 
 mod feed;
+mod listen;
 mod row;
 mod schema;
 pub mod testing;
@@ -33,7 +34,7 @@ use reprise_core::store::{
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
     Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, IsolationLevel, NoTls};
 
@@ -65,6 +66,16 @@ pub struct PostgresStore {
     next_reader: AtomicUsize,
     /// Marks this handle's rows in the change feed.
     origin: i64,
+    /// Woken when another handle may have committed (see `listen`).
+    changed: Arc<Notify>,
+    /// The task that listens for that; it ends with the handle.
+    listener: tokio::task::AbortHandle,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -87,19 +98,24 @@ const NETWORK_TIMEOUT: Duration = Duration::from_secs(10);
 /// a process that froze mid-commit is ended by the server, releasing its
 /// locks (the feed lock, a lease's row) for everyone else.
 async fn connect(url: &str) -> Result<Client, PgError> {
-    let mut config: tokio_postgres::Config = url.parse()?;
-    config
-        .connect_timeout(NETWORK_TIMEOUT)
-        .keepalives_idle(NETWORK_TIMEOUT)
-        .tcp_user_timeout(NETWORK_TIMEOUT)
-        .options("-c idle_in_transaction_session_timeout=30000");
-    let (client, connection) = config.connect(NoTls).await?;
+    let (client, connection) = config(url)?.connect(NoTls).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {
             tracing::warn!(error = %row::describe(&error), "PostgreSQL connection closed");
         }
     });
     Ok(client)
+}
+
+/// How every connection is configured (see [`connect`]).
+fn config(url: &str) -> Result<tokio_postgres::Config, PgError> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    config
+        .connect_timeout(NETWORK_TIMEOUT)
+        .keepalives_idle(NETWORK_TIMEOUT)
+        .tcp_user_timeout(NETWORK_TIMEOUT)
+        .options("-c idle_in_transaction_session_timeout=5000");
+    Ok(config)
 }
 
 impl PostgresStore {
@@ -111,6 +127,9 @@ impl PostgresStore {
 
     async fn open(url: &str) -> Result<Self, PgError> {
         let url = url.to_owned();
+        let origin = handle_origin();
+        let changed = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen::listen(url.clone(), origin, changed.clone()));
         let connector: Connector = Arc::new(move || {
             let url = url.clone();
             Box::pin(async move { connect(&url).await })
@@ -121,7 +140,6 @@ impl PostgresStore {
         for _ in 0..READERS {
             readers.push(Mutex::new(connector().await?));
         }
-        let origin = handle_origin();
         let (sender, receiver) = mpsc::unbounded_channel();
         let counters = Arc::new(writer::Counters::default());
         tokio::spawn(writer::run(
@@ -138,6 +156,8 @@ impl PostgresStore {
             connect: connector,
             next_reader: AtomicUsize::new(0),
             origin,
+            changed,
+            listener: listener.abort_handle(),
         })
     }
 
@@ -580,6 +600,10 @@ impl Store for PostgresStore {
             activities: row::all(&activities, row::activity)?,
             timers: row::all(&timers, row::timer)?,
         })
+    }
+
+    fn changes_signal(&self) -> Option<Arc<Notify>> {
+        Some(self.changed.clone())
     }
 
     async fn leases(&self) -> Result<Vec<Lease>, StoreError> {

@@ -10,9 +10,10 @@
 //!
 //! A worker alone on a database in this process owns every unit without a
 //! fence. A leased worker owns each unit by a lease of the same name, and
-//! every commit of the work of a unit carries the lease's fencing token
-//! ([`Op::ExpectLease`]): once the lease has moved on, nothing the former
-//! owner commits for that unit is applied, however long it was paused.
+//! every commit of the work of a unit carries the fencing token the lease
+//! had when the work began ([`Op::ExpectLease`], see [`Tenure`]): once the
+//! lease has moved on, nothing the former owner commits for that unit is
+//! applied, however long it was paused.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -117,6 +118,11 @@ impl Ownership {
         self.token(unit) != NONE
     }
 
+    /// Whether this process executes every instance.
+    pub(crate) fn owns_every_partition(&self) -> bool {
+        (0..PARTITIONS).all(|n| self.owns(Unit::Partition(n)))
+    }
+
     /// Whether this process may execute the instance.
     pub(crate) fn owns_instance(&self, id: &str) -> bool {
         self.owns(Unit::of_instance(id))
@@ -147,18 +153,41 @@ impl Ownership {
             .collect()
     }
 
-    /// The fence a commit of the unit's work carries: `Ok(None)` when owned
-    /// without a lease, the lease check when leased, and `Err` with the
-    /// reason when the unit is not this process's (any more).
-    pub(crate) fn fence(&self, unit: Unit) -> Result<Option<Op>, String> {
+    /// This process's current tenure of the unit, for work it takes on
+    /// now; `Err` with the reason when the unit is not its (any more).
+    pub(crate) fn tenure(&self, unit: Unit) -> Result<Tenure, String> {
         match self.token(unit) {
             NONE => Err(format!("this process does not own {unit}")),
-            UNFENCED => Ok(None),
-            token => Ok(Some(Op::ExpectLease {
-                name: unit.lease(),
-                token,
-            })),
+            token => Ok(Tenure { unit, token }),
         }
+    }
+}
+
+impl Ownership {
+    /// Whether the tenure is still this process's current one of its unit.
+    pub(crate) fn is_current(&self, tenure: &Tenure) -> bool {
+        self.token(tenure.unit) == tenure.token
+    }
+}
+
+/// One period of this process's ownership of a unit, as work taken on
+/// during it remembers it. That work's commits are fenced by the token of
+/// this tenure, so it can never commit under a later one: should the lease
+/// run out and be taken again, by this process or another, the store
+/// refuses it.
+#[derive(Debug, Clone)]
+pub(crate) struct Tenure {
+    unit: Unit,
+    token: u64,
+}
+
+impl Tenure {
+    /// The check a commit of the work carries, if the unit is leased.
+    pub(crate) fn fence(&self) -> Option<Op> {
+        (self.token != UNFENCED).then(|| Op::ExpectLease {
+            name: self.unit.lease(),
+            token: self.token,
+        })
     }
 }
 
@@ -184,21 +213,24 @@ mod tests {
     }
 
     #[test]
-    fn a_commit_is_fenced_by_the_units_lease_or_refused() {
+    fn a_commit_is_fenced_by_the_token_its_unit_had_when_the_work_began() {
         let ownership = Ownership::default();
         let unit = Unit::of_instance("order-1");
-        assert!(ownership.fence(unit).is_err());
+        assert!(ownership.tenure(unit).is_err());
         ownership.gain(unit, 7);
-        assert!(matches!(
-            ownership.fence(unit),
-            Ok(Some(Op::ExpectLease { name, token: 7 })) if name == "partition/13"
-        ));
+        let tenure = ownership.tenure(unit).unwrap();
         assert_eq!(ownership.leased(), vec![(unit, 7)]);
         assert!(ownership.owns_instance("order-1") && !ownership.owns(Unit::Actors));
+        // Lost and taken again: the work begun before keeps its old token.
         ownership.lose(unit);
         assert!(!ownership.owns_instance("order-1"));
+        ownership.gain(unit, 9);
+        assert!(matches!(
+            tenure.fence(),
+            Some(Op::ExpectLease { name, token: 7 }) if name == "partition/13"
+        ));
         ownership.own_everything();
-        assert!(matches!(ownership.fence(Unit::Actors), Ok(None)));
+        assert!(ownership.tenure(Unit::Actors).unwrap().fence().is_none());
         assert!(ownership.leased().is_empty());
         assert_eq!(Unit::all().count(), UNITS);
     }

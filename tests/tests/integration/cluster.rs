@@ -154,29 +154,32 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     }
 
     // The storm is queued; three hosts share it.
+    let queued = work_left(&store).await;
     let mut hosts: Vec<WorkerProcess> = (0..3)
         .map(|n| spawn(&db, logs.path(), &format!("host-{n}")))
         .collect();
-    let shared = until_held(&store, "three hosts share the units", |held| {
-        held.len() == 3 && held.values().sum::<usize>() == UNITS
+    until_held(&store, "three hosts share the units fairly", |held| {
+        held.len() == 3 && held.values().sum::<usize>() == UNITS && held.values().all(|&n| n >= 5)
     })
     .await;
-    assert!(shared.values().all(|&n| n >= 5), "fair shares: {shared:?}");
 
     // The same host is killed three times as the work goes down, and
     // restarted at once; its units wait for its leases to run out, then
     // the others (or its successor) take them.
-    let queued = work_left(&store).await;
+    let mut interrupted = 0;
     for kill in 0..KILLS {
         let mark = queued * (KILLS - kill) as u64 / (KILLS + 1) as u64;
         wait_until("progress", async || work_left(&store).await <= mark).await;
         hosts.remove(0).kill();
-        assert!(
-            work_left(&store).await > 0,
-            "kill {kill} must hit work in progress"
-        );
+        if work_left(&store).await > 0 {
+            interrupted += 1;
+        }
         hosts.insert(0, spawn(&db, logs.path(), &format!("host-0-{kill}")));
     }
+    assert!(
+        interrupted >= 2,
+        "only {interrupted} of {KILLS} kills hit work in progress"
+    );
     assert_all_completed(&client, &orchestrations).await;
     settle(&client).await;
 
@@ -191,8 +194,10 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     let counted: u64 = tallies.iter().map(|t| t["count"].as_u64().unwrap()).sum();
     let summed: i64 = tallies.iter().map(|t| t["sum"].as_i64().unwrap()).sum();
     assert_eq!((counted, summed), tally, "each operation applied once");
-    let held = holders(&store).await;
-    assert_eq!(held.len(), 3, "the successor took its share: {held:?}");
+    until_held(&store, "the last successor takes its share", |held| {
+        held.len() == 3 && held.values().sum::<usize>() == UNITS
+    })
+    .await;
 }
 
 /// Activities each chain has scheduled so far, by chain.
@@ -294,8 +299,8 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
     drop((frozen, successor));
     let log = std::fs::read_to_string(logs.path().join("frozen.log")).unwrap();
     assert!(
-        log.contains("has moved on") || log.contains("does not own"),
-        "the woken host's late work was refused:\n{log}"
+        log.contains("has moved on"),
+        "the store refused the woken host's late work:\n{log}"
     );
 }
 

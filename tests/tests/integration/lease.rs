@@ -138,23 +138,25 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
         .start_leased_worker(4, Duration::from_secs(600))
         .await
         .unwrap();
-    // The lease that fences an instance's work is its partition's.
-    let partition = format!("partition/{}", reprise::partition_of("oslo"));
-    let (_, old_token, expires_at) = lease_named(&db, &partition).unwrap();
-
-    // Another host whose clock says the lease ran out takes it over.
+    // The leases that fence an instance's work and the actors' work: its
+    // partition's and the actors'. Another host whose clock says they ran
+    // out takes them over.
     let other = reprise_sqlite::SqliteStore::open(&db).unwrap();
-    let taken = other
-        .commit(vec![Op::TakeLease {
-            name: partition,
-            owner: "another host".into(),
-            now: expires_at + 1,
-            until: expires_at + 600_000,
-        }])
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(taken.lease, Some(old_token + 1));
+    let partition = format!("partition/{}", reprise::partition_of("oslo"));
+    for name in [partition.as_str(), "actors"] {
+        let (_, old_token, expires_at) = lease_named(&db, name).unwrap();
+        let taken = other
+            .commit(vec![Op::TakeLease {
+                name: name.into(),
+                owner: "another host".into(),
+                now: expires_at + 1,
+                until: expires_at + 600_000,
+            }])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.lease, Some(old_token + 1));
+    }
 
     let options = StartOptions {
         instance_id: Some("oslo".into()),
@@ -168,6 +170,16 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
     assert_eq!(record.status, Status::Running);
     let history = runtime.history(&id).await.unwrap();
     assert_eq!(history.len(), 1, "only its start, no episode: {history:?}");
+    runtime
+        .signal_actor("tally", "fenced", "add", "1", None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        runtime.actor_state("tally", "fenced").await.is_err(),
+        "no actor batch applied"
+    );
+    assert_eq!(runtime.actor_backlog().await.unwrap(), 1, "still queued");
     assert!(
         other
             .due_activities(u64::MAX, 10, false)

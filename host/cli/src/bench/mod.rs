@@ -5,6 +5,7 @@
 //! guests an order of magnitude slower.
 
 mod component;
+mod hosts;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +78,9 @@ pub(crate) struct BenchOptions {
     /// A PostgreSQL server to run on (a fresh database per workload)
     /// instead of SQLite files in `dir`.
     pub(crate) postgres: Option<String>,
+    /// Worker processes sharing the database (PostgreSQL only): this one
+    /// and `hosts − 1` more.
+    pub(crate) hosts: usize,
     /// Scales the number of instances, operations and repetitions.
     pub(crate) scale: f64,
     /// The `actors` workload's account actor, when not the Rust one in
@@ -109,6 +113,9 @@ struct Bench {
     runtime: Runtime,
     store: BenchStore,
     worker: Option<WorkerHandle>,
+    /// Worker processes besides this one (`--hosts`).
+    others: Option<hosts::OtherHosts>,
+    hosts: usize,
     _dir: ScratchDir,
 }
 
@@ -118,7 +125,7 @@ enum BenchStore {
     /// The store, and the database it is on, dropped after the workload.
     Postgres {
         store: Arc<PostgresStore>,
-        _database: TestDatabase,
+        database: TestDatabase,
     },
 }
 
@@ -130,7 +137,7 @@ impl BenchStore {
                 let store = PostgresStore::connect(&database.url()).await?;
                 BenchStore::Postgres {
                     store: Arc::new(store),
-                    _database: database,
+                    database,
                 }
             }
             None => BenchStore::Sqlite(Arc::new(SqliteStore::open_with(
@@ -192,6 +199,8 @@ impl Bench {
             runtime,
             store,
             worker: None,
+            others: None,
+            hosts: options.hosts,
             _dir: dir,
         };
         for component in components {
@@ -209,14 +218,34 @@ impl Bench {
         Ok(())
     }
 
-    fn start_worker(&mut self, activity_concurrency: usize) {
-        self.worker = Some(self.runtime.start_worker(activity_concurrency));
+    /// Starts the worker: this process alone, or one of `--hosts`.
+    async fn start_worker(&mut self, activity_concurrency: usize) -> Result<(), Error> {
+        let BenchStore::Postgres { database, store } = &self.store else {
+            self.worker = Some(self.runtime.start_worker(activity_concurrency));
+            return Ok(());
+        };
+        if self.hosts <= 1 {
+            self.worker = Some(self.runtime.start_worker(activity_concurrency));
+            return Ok(());
+        }
+        let (worker, others) = hosts::start(
+            &self.runtime,
+            &**store,
+            &database.url(),
+            self.hosts,
+            activity_concurrency,
+        )
+        .await?;
+        self.worker = Some(worker);
+        self.others = Some(others);
+        Ok(())
     }
 
     fn stop_worker(&mut self) {
         if let Some(worker) = self.worker.take() {
             worker.abort();
         }
+        self.others = None;
     }
 
     /// Waits until no instance runs and no actor operation is queued.
@@ -262,7 +291,7 @@ const SEQ3_ROUNDS: usize = 3;
 
 async fn seq3(options: &BenchOptions) -> Result<Vec<String>, Error> {
     let mut bench = Bench::new(options, "seq3", &["hello_sequence"]).await?;
-    bench.start_worker(256);
+    bench.start_worker(256).await?;
     let n = scaled(options, 2000);
     let mut rates = Vec::new();
     let mut latencies = Vec::new();
@@ -330,7 +359,7 @@ async fn completed_latencies(runtime: &Runtime, ids: &[String]) -> Result<Vec<f6
 
 async fn fanout(options: &BenchOptions) -> Result<Vec<String>, Error> {
     let mut bench = Bench::new(options, "fanout", &["fan_out"]).await?;
-    bench.start_worker(256);
+    bench.start_worker(256).await?;
     let items = scaled(options, 1000);
     let mut times = Vec::new();
     for _ in 0..3 {
@@ -374,7 +403,7 @@ async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
         }
         None => "bank.wasm (Rust)".to_owned(),
     };
-    bench.start_worker(64);
+    bench.start_worker(64).await?;
     let accounts = 1000u64;
     for n in 0..accounts {
         bench
@@ -425,7 +454,7 @@ async fn actors(options: &BenchOptions) -> Result<Vec<String>, Error> {
 
 async fn replay(options: &BenchOptions) -> Result<Vec<String>, Error> {
     let mut bench = Bench::new(options, "replay", &["hello_sequence"]).await?;
-    bench.start_worker(256);
+    bench.start_worker(256).await?;
     let cities: Vec<String> = (0..500).map(|n| format!("city-{n}")).collect();
     let input = serde_json::to_string(&cities).unwrap_or_default();
     let id = bench

@@ -23,6 +23,8 @@ pub use query::{InstanceCursor, InstanceQuery};
 pub use crate::actor::{ActorId, ActorOperation};
 pub use records::*;
 
+use std::sync::Arc;
+
 use crate::history::HistoryEvent;
 
 /// What can go wrong in the store, grouped by what the caller must do.
@@ -132,4 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError>;
     /// Every lease taken on this database, held or not, by name.
     async fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+    /// A signal woken when other handles may have committed changes, for
+    /// a backend that can be told (PostgreSQL's LISTEN/NOTIFY): a feed
+    /// reader then reads at once instead of at its next poll. A signal is
+    /// a hint, never the truth: the reader still reads the feed, and still
+    /// polls now and then. `None`: poll.
+    fn changes_signal(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
 }

@@ -26,7 +26,7 @@ use crate::component::ComponentError;
 use crate::engine::GuestLimit;
 use crate::guest_log::{self, Source};
 use crate::history::{Failure, Outcome};
-use crate::ownership::Unit;
+use crate::ownership::{PARTITIONS, Tenure, Unit};
 use crate::runtime::Shared;
 use crate::sandbox;
 use crate::store::{ActivityTask, MessageKind, NewMessage, Op};
@@ -150,7 +150,13 @@ pub(crate) async fn dispatch(
     let start = |task: ActivityTask| {
         let attempt = (task.id, task.attempt);
         // Another host's partition: its owner runs it.
-        if !shared.ownership.owns_instance(&task.instance_id) || !lock(&claims).claim(attempt) {
+        let Ok(tenure) = shared
+            .ownership
+            .tenure(Unit::of_instance(&task.instance_id))
+        else {
+            return;
+        };
+        if !lock(&claims).claim(attempt) {
             return;
         }
         let (shared, permits, claims) = (shared.clone(), permits.clone(), claims.clone());
@@ -158,7 +164,7 @@ pub(crate) async fn dispatch(
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
-            run_task(&shared, task).await;
+            run_task(&shared, task, &tenure).await;
             lock(&claims).finish(attempt);
         });
     };
@@ -173,10 +179,14 @@ pub(crate) async fn dispatch(
             || shared.activity_full_scan.swap(false, Ordering::Relaxed);
         // A full scan also reads other hosts' tasks (queued or running), so
         // it reads far enough to get past them.
+        // A worker that owns a share of the partitions sees the other
+        // workers' retries too, so it reads proportionally further.
         let limit = if full {
             FULL_SCAN_LIMIT
-        } else {
+        } else if shared.ownership.owns_every_partition() {
             concurrency * 2
+        } else {
+            concurrency * 2 * PARTITIONS as usize
         };
         match shared
             .store
@@ -208,12 +218,14 @@ fn lock(claims: &Mutex<Claims>) -> std::sync::MutexGuard<'_, Claims> {
 }
 
 /// Runs one attempt and commits its consequence: the result, or a retry.
-async fn run_task(shared: &Arc<Shared>, task: ActivityTask) {
+async fn run_task(shared: &Arc<Shared>, task: ActivityTask, tenure: &Tenure) {
     let span = guest_log::activity_span(&task.instance_id, &task.name, task.attempt);
-    run_task_in_span(shared, task).instrument(span).await;
+    run_task_in_span(shared, task, tenure)
+        .instrument(span)
+        .await;
 }
 
-async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
+async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask, tenure: &Tenure) {
     let timeout = task
         .options
         .timeout_ms
@@ -264,10 +276,7 @@ async fn run_task_in_span(shared: &Arc<Shared>, task: ActivityTask) {
             }
         }
     };
-    if let Err(error) = shared
-        .commit_as_worker(vec![op], Unit::of_instance(&task.instance_id))
-        .await
-    {
+    if let Err(error) = shared.commit_as_worker(vec![op], tenure).await {
         tracing::error!(%error, "activity result not committed; it will run again");
     }
 }

@@ -204,6 +204,11 @@ async fn run_batch_in_span(
     actor: &ActorId,
     messages: Vec<ActorMessage>,
 ) {
+    // Claimed before the state is read: a batch begun under one ownership
+    // of the actors never commits under another.
+    let Ok(tenure) = shared.ownership.tenure(Unit::Actors) else {
+        return;
+    };
     let initial = match shared.store.actor(actor).await {
         Ok(record) => record.map(|r| r.state),
         Err(error) => {
@@ -264,7 +269,7 @@ async fn run_batch_in_span(
         states,
     }];
     batch.extend(ops);
-    if let Err(error) = shared.commit_as_worker(batch, Unit::Actors).await {
+    if let Err(error) = shared.commit_as_worker(batch, &tenure).await {
         tracing::warn!(%error, "actor batch not committed; it will run again");
     }
 }
@@ -278,6 +283,9 @@ async fn run_atomic(shared: &Arc<Shared>, idle: &IdleHandlers, request: AtomicRe
 }
 
 async fn run_atomic_in_span(shared: &Arc<Shared>, idle: &IdleHandlers, request: AtomicRequest) {
+    let Ok(tenure) = shared.ownership.tenure(Unit::Actors) else {
+        return;
+    };
     let outcome = apply_atomically(shared, idle, &request.operations).await;
     let mut batch = Vec::new();
     let result: Outcome = match outcome {
@@ -300,7 +308,7 @@ async fn run_atomic_in_span(shared: &Arc<Shared>, idle: &IdleHandlers, request: 
         }
     };
     batch.extend(reply(&request.reply, &result));
-    if let Err(error) = shared.commit_as_worker(batch, Unit::Actors).await {
+    if let Err(error) = shared.commit_as_worker(batch, &tenure).await {
         tracing::warn!(%error, "atomic actor request not committed; it will run again");
     }
 }

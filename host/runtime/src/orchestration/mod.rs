@@ -26,7 +26,7 @@ use crate::activity::ActivityResult;
 use crate::component::ComponentError;
 use crate::guest_log;
 use crate::history::{Event, Failure, HistoryEvent, Outcome};
-use crate::ownership::Unit;
+use crate::ownership::{Tenure, Unit};
 use crate::replay::{Journal, Nondeterminism};
 use crate::runtime::{Shared, Wake};
 use crate::sandbox::{self, Determinism};
@@ -89,6 +89,16 @@ pub(crate) async fn drive(
 ) {
     let span = guest_log::instance_span(&instance_id);
     async {
+        // What this task commits is fenced by its partition's lease as it
+        // is now: if the lease moves on meanwhile, none of it applies.
+        let tenure = match shared.ownership.tenure(Unit::of_instance(&instance_id)) {
+            Ok(tenure) => tenure,
+            Err(why) => {
+                tracing::debug!(%why, "not started");
+                shared.router.release(&instance_id, generation);
+                return;
+            }
+        };
         let mut carry = Some(Carry {
             wakes,
             consumed: ConsumedEvents::default(),
@@ -97,7 +107,7 @@ pub(crate) async fn drive(
         });
         let mut last = None;
         while let Some(previous) = carry.take() {
-            match run_execution(&shared, &instance_id, previous, generation).await {
+            match run_execution(&shared, &instance_id, previous, generation, &tenure).await {
                 (Ending::ContinueAsNew, next) => carry = Some(next),
                 (Ending::Done, done) => last = Some(done),
                 (Ending::Broken(error), done) => {
@@ -107,8 +117,18 @@ pub(crate) async fn drive(
             }
         }
         shared.router.release(&instance_id, generation);
+        // The partition moved away and came back while this task stopped:
+        // the new tenure's recovery found the task still here and left the
+        // instance to it. A task of the new tenure takes over.
+        if shared.is_worker()
+            && !shared.ownership.is_current(&tenure)
+            && shared.ownership.owns_instance(&instance_id)
+            && let Some(spawn) = shared.router.ensure(&instance_id)
+        {
+            shared.spawn(spawn);
+        }
         if let Some(last) = last {
-            save_unconsumed_results(&shared, &instance_id, last).await;
+            save_unconsumed_results(&shared, &tenure, last).await;
         }
     }
     .instrument(span)
@@ -118,7 +138,7 @@ pub(crate) async fn drive(
 /// Commits to the inbox the activity results passed to this task that it did
 /// not consume: those it took in and those still queued. No more can arrive
 /// once its slot is released.
-async fn save_unconsumed_results(shared: &Arc<Shared>, instance_id: &str, carry: Carry) {
+async fn save_unconsumed_results(shared: &Arc<Shared>, tenure: &Tenure, carry: Carry) {
     let Carry {
         mut wakes,
         unsaved: mut results,
@@ -136,8 +156,7 @@ async fn save_unconsumed_results(shared: &Arc<Shared>, instance_id: &str, carry:
         .into_iter()
         .map(ActivityResult::into_inbox)
         .collect();
-    let unit = Unit::of_instance(instance_id);
-    if let Err(error) = shared.commit_as_worker(batch, unit).await {
+    if let Err(error) = shared.commit_as_worker(batch, tenure).await {
         tracing::warn!(%error, "activity results not saved; the activities will run again");
     }
 }
@@ -159,6 +178,7 @@ async fn run_execution(
         unsaved: _,
     }: Carry,
     generation: u64,
+    tenure: &Tenure,
 ) -> (Ending, Carry) {
     let mut direct_results = Vec::new();
     let carry = |wakes, consumed, unsaved| Carry {
@@ -202,6 +222,7 @@ async fn run_execution(
     state.wakes = Some(wakes);
     state.consumed_events = consumed;
     state.generation = generation;
+    state.tenure = Some(tenure.clone());
     for message in inbox {
         state.accept(message);
     }
@@ -212,7 +233,7 @@ async fn run_execution(
         Ok(component) => component,
         Err(why) => {
             let batch = finish(&mut state, &record, Err(Failure::new(why.to_string())));
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, tenure, batch).await;
             return (Ending::Done, state.carry());
         }
     };
@@ -221,7 +242,7 @@ async fn run_execution(
     let ending = match result {
         Ok(outcome) => {
             let batch = finish(&mut state, &record, outcome);
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, tenure, batch).await;
             Ending::Done
         }
         Err(Unwind::ContinueAsNew) => {
@@ -240,10 +261,7 @@ async fn run_execution(
                     },
                 },
             });
-            match shared
-                .commit_as_worker(batch, Unit::of_instance(&record.id))
-                .await
-            {
+            match shared.commit_as_worker(batch, tenure).await {
                 Ok(_) => Ending::ContinueAsNew,
                 Err(e) => {
                     tracing::info!(error = %e, "continue-as-new not committed");
@@ -263,7 +281,7 @@ async fn run_execution(
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = finish(&mut state, &record, Err(Failure::new(error.to_string())));
-            commit_final(shared, &record.id, batch).await;
+            commit_final(shared, tenure, batch).await;
             Ending::Done
         }
     };
@@ -394,11 +412,8 @@ fn finish(state: &mut OrchestrationState, record: &InstanceRecord, outcome: Outc
     batch
 }
 
-async fn commit_final(shared: &Arc<Shared>, instance_id: &str, batch: Vec<Op>) {
-    if let Err(error) = shared
-        .commit_as_worker(batch, Unit::of_instance(instance_id))
-        .await
-    {
+async fn commit_final(shared: &Arc<Shared>, tenure: &Tenure, batch: Vec<Op>) {
+    if let Err(error) = shared.commit_as_worker(batch, tenure).await {
         tracing::info!(%error, "final episode not committed");
     }
 }
@@ -433,6 +448,7 @@ impl OrchestrationState {
             consumed_events: ConsumedEvents::default(),
             wakes: None,
             generation: 0,
+            tenure: None,
             rng: StdRng::from_seed(sandbox::seed(&record.id, record.execution, "context")),
             continue_as_new: None,
             dry_run,

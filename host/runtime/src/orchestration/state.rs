@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::activity::ActivityResult;
 use crate::directory::SharedDirectory;
 use crate::history::{Event, Outcome};
+use crate::ownership::Tenure;
 use crate::replay::Journal;
 use crate::runtime::{Shared, Wake};
 use crate::sandbox::Determinism;
@@ -119,6 +120,9 @@ pub(crate) struct OrchestrationState {
     pub(crate) consumed_events: ConsumedEvents,
     pub(crate) wakes: Option<UnboundedReceiver<Wake>>,
     pub(crate) generation: u64,
+    /// The partition's ownership its commits are fenced by (`None` for
+    /// replay-only runs, which never commit).
+    pub(crate) tenure: Option<Tenure>,
     pub(crate) rng: StdRng,
     pub(crate) continue_as_new: Option<String>,
     /// Replay-only runs (the replay check) never wait or write.

@@ -6,7 +6,6 @@ use wasmtime::Result;
 
 use super::state::{OrchestrationState, Unwind};
 use crate::engine::GuestData;
-use crate::ownership::Unit;
 use crate::runtime::Wake;
 
 impl GuestData<OrchestrationState> {
@@ -20,9 +19,13 @@ impl GuestData<OrchestrationState> {
         }
         if state.has_writes() {
             let batch = state.take_batch_for_wait(awaited);
+            let tenure = state
+                .tenure
+                .clone()
+                .ok_or_else(|| Unwind::Stopped("no tenure".into()))?;
             state
                 .shared
-                .commit_as_worker(batch, Unit::of_instance(&state.instance_id))
+                .commit_as_worker(batch, &tenure)
                 .await
                 .map_err(|e| match e {
                     crate::store::StoreError::Conflict(why) => Unwind::Stopped(why),

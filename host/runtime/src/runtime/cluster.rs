@@ -7,12 +7,13 @@
 //! moves towards its share, `ceil(units / members)`: it gives up units
 //! above its share (so a worker that joins finds some free) and takes free
 //! units below it (those given up, or left to run out by a worker that
-//! died or stalled). A unit it gains has its running instances recovered
+//! died or stalled), and any unit that stayed free for a whole round. A unit it gains has its running instances recovered
 //! and its activities rescanned; a unit it loses has its hot instances
 //! stopped. Fencing makes the hand-over safe whatever the timing: once a
 //! unit's lease has moved on, its former owner's commits for it are
 //! refused.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -48,12 +49,17 @@ impl Runtime {
         granted(take_lease(&self.shared, &member_lease(&owner), &owner, ttl)).await?;
         tracing::info!(%owner, "joined the cluster");
         let handle = self.start_loops(activity_concurrency, Some(owner.clone()));
-        let member = Member {
+        let mut member = Member {
             worker: Arc::downgrade(&handle.worker),
             owner,
             ttl,
+            unrecovered: false,
+            free_before: HashSet::new(),
         };
-        member.round(&self.shared).await?;
+        if let Err(error) = member.round(&self.shared).await {
+            handle.stop().await;
+            return Err(error);
+        }
         let rounds = tokio::spawn(member.run());
         handle.worker.lock_tasks().push(rounds);
         Ok(handle)
@@ -65,10 +71,14 @@ struct Member {
     worker: Weak<Worker>,
     owner: String,
     ttl: Duration,
+    /// Units were gained whose instances have not been recovered yet.
+    unrecovered: bool,
+    /// Units nobody held at the last round.
+    free_before: HashSet<Unit>,
 }
 
 impl Member {
-    async fn run(self) {
+    async fn run(mut self) {
         loop {
             tokio::time::sleep(self.ttl / 3).await;
             let Some(worker) = self.worker.upgrade() else {
@@ -80,42 +90,18 @@ impl Member {
         }
     }
 
-    /// Renews what it holds, then gives up or takes units towards its share.
-    async fn round(&self, shared: &Arc<Shared>) -> Result<(), Error> {
-        let owner = &self.owner;
-        let membership = take_lease(shared, &member_lease(owner), owner, self.ttl);
-        let held = shared.ownership.leased();
-        let renewals: Vec<_> = held
-            .iter()
-            .map(|&(unit, token)| {
-                (
-                    unit,
-                    token,
-                    take_lease(shared, &unit.lease(), owner, self.ttl),
-                )
-            })
-            .collect();
-        granted(membership).await?;
-        let mut gained = false;
-        for (unit, token, ticket) in renewals {
-            match granted(ticket).await {
-                Ok(renewed) if renewed == token => {}
-                Ok(renewed) => {
-                    // It ran out and was taken afresh: another worker may
-                    // have run its instances meanwhile.
-                    lose(shared, unit);
-                    shared.ownership.gain(unit, renewed);
-                    gained = true;
-                }
-                Err(error) => {
-                    tracing::warn!(%unit, %error, "lost a unit");
-                    lose(shared, unit);
-                }
-            }
-        }
-
+    /// Renews what it holds, gives up or takes units towards its share,
+    /// recovers what it gained, and last renews its membership: a worker
+    /// whose rounds fail stops counting as a member once that lease runs
+    /// out, and the others' shares grow to cover its units.
+    async fn round(&mut self, shared: &Arc<Shared>) -> Result<(), Error> {
+        self.renew(shared).await;
         let now = shared.now_ms();
         let leases = shared.store.leases().await?;
+        let held = |unit: Unit| {
+            let name = unit.lease();
+            leases.iter().any(|l| l.name == name && l.is_held(now))
+        };
         let members = leases
             .iter()
             .filter(|l| l.name.starts_with(MEMBER_PREFIX) && l.is_held(now))
@@ -123,53 +109,132 @@ impl Member {
             .max(1);
         let share = UNITS.div_ceil(members);
         let owned = shared.ownership.leased();
+        let free: HashSet<Unit> = Unit::all().filter(|&unit| !held(unit)).collect();
         if owned.len() > share {
-            let surplus: Vec<Unit> = owned[share..].iter().map(|&(unit, _)| unit).collect();
-            for &unit in &surplus {
-                lose(shared, unit);
-            }
-            let batch = surplus
-                .iter()
-                .map(|unit| Op::ReleaseLease {
-                    name: unit.lease(),
-                    owner: owner.clone(),
-                })
+            self.give_up(shared, owned, share, members).await?;
+        } else {
+            // Below its share it takes free units; and any unit left free
+            // for a whole round, whatever its share, so that none stays
+            // unowned while some member cannot take its own share.
+            let wanted = share - owned.len();
+            let orphans = free.intersection(&self.free_before).count();
+            let take: Vec<Unit> = Unit::all()
+                .filter(|unit| free.contains(unit))
+                .take(wanted.max(orphans))
                 .collect();
-            shared
-                .store
-                .commit(batch)
-                .await
-                .map_err(|_| StoreError::Closed)??;
-            tracing::info!(given_up = surplus.len(), members, "rebalanced");
-        } else if owned.len() < share {
-            let free: Vec<(Unit, _)> = Unit::all()
-                .filter(|&unit| !shared.ownership.owns(unit))
-                .filter(|unit| {
-                    let name = unit.lease();
-                    !leases.iter().any(|l| l.name == name && l.is_held(now))
-                })
-                .take(share - owned.len())
-                .map(|unit| (unit, take_lease(shared, &unit.lease(), owner, self.ttl)))
-                .collect();
-            for (unit, ticket) in free {
-                match granted(ticket).await {
-                    Ok(token) => {
-                        shared.ownership.gain(unit, token);
-                        tracing::info!(%unit, token, "took a unit");
-                        gained = true;
-                    }
-                    // Another worker was quicker.
-                    Err(error) => tracing::debug!(%unit, %error, "unit not taken"),
-                }
-            }
+            self.take(shared, take).await;
         }
-        if gained {
+        self.free_before = free;
+        if self.unrecovered {
             shared
                 .activity_full_scan
                 .store(true, std::sync::atomic::Ordering::Relaxed);
             watch::recover(shared).await?;
+            self.unrecovered = false;
         }
+        granted(take_lease(
+            shared,
+            &member_lease(&self.owner),
+            &self.owner,
+            self.ttl,
+        ))
+        .await?;
         Ok(())
+    }
+
+    /// Renews the units it holds; a unit whose lease was refused, or ran
+    /// out and was granted afresh, is no longer this worker's.
+    async fn renew(&mut self, shared: &Arc<Shared>) {
+        let renewals: Vec<_> = shared
+            .ownership
+            .leased()
+            .into_iter()
+            .map(|(unit, token)| {
+                let ticket = take_lease(shared, &unit.lease(), &self.owner, self.ttl);
+                (unit, token, ticket)
+            })
+            .collect();
+        for (unit, token, ticket) in renewals {
+            match granted(ticket).await {
+                Ok(renewed) if renewed == token => {}
+                Ok(_) => {
+                    // Another worker may have run its instances meanwhile.
+                    // Given back; taken again at a later round, once the
+                    // instances stopped here are gone.
+                    tracing::warn!(%unit, "a unit's lease ran out before it was renewed");
+                    lose(shared, unit);
+                    drop(shared.store.commit(vec![Op::ReleaseLease {
+                        name: unit.lease(),
+                        owner: self.owner.clone(),
+                    }]));
+                }
+                Err(Error::Conflict(why)) => {
+                    tracing::warn!(%unit, %why, "lost a unit");
+                    lose(shared, unit);
+                }
+                // The store failed: the lease may still be this worker's,
+                // and its fence keeps the work safe if it is not.
+                Err(error) => tracing::warn!(%unit, %error, "cannot renew a unit's lease"),
+            }
+        }
+    }
+
+    /// Gives up the units above its share: partitions first, from the
+    /// last, and the actors last of all (they move with all their
+    /// mailboxes' work).
+    async fn give_up(
+        &self,
+        shared: &Arc<Shared>,
+        mut owned: Vec<(Unit, u64)>,
+        share: usize,
+        members: usize,
+    ) -> Result<(), Error> {
+        // Kept first: the actors, then partitions from the first.
+        owned.sort_by_key(|&(unit, _)| match unit {
+            Unit::Actors => 0,
+            Unit::Partition(n) => n + 1,
+        });
+        let surplus: Vec<Unit> = owned[share..].iter().map(|&(unit, _)| unit).collect();
+        for &unit in &surplus {
+            lose(shared, unit);
+        }
+        let batch = surplus
+            .iter()
+            .map(|unit| Op::ReleaseLease {
+                name: unit.lease(),
+                owner: self.owner.clone(),
+            })
+            .collect();
+        shared
+            .store
+            .commit(batch)
+            .await
+            .map_err(|_| StoreError::Closed)??;
+        tracing::info!(given_up = surplus.len(), members, "rebalanced");
+        Ok(())
+    }
+
+    /// Tries to take the units; another worker may be quicker.
+    async fn take(&mut self, shared: &Arc<Shared>, units: Vec<Unit>) {
+        let tickets: Vec<_> = units
+            .into_iter()
+            .map(|unit| {
+                (
+                    unit,
+                    take_lease(shared, &unit.lease(), &self.owner, self.ttl),
+                )
+            })
+            .collect();
+        for (unit, ticket) in tickets {
+            match granted(ticket).await {
+                Ok(token) => {
+                    shared.ownership.gain(unit, token);
+                    tracing::info!(%unit, token, "took a unit");
+                    self.unrecovered = true;
+                }
+                Err(error) => tracing::debug!(%unit, %error, "unit not taken"),
+            }
+        }
     }
 }
 

@@ -36,7 +36,7 @@ use crate::metrics::{Counters, Tally};
 use crate::names::{self, NameKind};
 use crate::orchestration::Seed;
 use crate::orchestration::{self, ReplayVerdict};
-use crate::ownership::{Ownership, Unit};
+use crate::ownership::{Ownership, Tenure};
 use crate::registry::{ComponentStats, Registry};
 pub(crate) use crate::router::Wake;
 use crate::router::{Router, Spawn};
@@ -109,20 +109,18 @@ impl Shared {
         self.worker.load(Ordering::Relaxed)
     }
 
-    /// Commits what the worker did for a unit of work it owns (an episode,
-    /// an activity's result, an actor batch): like [`Shared::commit`], but
-    /// fenced by the unit's lease when it is leased, so a worker that lost
-    /// the lease while paused cannot apply anything once another has taken
-    /// over. Refused without a write when the unit is not this process's.
+    /// Commits what the worker did for a unit of work during a tenure (an
+    /// episode, an activity's result, an actor batch): like
+    /// [`Shared::commit`], but fenced by the unit's lease as it was when
+    /// the work began, so a worker that lost the lease while paused cannot
+    /// apply anything once another has taken over.
     pub(crate) async fn commit_as_worker(
         self: &Arc<Self>,
         mut batch: Batch,
-        unit: Unit,
+        tenure: &Tenure,
     ) -> Result<(), StoreError> {
-        match self.ownership.fence(unit) {
-            Ok(None) => {}
-            Ok(Some(fence)) => batch.insert(0, fence),
-            Err(why) => return Err(StoreError::Conflict(why)),
+        if let Some(fence) = tenure.fence() {
+            batch.insert(0, fence);
         }
         self.commit(batch).await
     }
@@ -224,7 +222,7 @@ impl Shared {
         Ok(())
     }
 
-    fn spawn(self: &Arc<Self>, spawn: Spawn) {
+    pub(crate) fn spawn(self: &Arc<Self>, spawn: Spawn) {
         self.spawn_seeded(spawn, None);
     }
 
@@ -624,6 +622,7 @@ impl Runtime {
         self.set_status(instance_id, &[Status::Suspended], Status::Running, None)
             .await?;
         if self.shared.worker.load(Ordering::Relaxed)
+            && self.shared.ownership.owns_instance(instance_id)
             && let Some(spawn) = self.shared.router.ensure(instance_id)
         {
             self.shared.spawn(spawn);

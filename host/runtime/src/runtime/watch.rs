@@ -12,17 +12,27 @@ use crate::store::{Change, FeedPosition, InstanceQuery, Status, StoreError};
 /// How often the feed is read.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How often the feed is read when the store signals changes: a safety net.
+const POLL_WITH_SIGNAL: Duration = Duration::from_secs(1);
+
 /// Changes read at a time.
 const PAGE: usize = 1_000;
 
 /// Recovers running instances at start, then follows the change feed.
 pub(super) async fn watch(shared: Arc<Shared>) {
     let mut position = None;
+    let signal = shared.store.changes_signal();
     loop {
         if let Err(error) = follow(&shared, &mut position).await {
             tracing::error!(%error, "cannot read the change feed");
         }
-        tokio::time::sleep(POLL).await;
+        match &signal {
+            // A notification that came while reading is kept: no wake-up is lost.
+            Some(signal) => {
+                let _ = tokio::time::timeout(POLL_WITH_SIGNAL, signal.notified()).await;
+            }
+            None => tokio::time::sleep(POLL).await,
+        }
     }
 }
 
