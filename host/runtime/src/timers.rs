@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use crate::history::Outcome;
 use crate::runtime::Shared;
-use crate::store::{MessageKind, NewMessage, Op};
+use crate::store::{MessageKind, NewMessage, Op, TimerRecord};
 
 /// How many timers are fired per batch.
 const BATCH: usize = 256;
 /// Longest sleep without looking again (timers set by other processes).
 const MAX_SLEEP: Duration = Duration::from_millis(500);
+/// How late another worker's timer must be before this one fires it.
+const OVERDUE_MS: u64 = 5_000;
 
 pub(crate) async fn run(shared: Arc<Shared>) {
     let fired: Outcome = Ok("null".into());
@@ -27,7 +29,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 Vec::new()
             });
         let now = shared.now_ms();
-        let (due, later): (Vec<_>, Vec<_>) = timers.into_iter().partition(|t| t.fire_at <= now);
+        // Each worker fires its own partitions' timers, where the message
+        // reaches the instance without a detour. Firing is idempotent (a
+        // timer's row is deleted once), so a timer its owner has left
+        // overdue for long (a worker that died, before its units move) is
+        // fired by whichever worker sees it.
+        let fires_at = |t: &TimerRecord| {
+            if shared.ownership.owns_instance(&t.instance_id) {
+                t.fire_at
+            } else {
+                t.fire_at.saturating_add(OVERDUE_MS)
+            }
+        };
+        let (due, later): (Vec<_>, Vec<_>) = timers.into_iter().partition(|t| fires_at(t) <= now);
         if !due.is_empty() {
             let batch = due
                 .into_iter()
@@ -49,8 +63,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
             continue;
         }
-        let sleep = later.first().map_or(MAX_SLEEP, |t| {
-            Duration::from_millis(t.fire_at - now).min(MAX_SLEEP)
+        let sleep = later.iter().map(fires_at).min().map_or(MAX_SLEEP, |at| {
+            Duration::from_millis(at.saturating_sub(now)).min(MAX_SLEEP)
         });
         let _ = tokio::time::timeout(sleep, wake).await;
     }

@@ -345,3 +345,43 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
     assert_chains_exact(&client, &chains, STEPS).await;
     drop(second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_host_fires_the_timers_of_its_own_partitions() {
+    let db = TestDatabase::create().await;
+    let logs = tempfile::tempdir().unwrap();
+    let (client, store) = client(&db).await;
+    let _hosts = [
+        spawn(&db, logs.path(), "one"),
+        spawn(&db, logs.path(), "two"),
+    ];
+    until_held(&store, "two hosts share the units", |held| {
+        held.len() == 2 && held.values().sum::<usize>() == UNITS
+    })
+    .await;
+    // Nobody answers: each waits out two one-second timers.
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let options = StartOptions {
+            instance_id: Some(format!("approval-{n}")),
+        };
+        let input = r#"{"item":"desk","amount":300,"timeout_secs":1}"#;
+        ids.push(client.start("approval", input, options).await.unwrap());
+    }
+    assert_all_completed(&client, &ids).await;
+    for id in &ids {
+        let history = client.history(id).await.unwrap();
+        let timers_won = history
+            .iter()
+            .filter(|e| matches!(e.event, Event::AnyAwaited { winner: 1, .. }))
+            .count();
+        assert_eq!(timers_won, 2, "{id}");
+        // Fired by the owner when due, not by the other host as overdue
+        // (which waits five seconds past each).
+        let elapsed = history.last().unwrap().at - history[0].at;
+        assert!(
+            (2_000..9_000).contains(&elapsed),
+            "{id}: two one-second timers took {elapsed} ms"
+        );
+    }
+}

@@ -1,18 +1,22 @@
 //! `reprise bench --hosts N`: the workloads on PostgreSQL with N worker
 //! processes sharing the database. The bench process is one cluster
 //! worker; it starts N − 1 more (`reprise worker --cluster`, this same
-//! binary) on the workload's fresh database and waits until each holds a
-//! share of the units before it measures.
+//! binary) on the workload's fresh database and waits until each holds its
+//! share of the units before it measures. The other hosts' warnings and
+//! errors go to this one's stderr.
 
+use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reprise::store::Store;
 use reprise::{Error, Runtime, WorkerHandle};
 
-/// The lease every bench host takes: a host's share moves within a third
-/// of it when hosts come and go.
-const LEASE: Duration = Duration::from_secs(3);
+/// The lease every bench host takes: the default. Renewals queue behind
+/// the work in each host's writer, so a lease much shorter than that
+/// queue's worst delay on a busy machine would be lost and taken over again
+/// and again, moving work between hosts for nothing.
+const LEASE: Duration = Duration::from_secs(10);
 
 /// The other worker processes of a workload, killed when dropped.
 pub(super) struct OtherHosts(Vec<Child>);
@@ -44,7 +48,7 @@ pub(super) async fn start(
             .args(["worker", "--cluster", "--concurrency"])
             .arg(activity_concurrency.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Error::Internal(format!("cannot start a worker process: {e}")))?;
         others.0.push(child);
@@ -52,31 +56,37 @@ pub(super) async fn start(
     let worker = runtime
         .start_cluster_worker(activity_concurrency, LEASE)
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while holders(store).await? < hosts {
+    // Measured once the shares have settled, not while units still move.
+    let units = reprise::PARTITIONS as usize + 1;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let held = holdings(store).await?;
+        let fair = held.len() == hosts
+            && held.values().sum::<usize>() == units
+            && held.values().all(|&n| n >= units / hosts);
+        if fair {
+            return Ok((worker, others));
+        }
         if Instant::now() > deadline {
             return Err(Error::Internal(format!(
-                "the {hosts} hosts did not share the work within 30 s"
+                "the {hosts} hosts did not share the work within a minute: {held:?}"
             )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok((worker, others))
 }
 
-/// How many processes hold units now.
-async fn holders(store: &dyn Store) -> Result<usize, Error> {
+/// How many units each process holds now.
+async fn holdings(store: &dyn Store) -> Result<BTreeMap<String, usize>, Error> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let mut owners: Vec<String> = store
-        .leases()
-        .await?
-        .into_iter()
-        .filter(|l| (l.name.starts_with("partition/") || l.name == "actors") && l.is_held(now))
-        .map(|l| l.owner)
-        .collect();
-    owners.sort();
-    owners.dedup();
-    Ok(owners.len())
+    let mut held = BTreeMap::new();
+    for lease in store.leases().await? {
+        let unit = lease.name.starts_with("partition/") || lease.name == "actors";
+        if unit && lease.is_held(now) {
+            *held.entry(lease.owner).or_insert(0) += 1;
+        }
+    }
+    Ok(held)
 }
