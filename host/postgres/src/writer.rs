@@ -6,7 +6,7 @@
 //! judged (`FOR UPDATE`), and inserts that could collide use `ON CONFLICT`,
 //! so a check and the write it allows see the same row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -55,14 +55,18 @@ pub(crate) async fn run(
         transactions: 0,
         statements: HashMap::new(),
     };
-    while let Some(first) = requests.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match requests.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
+    let mut queued = VecDeque::new();
+    loop {
+        if queued.is_empty() {
+            match requests.recv().await {
+                Some(first) => queued.push_back(first),
+                None => return,
             }
         }
+        while let Ok(next) = requests.try_recv() {
+            queued.push_back(next);
+        }
+        let group = next_group(&mut queued);
         writer.reconnect_if_lost().await;
         let batches = group.len() as u64;
         if writer.commit_group(group).await {
@@ -70,6 +74,33 @@ pub(crate) async fn run(
             counters.batches.fetch_add(batches, Ordering::Relaxed);
         }
     }
+}
+
+/// Takes the next group from the queue: lease batches first, wherever
+/// they wait, then the others in order. A worker's lease renewals must not
+/// wait behind a backlog of its own work: a queue deeper than the lease
+/// would lose the lease under load and move the work for nothing. (Batches
+/// of different callers have no order to keep; a caller that queues lease
+/// batches queues nothing else on that path.)
+fn next_group(queued: &mut VecDeque<Request>) -> Vec<Request> {
+    let is_lease = |(batch, _): &Request| {
+        batch
+            .iter()
+            .all(|op| matches!(op, Op::TakeLease { .. } | Op::ReleaseLease { .. }))
+    };
+    let mut group = Vec::new();
+    if queued.iter().any(is_lease) {
+        let (leases, rest): (VecDeque<_>, VecDeque<_>) = queued.drain(..).partition(is_lease);
+        group.extend(leases);
+        *queued = rest;
+    }
+    while group.len() < MAX_GROUP {
+        match queued.pop_front() {
+            Some(next) => group.push(next),
+            None => break,
+        }
+    }
+    group
 }
 
 struct Writer {
@@ -881,5 +912,62 @@ impl Ops<'_, '_> {
             };
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(batch: Batch) -> Request {
+        (batch, oneshot::channel().0)
+    }
+
+    fn renewal(name: &str) -> Batch {
+        vec![Op::TakeLease {
+            name: name.into(),
+            owner: "me".into(),
+            now: 0,
+            until: 1,
+        }]
+    }
+
+    fn work(n: u64) -> Batch {
+        vec![Op::ExpectLease {
+            name: format!("work-{n}"),
+            token: n,
+        }]
+    }
+
+    fn names(group: &[Request]) -> Vec<String> {
+        group
+            .iter()
+            .map(|(batch, _)| match &batch[0] {
+                Op::TakeLease { name, .. } | Op::ExpectLease { name, .. } => name.clone(),
+                _ => unreachable!(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lease_batches_jump_the_queue_and_the_rest_keep_their_order() {
+        let mut queued: VecDeque<Request> = (0..MAX_GROUP as u64 + 10)
+            .map(|n| request(work(n)))
+            .collect();
+        queued.push_back(request(renewal("partition/1")));
+        queued.push_back(request(work(9_999)));
+        queued.push_back(request(renewal("actors")));
+        let first = next_group(&mut queued);
+        assert_eq!(first.len(), MAX_GROUP);
+        assert_eq!(names(&first[..3]), ["partition/1", "actors", "work-0"]);
+        assert_eq!(
+            names(&first[MAX_GROUP - 1..]),
+            [format!("work-{}", MAX_GROUP - 3)]
+        );
+        let second = next_group(&mut queued);
+        assert_eq!(names(&second[..1]), [format!("work-{}", MAX_GROUP - 2)]);
+        assert_eq!(names(&second).last().unwrap(), "work-9999");
+        assert_eq!(second.len(), 13);
+        assert!(queued.is_empty());
     }
 }
