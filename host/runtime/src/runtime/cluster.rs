@@ -7,11 +7,11 @@
 //! moves towards its share, `ceil(units / members)`: it gives up units
 //! above its share (so a worker that joins finds some free) and takes free
 //! units below it (those given up, or left to run out by a worker that
-//! died or stalled), and any unit that stayed free for a whole round. A unit it gains has its running instances recovered
-//! and its activities rescanned; a unit it loses has its hot instances
-//! stopped. Fencing makes the hand-over safe whatever the timing: once a
-//! unit's lease has moved on, its former owner's commits for it are
-//! refused.
+//! died or stalled), and any unit that stayed free for a whole round. A
+//! unit it gains has its running instances recovered and its activities
+//! rescanned; a unit it loses has its hot instances stopped. Fencing makes
+//! the hand-over safe whatever the timing: work of a unit commits only
+//! under the tenure it began in (see [`crate::ownership::Tenure`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Weak};
