@@ -28,6 +28,9 @@ pub(crate) type Request = (Batch, oneshot::Sender<Result<Committed, StoreError>>
 
 /// Most batches folded into one transaction: bounds the latency of the first.
 const MAX_GROUP: usize = 512;
+/// Most operations folded into one transaction, however few the batches
+/// (an actor batch may hold 64).
+const MAX_GROUP_OPS: usize = 4_096;
 
 /// Transactions between prunings of the change feed.
 const PRUNE_EVERY: u64 = 64;
@@ -76,27 +79,33 @@ pub(crate) async fn run(
     }
 }
 
-/// Takes the next group from the queue: lease batches first, wherever
-/// they wait, then the others in order. A worker's lease renewals must not
-/// wait behind a backlog of its own work: a queue deeper than the lease
-/// would lose the lease under load and move the work for nothing. (Batches
-/// of different callers have no order to keep; a caller that queues lease
-/// batches queues nothing else on that path.)
+/// Takes the next group from the queue. Lease batches, wherever they wait,
+/// go first and alone, in a transaction of their own: a worker's lease
+/// renewals must not wait behind a backlog of its own work, nor ride in a
+/// large transaction, or under load the lease runs out before it is renewed
+/// and the work moves between hosts for nothing. (Batches of different
+/// callers have no order to keep; a caller that queues lease batches queues
+/// nothing else on that path.) Other groups are bounded by batches and by
+/// operations: each operation is a round trip or more.
 fn next_group(queued: &mut VecDeque<Request>) -> Vec<Request> {
     let is_lease = |(batch, _): &Request| {
         batch
             .iter()
             .all(|op| matches!(op, Op::TakeLease { .. } | Op::ReleaseLease { .. }))
     };
-    let mut group = Vec::new();
     if queued.iter().any(is_lease) {
         let (leases, rest): (VecDeque<_>, VecDeque<_>) = queued.drain(..).partition(is_lease);
-        group.extend(leases);
         *queued = rest;
+        return leases.into();
     }
-    while group.len() < MAX_GROUP {
+    let mut group = Vec::new();
+    let mut ops = 0;
+    while group.len() < MAX_GROUP && ops < MAX_GROUP_OPS {
         match queued.pop_front() {
-            Some(next) => group.push(next),
+            Some(next) => {
+                ops += next.0.len();
+                group.push(next);
+            }
             None => break,
         }
     }
@@ -950,24 +959,24 @@ mod tests {
     }
 
     #[test]
-    fn lease_batches_jump_the_queue_and_the_rest_keep_their_order() {
+    fn lease_batches_jump_the_queue_alone_and_the_rest_keep_their_order() {
         let mut queued: VecDeque<Request> = (0..MAX_GROUP as u64 + 10)
             .map(|n| request(work(n)))
             .collect();
         queued.push_back(request(renewal("partition/1")));
         queued.push_back(request(work(9_999)));
         queued.push_back(request(renewal("actors")));
+        assert_eq!(names(&next_group(&mut queued)), ["partition/1", "actors"]);
         let first = next_group(&mut queued);
         assert_eq!(first.len(), MAX_GROUP);
-        assert_eq!(names(&first[..3]), ["partition/1", "actors", "work-0"]);
-        assert_eq!(
-            names(&first[MAX_GROUP - 1..]),
-            [format!("work-{}", MAX_GROUP - 3)]
-        );
-        let second = next_group(&mut queued);
-        assert_eq!(names(&second[..1]), [format!("work-{}", MAX_GROUP - 2)]);
-        assert_eq!(names(&second).last().unwrap(), "work-9999");
-        assert_eq!(second.len(), 13);
+        assert_eq!(names(&first[..1]), ["work-0"]);
+        let rest = next_group(&mut queued);
+        assert_eq!(names(&rest[..1]), [format!("work-{MAX_GROUP}")]);
+        assert_eq!(names(&rest).last().unwrap(), "work-9999");
+        assert_eq!(rest.len(), 11);
         assert!(queued.is_empty());
+        // Large batches make smaller groups.
+        queued.extend((0..100).map(|n| request(vec![work(n).remove(0); 64])));
+        assert_eq!(next_group(&mut queued).len(), MAX_GROUP_OPS / 64);
     }
 }
