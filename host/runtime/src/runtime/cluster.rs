@@ -88,6 +88,7 @@ impl Member {
             if let Err(error) = self.round(&worker.shared).await {
                 tracing::error!(%error, "cannot keep this worker's leases");
             }
+            // The leases run out after three such rounds: say so early.
             if began.elapsed() > self.ttl / 3 {
                 tracing::warn!(took = ?began.elapsed(), "a lease round took longer than a third of the lease");
             }
@@ -99,15 +100,9 @@ impl Member {
     /// whose rounds fail stops counting as a member once that lease runs
     /// out, and the others' shares grow to cover its units.
     async fn round(&mut self, shared: &Arc<Shared>) -> Result<(), Error> {
-        let t0 = std::time::Instant::now();
         self.renew(shared).await;
-        let t1 = t0.elapsed();
         let now = shared.now_ms();
         let leases = shared.store.leases().await?;
-        let t2 = t0.elapsed();
-        if t2 > self.ttl / 6 {
-            eprintln!("DEBUG round renew {t1:?} leases {t2:?}");
-        }
         let held = |unit: Unit| {
             let name = unit.lease();
             leases.iter().any(|l| l.name == name && l.is_held(now))
