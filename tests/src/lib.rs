@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use reprise::history::Event;
 use reprise::store::InstanceRecord;
 use reprise::waiting::AwaitedKind;
 use reprise::{Limits, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
@@ -435,6 +436,42 @@ pub async fn start_chains(
         );
     }
     ids
+}
+
+/// How many activities each instance has scheduled so far.
+pub async fn steps_scheduled(client: &Runtime, ids: &[String]) -> Vec<usize> {
+    let mut steps = Vec::new();
+    for id in ids {
+        let history = client.history(id).await.expect("history");
+        steps.push(
+            history
+                .iter()
+                .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
+                .count(),
+        );
+    }
+    steps
+}
+
+/// Each of the `chain` instances finished with the sum of its `steps`
+/// steps, each step scheduled once and its history without gaps.
+pub async fn assert_chains_exact(client: &Runtime, ids: &[String], steps: u64) {
+    for id in ids {
+        let record = client.status(id).await.expect("status");
+        let sum = steps * (steps + 1) / 2;
+        assert_eq!(record.output, Some(sum.to_string()), "{id}");
+        let history = client.history(id).await.expect("history");
+        let scheduled = history
+            .iter()
+            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
+            .count();
+        assert_eq!(scheduled as u64, steps, "{id}: each step scheduled once");
+        assert_eq!(
+            history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (0..history.len() as u32).collect::<Vec<_>>(),
+            "{id}: gapless positions"
+        );
+    }
 }
 
 /// A completed instance's output as JSON (panics, showing the failure, if

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reprise::history::Event;
 use reprise::store::{Status, Store};
@@ -17,14 +17,13 @@ use reprise::{Runtime, StartOptions};
 use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
-    COMPONENTS, WorkerProcess, actor_jsons, all_finished, assert_all_completed, guest, settle,
-    start_chains,
+    COMPONENTS, WorkerProcess, actor_jsons, all_finished, assert_all_completed,
+    assert_chains_exact, guest, settle, start_chains, steps_scheduled,
 };
 use serde_json::json;
 
-/// A client runtime on the database, every test component registered, and
-/// a store handle to read the leases with.
-async fn client(db: &TestDatabase) -> (Runtime, PostgresStore) {
+/// A client runtime on the database, every test component registered.
+async fn client(db: &TestDatabase) -> Runtime {
     let store = PostgresStore::connect(&db.url()).await.expect("connect");
     let runtime = Runtime::builder(Arc::new(store))
         .build()
@@ -33,44 +32,24 @@ async fn client(db: &TestDatabase) -> (Runtime, PostgresStore) {
     for component in COMPONENTS {
         runtime.register(&guest(component)).await.expect("register");
     }
-    let leases = PostgresStore::connect(&db.url()).await.expect("connect");
-    (runtime, leases)
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// Units of work (partitions and the actors) held now, counted by holder.
-async fn holders(store: &PostgresStore) -> BTreeMap<String, usize> {
-    let now = now_ms();
-    let mut holders = BTreeMap::new();
-    for lease in store.leases().await.unwrap() {
-        let unit = lease.name.starts_with("partition/") || lease.name == "actors";
-        if unit && lease.is_held(now) {
-            *holders.entry(lease.owner).or_insert(0) += 1;
-        }
-    }
-    holders
+    runtime
 }
 
 /// Waits (up to a minute) until the units are held as `want` says.
 async fn until_held(
-    store: &PostgresStore,
+    client: &Runtime,
     what: &str,
     want: impl Fn(&BTreeMap<String, usize>) -> bool,
 ) -> BTreeMap<String, usize> {
     for _ in 0..600 {
-        let held = holders(store).await;
+        let held = client.unit_holders().await.unwrap();
         if want(&held) {
             return held;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{what}: the units are held as {:?}", holders(store).await);
+    let held = client.unit_holders().await.unwrap();
+    panic!("{what}: the units are held as {held:?}");
 }
 
 const UNITS: usize = reprise::PARTITIONS as usize + 1;
@@ -107,7 +86,8 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     const KILLS: usize = 3;
     let db = TestDatabase::create().await;
     let logs = tempfile::tempdir().unwrap();
-    let (client, store) = client(&db).await;
+    let client = client(&db).await;
+    let store = PostgresStore::connect(&db.url()).await.expect("connect");
     let accounts: Vec<String> = (0..10).map(|n| format!("acct-{n}")).collect();
     for key in &accounts {
         client
@@ -158,7 +138,7 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     let mut hosts: Vec<WorkerProcess> = (0..3)
         .map(|n| spawn(&db, logs.path(), &format!("host-{n}")))
         .collect();
-    until_held(&store, "three hosts share the units fairly", |held| {
+    until_held(&client, "three hosts share the units fairly", |held| {
         held.len() == 3 && held.values().sum::<usize>() == UNITS && held.values().all(|&n| n >= 5)
     })
     .await;
@@ -194,46 +174,10 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     let counted: u64 = tallies.iter().map(|t| t["count"].as_u64().unwrap()).sum();
     let summed: i64 = tallies.iter().map(|t| t["sum"].as_i64().unwrap()).sum();
     assert_eq!((counted, summed), tally, "each operation applied once");
-    until_held(&store, "the last successor takes its share", |held| {
+    until_held(&client, "the last successor takes its share", |held| {
         held.len() == 3 && held.values().sum::<usize>() == UNITS
     })
     .await;
-}
-
-/// Activities each chain has scheduled so far, by chain.
-async fn steps(client: &Runtime, ids: &[String]) -> Vec<usize> {
-    let mut steps = Vec::new();
-    for id in ids {
-        let history = client.history(id).await.unwrap();
-        steps.push(
-            history
-                .iter()
-                .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
-                .count(),
-        );
-    }
-    steps
-}
-
-/// Each chain finished with the sum of its steps, each step scheduled once
-/// and history without gaps.
-async fn assert_chains_exact(client: &Runtime, ids: &[String], steps: u64) {
-    for id in ids {
-        let record = client.status(id).await.unwrap();
-        let sum = steps * (steps + 1) / 2;
-        assert_eq!(record.output, Some(sum.to_string()), "{id}");
-        let history = client.history(id).await.unwrap();
-        let scheduled = history
-            .iter()
-            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
-            .count();
-        assert_eq!(scheduled as u64, steps, "{id}: each step scheduled once");
-        assert_eq!(
-            history.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            (0..history.len() as u32).collect::<Vec<_>>(),
-            "{id}: gapless positions"
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,9 +185,9 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
     const STEPS: u64 = 5;
     let db = TestDatabase::create().await;
     let logs = tempfile::tempdir().unwrap();
-    let (client, store) = client(&db).await;
+    let client = client(&db).await;
     let frozen = spawn(&db, logs.path(), "frozen");
-    let alone = until_held(&store, "the first host takes every unit", |held| {
+    let alone = until_held(&client, "the first host takes every unit", |held| {
         held.values().sum::<usize>() == UNITS
     })
     .await;
@@ -262,13 +206,16 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
         signal(n).await;
     }
     wait_until("every chain's first step", async || {
-        steps(&client, &chains).await.iter().all(|&s| s >= 1)
+        steps_scheduled(&client, &chains)
+            .await
+            .iter()
+            .all(|&s| s >= 1)
     })
     .await;
     frozen.freeze();
 
     let successor = spawn(&db, logs.path(), "successor");
-    let taken = until_held(&store, "the successor takes every unit", |held| {
+    let taken = until_held(&client, "the successor takes every unit", |held| {
         held.values().sum::<usize>() == UNITS && !held.contains_key(&frozen_owner)
     })
     .await;
@@ -276,9 +223,13 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
     for n in 21..=40 {
         signal(n).await;
     }
-    let before = steps(&client, &chains).await;
+    let before = steps_scheduled(&client, &chains).await;
     wait_until("the successor's progress", async || {
-        steps(&client, &chains).await.iter().sum::<usize>() > before.iter().sum::<usize>()
+        steps_scheduled(&client, &chains)
+            .await
+            .iter()
+            .sum::<usize>()
+            > before.iter().sum::<usize>()
     })
     .await;
 
@@ -295,7 +246,7 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
         "each operation applied once"
     );
     // The two share the work again.
-    until_held(&store, "the woken host rejoins", |held| held.len() == 2).await;
+    until_held(&client, "the woken host rejoins", |held| held.len() == 2).await;
     drop((frozen, successor));
     let log = std::fs::read_to_string(logs.path().join("frozen.log")).unwrap();
     assert!(
@@ -309,20 +260,25 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
     const STEPS: u64 = 24;
     let db = TestDatabase::create().await;
     let logs = tempfile::tempdir().unwrap();
-    let (client, store) = client(&db).await;
+    let client = client(&db).await;
     let first = spawn(&db, logs.path(), "first");
-    let alone = until_held(&store, "the first host takes every unit", |held| {
+    let alone = until_held(&client, "the first host takes every unit", |held| {
         held.values().sum::<usize>() == UNITS
     })
     .await;
     let first_owner = alone.keys().next().unwrap().clone();
     let chains = start_chains(&client, 12, STEPS, 40).await;
-    let progress = async || steps(&client, &chains).await.iter().sum::<usize>();
+    let progress = async || {
+        steps_scheduled(&client, &chains)
+            .await
+            .iter()
+            .sum::<usize>()
+    };
     let mark = progress().await + 24;
     wait_until("progress with one host", async || progress().await >= mark).await;
 
     let second = spawn(&db, logs.path(), "second");
-    let shared = until_held(&store, "the second host takes its share", |held| {
+    let shared = until_held(&client, "the second host takes its share", |held| {
         held.len() == 2 && held.values().all(|&n| n >= UNITS / 2)
     })
     .await;
@@ -333,7 +289,7 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
     // SIGTERM: the first gives its leases up, and the second takes them at
     // once rather than when they would have run out.
     assert!(first.terminate().success());
-    until_held(&store, "the second host takes every unit", |held| {
+    until_held(&client, "the second host takes every unit", |held| {
         held.len() == 1 && !held.contains_key(&first_owner) && held.values().sum::<usize>() == UNITS
     })
     .await;
@@ -350,12 +306,12 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
 async fn each_host_fires_the_timers_of_its_own_partitions() {
     let db = TestDatabase::create().await;
     let logs = tempfile::tempdir().unwrap();
-    let (client, store) = client(&db).await;
+    let client = client(&db).await;
     let _hosts = [
         spawn(&db, logs.path(), "one"),
         spawn(&db, logs.path(), "two"),
     ];
-    until_held(&store, "two hosts share the units", |held| {
+    until_held(&client, "two hosts share the units", |held| {
         held.len() == 2 && held.values().sum::<usize>() == UNITS
     })
     .await;

@@ -6,14 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reprise::history::Event;
 use reprise::store::Status;
 use reprise::{Runtime, StartOptions};
 use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
-    COMPONENTS, WorkerProcess, actor_json, assert_all_completed, assert_replays_identically,
-    completed_output, guest, start_chains,
+    COMPONENTS, WorkerProcess, actor_json, assert_all_completed, assert_chains_exact,
+    assert_replays_identically, completed_output, guest, start_chains, steps_scheduled,
 };
 use serde_json::json;
 
@@ -110,19 +109,6 @@ async fn start_transfers(runtime: &Runtime, count: usize) -> Vec<String> {
     ids
 }
 
-/// Activities the chains have scheduled so far.
-async fn steps_scheduled(client: &Runtime, ids: &[String]) -> usize {
-    let mut steps = 0;
-    for id in ids {
-        let history = client.history(id).await.unwrap();
-        steps += history
-            .iter()
-            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
-            .count();
-    }
-    steps
-}
-
 const CHAINS: usize = 6;
 const STEPS: u64 = 30;
 const PAUSE_MS: u64 = 25;
@@ -169,7 +155,7 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
         while done < before + 8 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             send_next(&mut sent).await;
-            done = steps_scheduled(&client, &ids).await;
+            done = steps_scheduled(&client, &ids).await.iter().sum();
         }
         worker.kill();
         assert!(
@@ -188,22 +174,7 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
     reprise_tests::settle(&client).await;
     worker.kill();
 
-    let expected = STEPS * (STEPS + 1) / 2;
-    for id in &ids {
-        let record = client.status(id).await.unwrap();
-        assert_eq!(record.output, Some(expected.to_string()), "{id}");
-        let history = client.history(id).await.unwrap();
-        let scheduled = history
-            .iter()
-            .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
-            .count();
-        assert_eq!(scheduled as u64, STEPS, "{id}: each step scheduled once");
-        assert_eq!(
-            history.iter().map(|e| e.seq).collect::<Vec<_>>(),
-            (0..history.len() as u32).collect::<Vec<_>>(),
-            "{id}: gapless positions"
-        );
-    }
+    assert_chains_exact(&client, &ids, STEPS).await;
     let total = MESSAGES * (MESSAGES + 1) / 2;
     let counted = completed_output(&client.status(&counter).await.unwrap());
     assert_eq!(

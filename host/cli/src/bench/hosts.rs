@@ -5,11 +5,9 @@
 //! share of the units before it measures. The other hosts' warnings and
 //! errors go to this one's stderr.
 
-use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use reprise::store::Store;
 use reprise::{Error, Runtime, WorkerHandle};
 
 /// The lease every bench host takes: the default. Renewals queue behind
@@ -34,7 +32,6 @@ impl Drop for OtherHosts {
 /// this process, and waits until all `hosts` hold units.
 pub(super) async fn start(
     runtime: &Runtime,
-    store: &dyn Store,
     url: &str,
     hosts: usize,
     activity_concurrency: usize,
@@ -60,7 +57,7 @@ pub(super) async fn start(
     let units = reprise::PARTITIONS as usize + 1;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let held = holdings(store).await?;
+        let held = runtime.unit_holders().await?;
         let fair = held.len() == hosts
             && held.values().sum::<usize>() == units
             && held.values().all(|&n| n >= units / hosts);
@@ -74,19 +71,4 @@ pub(super) async fn start(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// How many units each process holds now.
-async fn holdings(store: &dyn Store) -> Result<BTreeMap<String, usize>, Error> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let mut held = BTreeMap::new();
-    for lease in store.leases().await? {
-        let unit = lease.name.starts_with("partition/") || lease.name == "actors";
-        if unit && lease.is_held(now) {
-            *held.entry(lease.owner).or_insert(0) += 1;
-        }
-    }
-    Ok(held)
 }

@@ -220,7 +220,7 @@ impl Bench {
 
     /// Starts the worker: this process alone, or one of `--hosts`.
     async fn start_worker(&mut self, activity_concurrency: usize) -> Result<(), Error> {
-        let BenchStore::Postgres { database, store } = &self.store else {
+        let BenchStore::Postgres { database, .. } = &self.store else {
             self.worker = Some(self.runtime.start_worker(activity_concurrency));
             return Ok(());
         };
@@ -230,7 +230,6 @@ impl Bench {
         }
         let (worker, others) = hosts::start(
             &self.runtime,
-            &**store,
             &database.url(),
             self.hosts,
             activity_concurrency,

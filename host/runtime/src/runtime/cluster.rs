@@ -13,7 +13,7 @@
 //! the hand-over safe whatever the timing: work of a unit commits only
 //! under the tenure it began in (see [`crate::ownership::Tenure`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -63,6 +63,20 @@ impl Runtime {
         let rounds = tokio::spawn(member.run());
         handle.worker.lock_tasks().push(rounds);
         Ok(handle)
+    }
+
+    /// Which processes hold units of work now, with how many each: how the
+    /// database's work is divided (a worker alone holds all of them).
+    pub async fn unit_holders(&self) -> Result<BTreeMap<String, usize>, Error> {
+        let now = self.shared.now_ms();
+        let units: HashSet<String> = Unit::all().map(Unit::lease).collect();
+        let mut held = BTreeMap::new();
+        for lease in self.shared.store.leases().await? {
+            if units.contains(&lease.name) && lease.is_held(now) {
+                *held.entry(lease.owner).or_insert(0) += 1;
+            }
+        }
+        Ok(held)
     }
 }
 
