@@ -1,0 +1,257 @@
+//! What an op may do, given what the backend read for it: the refusals the
+//! `Op` documentation promises, with one wording on every backend.
+//!
+//! Each function takes what the backend read (locked, where others could
+//! change it meanwhile) and answers with the error that fails the batch,
+//! or with what the backend must write instead.
+
+use reprise_core::history::{Failure, Outcome};
+use reprise_core::store::{InstanceRecord, MessageKind, NewMessage, Status, StoreError};
+
+/// An instance's row as a verdict needs it: read by id, `None` when there
+/// is no such instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceState {
+    /// Its status.
+    pub status: Status,
+    /// Its current execution.
+    pub execution: u32,
+}
+
+/// The error for an op that names an instance that does not exist.
+pub fn no_instance(instance_id: &str) -> StoreError {
+    StoreError::NotFound(format!("no instance {instance_id}"))
+}
+
+/// [`Op::ExpectRunning`](reprise_core::store::Op::ExpectRunning): the
+/// instance must be running in this execution.
+pub fn expect_running(
+    instance_id: &str,
+    execution: u32,
+    found: Option<InstanceState>,
+) -> Result<(), StoreError> {
+    match found {
+        Some(InstanceState {
+            status: Status::Running,
+            execution: current,
+        }) if current == execution => Ok(()),
+        Some(InstanceState {
+            status,
+            execution: current,
+        }) => Err(StoreError::Conflict(format!(
+            "instance {instance_id} is {} in execution {current}",
+            status.as_str()
+        ))),
+        None => Err(no_instance(instance_id)),
+    }
+}
+
+/// Whether [`Op::Send`](reprise_core::store::Op::Send) of `message` must
+/// read its addressee first (and then ask [`accept_event`]). Only events
+/// are refused: a task result answers work the instance scheduled itself,
+/// and one that arrives after it finished is left unconsumed.
+pub fn checks_addressee(message: &NewMessage) -> bool {
+    message.kind == MessageKind::Event
+}
+
+/// An event may be sent to an instance that exists and has not finished.
+pub fn accept_event(instance_id: &str, found: Option<InstanceState>) -> Result<(), StoreError> {
+    match found {
+        None => Err(no_instance(instance_id)),
+        Some(state) if state.status.is_final() => Err(StoreError::Conflict(format!(
+            "instance {instance_id} is {} and takes no more events",
+            state.status.as_str()
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// [`Op::CreateInstance`](reprise_core::store::Op::CreateInstance) of an
+/// id that is taken: a conflict, unless the new instance has a parent. A
+/// parent's orchestration cannot catch an error of the batch that records
+/// its own episode, so it is told as the failure of its child task: the
+/// message returned, which the backend sends in place of the instance.
+pub fn duplicate_instance(record: &InstanceRecord) -> Result<NewMessage, StoreError> {
+    let problem = format!("an instance with id {} already exists", record.id);
+    let Some(parent) = &record.parent else {
+        return Err(StoreError::Conflict(problem));
+    };
+    let outcome: Outcome = Err(Failure::new(problem));
+    Ok(NewMessage {
+        instance_id: parent.instance_id.clone(),
+        execution: Some(parent.execution),
+        task: Some(parent.task),
+        kind: MessageKind::Child,
+        name: None,
+        payload: crate::json(&outcome)?,
+    })
+}
+
+/// [`Op::Purge`](reprise_core::store::Op::Purge): only a finished
+/// instance is purged (see [`crate::cleanup::PURGED`] for what goes).
+pub fn purge(instance_id: &str, found: Option<InstanceState>) -> Result<(), StoreError> {
+    match found {
+        None => Err(no_instance(instance_id)),
+        Some(state) if !state.status.is_final() => Err(StoreError::Conflict(format!(
+            "instance {instance_id} is {}; only finished instances can be purged",
+            state.status.as_str()
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Whether removing a task or timer row that `removed` rows were deleted
+/// for makes it this op's to deliver: the result of an activity or timer is
+/// sent by whoever removes its row, so it is sent once however often the
+/// op is applied.
+pub fn delivers(removed: u64) -> bool {
+    removed == 1
+}
+
+/// What [`Op::ApplyActors`](reprise_core::store::Op::ApplyActors) removes
+/// as handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// An operation in an actor's mailbox.
+    Mailbox,
+    /// A multi-actor request.
+    Atomic,
+}
+
+/// Handled rows are removed exactly once: a row already gone means the
+/// operation was applied before (by an earlier run of the same batch), and
+/// applying its new state again would apply the operation twice.
+pub fn handled_once(what: Handled, id: i64, removed: u64) -> Result<(), StoreError> {
+    if removed == 1 {
+        return Ok(());
+    }
+    let row = match what {
+        Handled::Mailbox => "actor message",
+        Handled::Atomic => "atomic request",
+    };
+    Err(StoreError::Conflict(format!(
+        "{row} {id} was already handled"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reprise_core::store::ParentRef;
+
+    fn state(status: Status, execution: u32) -> Option<InstanceState> {
+        Some(InstanceState { status, execution })
+    }
+
+    fn message(error: StoreError) -> String {
+        match error {
+            StoreError::Conflict(why) | StoreError::NotFound(why) => why,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn expect_running_wants_the_same_execution_running() {
+        assert!(expect_running("a", 2, state(Status::Running, 2)).is_ok());
+        let moved = expect_running("a", 1, state(Status::Running, 2)).unwrap_err();
+        assert!(matches!(moved, StoreError::Conflict(_)));
+        assert_eq!(message(moved), "instance a is running in execution 2");
+        let suspended = expect_running("a", 2, state(Status::Suspended, 2)).unwrap_err();
+        assert_eq!(message(suspended), "instance a is suspended in execution 2");
+        let unknown = expect_running("a", 0, None).unwrap_err();
+        assert!(matches!(&unknown, StoreError::NotFound(why) if why == "no instance a"));
+    }
+
+    #[test]
+    fn events_go_to_instances_that_exist_and_have_not_finished() {
+        for status in [Status::Running, Status::Suspended] {
+            assert!(accept_event("a", state(status, 0)).is_ok());
+        }
+        for status in [Status::Completed, Status::Failed, Status::Terminated] {
+            let refused = accept_event("a", state(status, 3)).unwrap_err();
+            assert!(matches!(refused, StoreError::Conflict(_)));
+            assert_eq!(
+                message(refused),
+                format!("instance a is {} and takes no more events", status.as_str())
+            );
+        }
+        assert!(matches!(
+            accept_event("a", None),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn only_events_check_their_addressee() {
+        let mut message = NewMessage {
+            instance_id: "a".into(),
+            execution: None,
+            task: None,
+            kind: MessageKind::Event,
+            name: Some("go".into()),
+            payload: "null".into(),
+        };
+        assert!(checks_addressee(&message));
+        for kind in [
+            MessageKind::Activity,
+            MessageKind::Timer,
+            MessageKind::Child,
+            MessageKind::Actor,
+        ] {
+            message.kind = kind;
+            assert!(!checks_addressee(&message), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_id_is_a_conflict_or_a_failed_task_of_the_parent() {
+        let (mut record, _) = InstanceRecord::starting("c".into(), "o", "d".into(), "1", None, 5);
+        let refused = duplicate_instance(&record).unwrap_err();
+        assert!(matches!(refused, StoreError::Conflict(_)));
+        assert_eq!(message(refused), "an instance with id c already exists");
+        record.parent = Some(ParentRef {
+            instance_id: "p".into(),
+            execution: 2,
+            task: 7,
+        });
+        let told = duplicate_instance(&record).unwrap();
+        assert_eq!(
+            (
+                told.instance_id.as_str(),
+                told.execution,
+                told.task,
+                told.kind
+            ),
+            ("p", Some(2), Some(7), MessageKind::Child)
+        );
+        let outcome: Outcome = serde_json::from_str(&told.payload).unwrap();
+        assert_eq!(
+            outcome.unwrap_err().message,
+            "an instance with id c already exists"
+        );
+    }
+
+    #[test]
+    fn only_finished_instances_are_purged() {
+        for status in [Status::Completed, Status::Failed, Status::Terminated] {
+            assert!(purge("a", state(status, 0)).is_ok());
+        }
+        let running = purge("a", state(Status::Running, 0)).unwrap_err();
+        assert_eq!(
+            message(running),
+            "instance a is running; only finished instances can be purged"
+        );
+        assert!(matches!(purge("a", None), Err(StoreError::NotFound(_))));
+    }
+
+    #[test]
+    fn results_are_delivered_and_operations_applied_once() {
+        assert!(delivers(1));
+        assert!(!delivers(0));
+        assert!(handled_once(Handled::Mailbox, 4, 1).is_ok());
+        let twice = handled_once(Handled::Mailbox, 4, 0).unwrap_err();
+        assert_eq!(message(twice), "actor message 4 was already handled");
+        let twice = handled_once(Handled::Atomic, 9, 0).unwrap_err();
+        assert_eq!(message(twice), "atomic request 9 was already handled");
+    }
+}
