@@ -1,98 +1,41 @@
 //! The change feed in SQLite: a table the writer appends to in the same
 //! transaction as the changes it names. One writer per database file at a
 //! time (SQLite's write lock) means `seq` grows in commit order, which is the
-//! order the feed promises.
+//! order the feed promises. Which op makes which entry, and which change
+//! an entry reads back as, are the rules both backends share
+//! (`reprise_store_rules::feed`); this is how SQLite stores and reads them.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::row::{Fields, SqliteError};
-use reprise_core::store::{Change, Changes, FeedPosition, Status};
+use crate::row::{Fields, message_at};
+use reprise_core::store::{Changes, FeedPosition, Message, Status};
+use reprise_store_rules::feed::{self, FeedEntry, FeedRow};
 
 /// Rows kept: a reader further behind than this gets a gap and rescans.
 pub(crate) const KEEP: u64 = 100_000;
 
-/// What one batch appends to the feed. Work notices (activities, timers,
-/// actors) are written once per batch however many the batch queued.
-#[derive(Debug)]
-pub(crate) struct FeedWriter {
+/// Appends a group's entries, in order, as the handle `origin`'s: the
+/// transaction holds SQLite's write lock, so positions grow in commit order.
+pub(crate) fn append(
+    tx: &Transaction<'_>,
     origin: i64,
-    noticed: [bool; 4],
-}
-
-/// A kind of queued work a batch can make.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Work {
-    Registrations,
-    Activities,
-    Timers,
-    Actors,
-}
-
-impl Work {
-    fn kind(self) -> &'static str {
-        match self {
-            Work::Registrations => "registrations",
-            Work::Activities => "activities",
-            Work::Timers => "timers",
-            Work::Actors => "actors",
-        }
+    entries: &[FeedEntry],
+) -> rusqlite::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
     }
-}
-
-const APPEND: &str = "INSERT INTO feed (origin, kind, subject, message) VALUES (?1, ?2, ?3, ?4)";
-
-impl FeedWriter {
-    /// A writer for a batch committed through the handle `origin`.
-    pub(crate) fn new(origin: i64) -> Self {
-        Self {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO feed (origin, kind, subject, message) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for entry in entries {
+        insert.execute(params![
             origin,
-            noticed: [false; 4],
-        }
+            entry.kind.as_str(),
+            entry.subject,
+            entry.message
+        ])?;
     }
-
-    /// An instance was created, or its status or execution changed.
-    pub(crate) fn instance(&mut self, tx: &Transaction<'_>, id: &str) -> Result<(), SqliteError> {
-        self.append(tx, "instance", Some(id), None)
-    }
-
-    /// A message arrived in an inbox.
-    pub(crate) fn message(
-        &mut self,
-        tx: &Transaction<'_>,
-        instance_id: &str,
-        message_id: i64,
-    ) -> Result<(), SqliteError> {
-        self.append(tx, "message", Some(instance_id), Some(message_id))
-    }
-
-    /// A client's actor call has its outcome.
-    pub(crate) fn actor_result(
-        &mut self,
-        tx: &Transaction<'_>,
-        request_id: &str,
-    ) -> Result<(), SqliteError> {
-        self.append(tx, "actor_result", Some(request_id), None)
-    }
-
-    /// Work was queued.
-    pub(crate) fn work(&mut self, tx: &Transaction<'_>, work: Work) -> Result<(), SqliteError> {
-        if std::mem::replace(&mut self.noticed[work as usize], true) {
-            return Ok(());
-        }
-        self.append(tx, work.kind(), None, None)
-    }
-
-    fn append(
-        &mut self,
-        tx: &Transaction<'_>,
-        kind: &str,
-        subject: Option<&str>,
-        message: Option<i64>,
-    ) -> Result<(), SqliteError> {
-        tx.prepare_cached(APPEND)?
-            .execute(params![self.origin, kind, subject, message])?;
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Drops all but the newest `keep` rows, and remembers up to where.
@@ -158,26 +101,7 @@ pub(crate) fn read(
         read += 1;
         let f = Fields::new(row, "feed", &["seq"]);
         last = FeedPosition(f.get(0)?);
-        let kind: String = f.get(1)?;
-        let change = match kind.as_str() {
-            "instance" => Change::Instance {
-                id: f.get(2)?,
-                status: f.parse_nullable(3, Status::parse)?,
-            },
-            "message" => match f.get::<Option<i64>>(4)? {
-                Some(_) => Change::Message(crate::message_at(&f, 4)?),
-                None => continue, // consumed before it was read
-            },
-            "registrations" => Change::Registrations,
-            "activities" => Change::Activities,
-            "timers" => Change::Timers,
-            "actors" => Change::Actors,
-            "actor_result" => Change::ActorResult {
-                request_id: f.get(2)?,
-            },
-            other => return Err(f.corrupt(1, format!("unknown change kind {other:?}"))),
-        };
-        changes.push(change);
+        changes.extend(feed::change(&Stored(&f))?);
     }
     let next = if read == limit { last } else { head };
     Ok(Changes {
@@ -185,6 +109,37 @@ pub(crate) fn read(
         next,
         gap: false,
     })
+}
+
+/// A row of [`READ`], read by index: columns 1 to 3 are the feed's kind
+/// and subject and the instance's status, the message's start at 4.
+struct Stored<'a, 'b, 'r>(&'a Fields<'b, 'r>);
+
+impl FeedRow for Stored<'_, '_, '_> {
+    type Error = rusqlite::Error;
+
+    fn kind(&self) -> rusqlite::Result<String> {
+        self.0.get(1)
+    }
+
+    fn subject(&self) -> rusqlite::Result<String> {
+        self.0.get(2)
+    }
+
+    fn status(&self) -> rusqlite::Result<Option<Status>> {
+        self.0.parse_nullable(3, Status::parse)
+    }
+
+    fn message(&self) -> rusqlite::Result<Option<Message>> {
+        match self.0.get::<Option<i64>>(4)? {
+            Some(_) => Ok(Some(message_at(self.0, 4)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn unknown_kind(&self, kind: &str) -> rusqlite::Error {
+        self.0.corrupt(1, format!("unknown change kind {kind:?}"))
+    }
 }
 
 #[cfg(test)]
@@ -196,10 +151,14 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::schema::migrate(&mut conn).unwrap();
         let tx = conn.transaction().unwrap();
-        let mut writer = FeedWriter::new(1);
+        let mut entries = reprise_store_rules::feed::FeedEntries::default();
         for i in 0..10 {
-            writer.actor_result(&tx, &format!("r{i}")).unwrap();
+            entries.applied(&reprise_core::store::Op::PutActorResult {
+                request_id: format!("r{i}"),
+                outcome: "{}".into(),
+            });
         }
+        append(&tx, 1, entries.entries()).unwrap();
         prune(&tx, 3).unwrap();
         tx.commit().unwrap();
 
@@ -208,8 +167,8 @@ mod tests {
         assert_eq!((behind.next, behind.changes.len()), (FeedPosition(10), 0));
         let kept = read(&conn, 2, FeedPosition(7), 100).unwrap();
         assert!(!kept.gap);
-        let ids: Vec<Change> = (7..10)
-            .map(|i| Change::ActorResult {
+        let ids: Vec<_> = (7..10)
+            .map(|i| reprise_core::store::Change::ActorResult {
                 request_id: format!("r{i}"),
             })
             .collect();

@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode, one writer thread
 //! with group commit, and a few reader connections.
 
+mod apply;
 mod feed;
 mod readers;
 mod row;
@@ -12,8 +13,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 
 use readers::Readers;
-use rusqlite::{Connection, OptionalExtension, Row, params};
-use tokio::sync::oneshot;
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub use schema::Durability;
 
@@ -21,10 +21,16 @@ use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
     Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
-    MessageKind, Outstanding, ParentRef, Registration, Resumable, Role, Status, Store, StoreCounts,
-    StoreError, TimerRecord,
+    Outstanding, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
+    TimerRecord,
 };
-use row::{Fields, SqliteError};
+use reprise_store_rules::group::Request;
+use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
+use reprise_store_rules::{handle_origin, sql_int};
+use row::{
+    ACTIVITIES_OF_EXECUTION, DUE_ACTIVITIES, Fields, INBOX_OF_INSTANCE, SqliteError, read_activity,
+    read_actor, read_instance, read_lease, read_message, read_timer,
+};
 
 /// Reader threads, each with its connection; more concurrent reads queue.
 const READERS: usize = 4;
@@ -33,7 +39,7 @@ const READERS: usize = 4;
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<mpsc::Sender<writer::Request>>,
+    writer: Mutex<mpsc::Sender<Request>>,
     readers: Readers,
     counters: Arc<writer::Counters>,
     /// Marks this handle's rows in the change feed.
@@ -105,126 +111,6 @@ impl SqliteStore {
     }
 }
 
-/// A time as SQLite stores it: integers are signed, and a time past
-/// `i64::MAX` ms is as good as never.
-fn sql_time(ms: u64) -> i64 {
-    i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
-/// A number unlikely to be any other handle's, for the feed's `origin`.
-fn handle_origin() -> i64 {
-    use std::hash::BuildHasher;
-    let seed = (std::process::id(), now_ns());
-    // Each `RandomState` is seeded afresh: two handles never share an origin
-    // in practice, in one process or in two.
-    (std::collections::hash_map::RandomState::new().hash_one(seed) >> 1) as i64
-}
-
-fn now_ns() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default()
-}
-
-fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
-    let f = Fields::new(row, "instances", &["id"]);
-    let parent_id: Option<String> = f.get("parent_id")?;
-    let parent = match parent_id {
-        Some(instance_id) => Some(ParentRef {
-            instance_id,
-            execution: f.get("parent_execution")?,
-            task: f.get("parent_task")?,
-        }),
-        None => None,
-    };
-    Ok(InstanceRecord {
-        id: f.get("id")?,
-        name: f.get("name")?,
-        digest: f.get("digest")?,
-        execution: f.get("execution")?,
-        input: f.get("input")?,
-        status: f.parse("status", Status::parse)?,
-        output: f.get("output")?,
-        custom_status: f.get("custom_status")?,
-        parent,
-        created_at: f.get("created_at")?,
-        updated_at: f.get("updated_at")?,
-        waiting: f.json_nullable("waiting")?,
-    })
-}
-
-// Columns are read by index where rows are read by the thousand (the scans
-// of inboxes, activities and mailboxes): finding a column by name compares
-// it with every column's, a cost that shows in throughput. The readers
-// below take the columns in the order these statements select them.
-
-const INBOX_OF_INSTANCE: &str = "SELECT id, instance_id, execution, task, kind, name, payload
-    FROM inbox WHERE instance_id = ?1 ORDER BY id";
-const DUE_ACTIVITIES: &str = "SELECT id, instance_id, execution, task, name, digest, input,
-    options, attempt, visible_at, last_failure FROM activity_tasks
-    WHERE visible_at BETWEEN ?1 AND ?2 ORDER BY visible_at, id LIMIT ?3";
-const ACTIVITIES_OF_EXECUTION: &str = "SELECT id, instance_id, execution, task, name, digest,
-    input, options, attempt, visible_at, last_failure FROM activity_tasks
-    WHERE instance_id = ?1 AND execution = ?2 ORDER BY task";
-
-fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
-    message_at(&Fields::new(row, "inbox", &["id"]), 0)
-}
-
-/// A message whose columns, in [`INBOX_OF_INSTANCE`]'s order, start at
-/// column `first`.
-pub(crate) fn message_at(f: &Fields<'_, '_>, first: usize) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: f.get(first)?,
-        instance_id: f.get(first + 1)?,
-        execution: f.get(first + 2)?,
-        task: f.get(first + 3)?,
-        kind: f.parse(first + 4, MessageKind::parse)?,
-        name: f.get(first + 5)?,
-        payload: f.get(first + 6)?,
-    })
-}
-
-fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
-    let f = Fields::new(row, "activity_tasks", &["id"]);
-    Ok(ActivityTask {
-        id: f.get(0)?,
-        instance_id: f.get(1)?,
-        execution: f.get(2)?,
-        task: f.get(3)?,
-        name: f.get(4)?,
-        digest: f.get(5)?,
-        input: f.get(6)?,
-        options: f.json(7)?,
-        attempt: f.get(8)?,
-        visible_at: f.get(9)?,
-        last_failure: f.json_nullable(10)?,
-    })
-}
-
-fn read_timer(row: &Row<'_>) -> rusqlite::Result<TimerRecord> {
-    let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
-    Ok(TimerRecord {
-        instance_id: f.get("instance_id")?,
-        execution: f.get("execution")?,
-        task: f.get("task")?,
-        fire_at: f.get("fire_at")?,
-    })
-}
-
-fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
-    let f = Fields::new(row, "actors", &["kind", "key"]);
-    Ok(ActorRecord {
-        id: ActorId {
-            kind: f.get("kind")?,
-            key: f.get("key")?,
-        },
-        state: f.get("state")?,
-        updated_at: f.get("updated_at")?,
-    })
-}
-
 fn select_instance(conn: &Connection, id: &str) -> rusqlite::Result<Option<InstanceRecord>> {
     conn.prepare_cached(&format!(
         "SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = ?1"
@@ -265,75 +151,27 @@ fn select_instances(
     conn: &Connection,
     query: &InstanceQuery,
 ) -> rusqlite::Result<Vec<InstanceRecord>> {
-    let (sql, values) = instances_sql(query);
-    conn.prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(values), read_instance)?
+    let statement = instances_sql(query, Placeholders::Question);
+    conn.prepare_cached(&statement.sql)?
+        .query_map(sql_values(statement.values), read_instance)?
         .collect()
 }
 
-/// The SELECT for `query` and its parameters. Each filter adds a
-/// condition; the indexes by status, by name and by creation time make
-/// every page a range read in listing order, however many instances
-/// there are (see the test below).
-fn instances_sql(query: &InstanceQuery) -> (String, Vec<rusqlite::types::Value>) {
-    use rusqlite::types::Value;
-    let mut conditions: Vec<String> = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    // Adds a condition whose `$` is a new parameter; returns its number.
-    let mut bind = |condition: &str, value: Value| {
-        values.push(value);
-        conditions.push(condition.replace('$', &format!("?{}", values.len())));
-        values.len()
-    };
-    if let Some(status) = query.status {
-        bind("status = $", Value::Text(status.as_str().into()));
-    }
-    if let Some(name) = &query.name {
-        bind("name = $", Value::Text(name.clone()));
-    }
-    if let Some(from) = query.created_from {
-        bind("created_at >= $", Value::Integer(sql_time(from)));
-    }
-    if let Some(before) = query.created_before {
-        bind("created_at < $", Value::Integer(sql_time(before)));
-    }
-    if let Some(after) = &query.after {
-        // After (t, id) in the order `created_at DESC, id`.
-        let time = bind(
-            "created_at <= $",
-            Value::Integer(sql_time(after.created_at)),
-        );
-        bind(
-            &format!("(created_at < ?{time} OR id > $)"),
-            Value::Text(after.id.clone()),
-        );
-    }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    values.push(Value::Integer(
-        i64::try_from(query.limit).unwrap_or(i64::MAX),
-    ));
-    let sql = format!(
-        "SELECT {INSTANCE_COLUMNS} FROM instances {filter}
-         ORDER BY created_at DESC, id LIMIT ?{}",
-        values.len()
-    );
-    (sql, values)
+/// The shared query builder's parameters, as rusqlite takes them.
+fn sql_values(values: Vec<SqlValue>) -> impl rusqlite::Params {
+    rusqlite::params_from_iter(values.into_iter().map(|value| match value {
+        SqlValue::Text(text) => rusqlite::types::Value::Text(text),
+        SqlValue::Integer(n) => rusqlite::types::Value::Integer(n),
+    }))
 }
-
-const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, custom_status,
-    parent_id, parent_execution, parent_task, created_at, updated_at, waiting";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     fn commit(&self, batch: Batch) -> CommitTicket {
-        let (reply, ticket) = oneshot::channel();
+        let (request, ticket) = Request::new(batch);
         let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(mpsc::SendError((_, reply))) = writer.send((batch, reply)) {
-            let _ = reply.send(Err(StoreError::Closed));
+        if let Err(mpsc::SendError(request)) = writer.send(request) {
+            request.answer(Err(StoreError::Closed));
         }
         ticket
     }
@@ -397,7 +235,7 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(DUE_ACTIVITIES)?;
             let from = u64::from(retries_only);
-            let rows = stmt.query_map(params![from, sql_time(now), limit as i64], read_activity)?;
+            let rows = stmt.query_map(params![from, sql_int(now), limit as i64], read_activity)?;
             rows.collect()
         })
         .await
@@ -463,7 +301,7 @@ impl Store for SqliteStore {
                 "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
                  WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
-            let rows = stmt.query_map(params![sql_time(now), limit as i64], |row| {
+            let rows = stmt.query_map(params![sql_int(now), limit as i64], |row| {
                 // By index, in the order selected: the dispatcher's scan.
                 let f = Fields::new(row, "actor_mailbox", &["id"]);
                 Ok(ActorMessage {
@@ -641,15 +479,7 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare_cached(
                 "SELECT name, owner, token, expires_at FROM leases ORDER BY name",
             )?;
-            let rows = stmt.query_map([], |row| {
-                let f = Fields::new(row, "leases", &["name"]);
-                Ok(Lease {
-                    name: f.get("name")?,
-                    owner: f.get("owner")?,
-                    token: f.get("token")?,
-                    expires_at: f.get("expires_at")?,
-                })
-            })?;
+            let rows = stmt.query_map([], read_lease)?;
             rows.collect()
         })
         .await
@@ -684,13 +514,11 @@ mod tests {
                             after,
                             limit: 50,
                         };
-                        let (sql, values) = instances_sql(&query);
+                        let statement = instances_sql(&query, Placeholders::Question);
                         let plan: Vec<String> = conn
-                            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                            .prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))
                             .unwrap()
-                            .query_map(rusqlite::params_from_iter(values), |row| {
-                                row.get::<_, String>(3)
-                            })
+                            .query_map(sql_values(statement.values), |row| row.get::<_, String>(3))
                             .unwrap()
                             .collect::<Result<_, _>>()
                             .unwrap();

@@ -1,7 +1,8 @@
 //! Decoding rows without guessing: a value the store cannot decode (an
 //! unknown status, options that are not JSON, a NULL where a value belongs)
 //! is an error that names the table, the row's key and the column, never a
-//! default that silently changes what the engine does.
+//! default that silently changes what the engine does. Below the tools,
+//! the readers of each record from its row.
 
 use std::fmt::Display;
 
@@ -9,7 +10,11 @@ use rusqlite::types::{FromSql, Value};
 use rusqlite::{Row, RowIndex};
 use serde::de::DeserializeOwned;
 
-use reprise_core::store::StoreError;
+use reprise_core::store::{
+    ActivityTask, ActorId, ActorRecord, InstanceRecord, Lease, Message, MessageKind, ParentRef,
+    Status, StoreError, TimerRecord,
+};
+use reprise_store_rules::verdict::InstanceState;
 
 /// Why a stored row is unusable; carried through rusqlite's error type
 /// and turned into [`StoreError::Corrupt`].
@@ -154,10 +159,8 @@ impl<'a, 'r> Fields<'a, 'r> {
         decode: impl FnOnce(&[u8]) -> Result<T, E>,
     ) -> rusqlite::Result<T> {
         let value = self.row.get_ref(column)?;
-        let bytes = value
-            .as_bytes_or_null()
-            .map_err(|e| self.corrupt(column, e))?
-            .unwrap_or_default();
+        // NULL is no value, not an empty one: corrupt, like any other.
+        let bytes = value.as_bytes().map_err(|e| self.corrupt(column, e))?;
         decode(bytes).map_err(|e| self.corrupt(column, e))
     }
 
@@ -170,6 +173,129 @@ impl<'a, 'r> Fields<'a, 'r> {
         };
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Null, Box::new(row))
     }
+}
+
+// Each record from its row: the readers the Store's reads and the writer's
+// checks share.
+
+pub(crate) fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
+    let f = Fields::new(row, "instances", &["id"]);
+    let parent_id: Option<String> = f.get("parent_id")?;
+    let parent = match parent_id {
+        Some(instance_id) => Some(ParentRef {
+            instance_id,
+            execution: f.get("parent_execution")?,
+            task: f.get("parent_task")?,
+        }),
+        None => None,
+    };
+    Ok(InstanceRecord {
+        id: f.get("id")?,
+        name: f.get("name")?,
+        digest: f.get("digest")?,
+        execution: f.get("execution")?,
+        input: f.get("input")?,
+        status: f.parse("status", Status::parse)?,
+        output: f.get("output")?,
+        custom_status: f.get("custom_status")?,
+        parent,
+        created_at: f.get("created_at")?,
+        updated_at: f.get("updated_at")?,
+        waiting: f.json_nullable("waiting")?,
+    })
+}
+
+// Columns are read by index where rows are read by the thousand (the scans
+// of inboxes, activities and mailboxes): finding a column by name compares
+// it with every column's, a cost that shows in throughput. The readers
+// below take the columns in the order these statements select them.
+
+pub(crate) const INBOX_OF_INSTANCE: &str =
+    "SELECT id, instance_id, execution, task, kind, name, payload
+    FROM inbox WHERE instance_id = ?1 ORDER BY id";
+pub(crate) const DUE_ACTIVITIES: &str =
+    "SELECT id, instance_id, execution, task, name, digest, input,
+    options, attempt, visible_at, last_failure FROM activity_tasks
+    WHERE visible_at BETWEEN ?1 AND ?2 ORDER BY visible_at, id LIMIT ?3";
+pub(crate) const ACTIVITIES_OF_EXECUTION: &str =
+    "SELECT id, instance_id, execution, task, name, digest,
+    input, options, attempt, visible_at, last_failure FROM activity_tasks
+    WHERE instance_id = ?1 AND execution = ?2 ORDER BY task";
+
+pub(crate) fn read_message(row: &Row<'_>) -> rusqlite::Result<Message> {
+    message_at(&Fields::new(row, "inbox", &["id"]), 0)
+}
+
+/// A message whose columns, in [`INBOX_OF_INSTANCE`]'s order, start at
+/// column `first`.
+pub(crate) fn message_at(f: &Fields<'_, '_>, first: usize) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: f.get(first)?,
+        instance_id: f.get(first + 1)?,
+        execution: f.get(first + 2)?,
+        task: f.get(first + 3)?,
+        kind: f.parse(first + 4, MessageKind::parse)?,
+        name: f.get(first + 5)?,
+        payload: f.get(first + 6)?,
+    })
+}
+
+pub(crate) fn read_activity(row: &Row<'_>) -> rusqlite::Result<ActivityTask> {
+    let f = Fields::new(row, "activity_tasks", &["id"]);
+    Ok(ActivityTask {
+        id: f.get(0)?,
+        instance_id: f.get(1)?,
+        execution: f.get(2)?,
+        task: f.get(3)?,
+        name: f.get(4)?,
+        digest: f.get(5)?,
+        input: f.get(6)?,
+        options: f.json(7)?,
+        attempt: f.get(8)?,
+        visible_at: f.get(9)?,
+        last_failure: f.json_nullable(10)?,
+    })
+}
+
+pub(crate) fn read_timer(row: &Row<'_>) -> rusqlite::Result<TimerRecord> {
+    let f = Fields::new(row, "timers", &["instance_id", "execution", "task"]);
+    Ok(TimerRecord {
+        instance_id: f.get("instance_id")?,
+        execution: f.get("execution")?,
+        task: f.get("task")?,
+        fire_at: f.get("fire_at")?,
+    })
+}
+
+pub(crate) fn read_actor(row: &Row<'_>) -> rusqlite::Result<ActorRecord> {
+    let f = Fields::new(row, "actors", &["kind", "key"]);
+    Ok(ActorRecord {
+        id: ActorId {
+            kind: f.get("kind")?,
+            key: f.get("key")?,
+        },
+        state: f.get("state")?,
+        updated_at: f.get("updated_at")?,
+    })
+}
+
+pub(crate) fn read_lease(row: &Row<'_>) -> rusqlite::Result<Lease> {
+    let f = Fields::new(row, "leases", &["name"]);
+    Ok(Lease {
+        name: f.get("name")?,
+        owner: f.get("owner")?,
+        token: f.get("token")?,
+        expires_at: f.get("expires_at")?,
+    })
+}
+
+/// An instance's status and execution, from `id, status, execution`.
+pub(crate) fn read_instance_state(row: &Row<'_>) -> rusqlite::Result<InstanceState> {
+    let f = Fields::new(row, "instances", &["id"]);
+    Ok(InstanceState {
+        status: f.parse("status", Status::parse)?,
+        execution: f.get("execution")?,
+    })
 }
 
 /// A column by name, or by index where rows are read on a hot path (replay
