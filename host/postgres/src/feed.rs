@@ -13,9 +13,13 @@
 //! The cost: writers' commits are serialised across hosts from the feed
 //! lock to the end of the commit (the WAL flush). Each writer folds many
 //! batches into one commit, so this bounds commits, not batches.
+//!
+//! Which op makes which entry, and which change an entry reads back as,
+//! are the rules both backends share (`reprise_store_rules::feed`).
 
-use reprise_core::store::{Change, Changes, FeedPosition, Status};
-use tokio_postgres::GenericClient;
+use reprise_core::store::{Changes, FeedPosition, Message, Status};
+use reprise_store_rules::feed::{self, FeedEntry, FeedRow};
+use tokio_postgres::{GenericClient, Row};
 
 use crate::row::{Fields, PgError, int, message};
 
@@ -25,80 +29,12 @@ pub(crate) const KEEP: i64 = 100_000;
 /// The advisory lock that orders feed positions by commit.
 const FEED_LOCK: i64 = 0x5245_5052_4953_4502;
 
-/// A change a batch made, to be appended when its group commits.
-#[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    kind: &'static str,
-    subject: Option<String>,
-    message: Option<i64>,
-}
-
-/// What one batch appends to the feed. Work notices (activities, timers,
-/// actors) are written once per batch however many the batch queued.
-#[derive(Debug, Default)]
-pub(crate) struct FeedWriter {
-    pub(crate) entries: Vec<Entry>,
-    noticed: [bool; 4],
-}
-
-/// A kind of queued work a batch can make.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Work {
-    Registrations,
-    Activities,
-    Timers,
-    Actors,
-}
-
-impl Work {
-    fn kind(self) -> &'static str {
-        match self {
-            Work::Registrations => "registrations",
-            Work::Activities => "activities",
-            Work::Timers => "timers",
-            Work::Actors => "actors",
-        }
-    }
-}
-
-impl FeedWriter {
-    /// An instance was created, or its status or execution changed.
-    pub(crate) fn instance(&mut self, id: &str) {
-        self.push("instance", Some(id.to_owned()), None);
-    }
-
-    /// A message arrived in an inbox.
-    pub(crate) fn message(&mut self, instance_id: &str, message_id: i64) {
-        self.push("message", Some(instance_id.to_owned()), Some(message_id));
-    }
-
-    /// A client's actor call has its outcome.
-    pub(crate) fn actor_result(&mut self, request_id: &str) {
-        self.push("actor_result", Some(request_id.to_owned()), None);
-    }
-
-    /// Work was queued.
-    pub(crate) fn work(&mut self, work: Work) {
-        if !std::mem::replace(&mut self.noticed[work as usize], true) {
-            self.push(work.kind(), None, None);
-        }
-    }
-
-    fn push(&mut self, kind: &'static str, subject: Option<String>, message: Option<i64>) {
-        self.entries.push(Entry {
-            kind,
-            subject,
-            message,
-        });
-    }
-}
-
 /// Appends a group's entries, in order, at positions drawn under the feed
 /// lock: the last statements of the group's transaction.
 pub(crate) async fn append(
     tx: &impl GenericClient,
     origin: i64,
-    entries: &[Entry],
+    entries: &[FeedEntry],
 ) -> Result<(), PgError> {
     if entries.is_empty() {
         return Ok(());
@@ -109,7 +45,7 @@ pub(crate) async fn append(
         &[&FEED_LOCK, &crate::listen::CHANNEL, &origin.to_string()],
     )
     .await?;
-    let kinds: Vec<&str> = entries.iter().map(|e| e.kind).collect();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
     let subjects: Vec<Option<&str>> = entries.iter().map(|e| e.subject.as_deref()).collect();
     let messages: Vec<Option<i64>> = entries.iter().map(|e| e.message).collect();
     // One statement for the whole group; `ordinality` keeps the order.
@@ -200,31 +136,8 @@ pub(crate) async fn read(
     let mut changes = Vec::new();
     let mut last = after;
     for row in &rows {
-        let f = Fields::new(row, "feed");
-        last = FeedPosition(f.uint("seq")?);
-        let kind: String = f.get("change")?;
-        let change = match kind.as_str() {
-            "instance" => Change::Instance {
-                id: f.get("subject")?,
-                status: f
-                    .get::<Option<String>>("status")?
-                    .map(|s| Status::parse(&s).ok_or_else(|| f.corrupt("status", s)))
-                    .transpose()?,
-            },
-            "message" => match f.get::<Option<i64>>("id")? {
-                Some(_) => Change::Message(message(row)?),
-                None => continue, // consumed before it was read
-            },
-            "registrations" => Change::Registrations,
-            "activities" => Change::Activities,
-            "timers" => Change::Timers,
-            "actors" => Change::Actors,
-            "actor_result" => Change::ActorResult {
-                request_id: f.get("subject")?,
-            },
-            other => return Err(f.corrupt("change", format!("unknown change kind {other:?}"))),
-        };
-        changes.push(change);
+        last = FeedPosition(Fields::new(row, "feed").uint("seq")?);
+        changes.extend(feed::change(&Stored(row))?);
     }
     let next = if rows.len() == limit { last } else { head };
     Ok(Changes {
@@ -232,4 +145,38 @@ pub(crate) async fn read(
         next,
         gap: false,
     })
+}
+
+/// A row of [`READ`]: the feed's columns, the instance's status and the
+/// message's columns under their own names.
+struct Stored<'r>(&'r Row);
+
+impl FeedRow for Stored<'_> {
+    type Error = PgError;
+
+    fn kind(&self) -> Result<String, PgError> {
+        Fields::new(self.0, "feed").get("change")
+    }
+
+    fn subject(&self) -> Result<String, PgError> {
+        Fields::new(self.0, "feed").get("subject")
+    }
+
+    fn status(&self) -> Result<Option<Status>, PgError> {
+        let f = Fields::new(self.0, "feed");
+        f.get::<Option<String>>("status")?
+            .map(|s| Status::parse(&s).ok_or_else(|| f.corrupt("status", s)))
+            .transpose()
+    }
+
+    fn message(&self) -> Result<Option<Message>, PgError> {
+        match Fields::new(self.0, "feed").get::<Option<i64>>("id")? {
+            Some(_) => Ok(Some(message(self.0)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn unknown_kind(&self, kind: &str) -> PgError {
+        Fields::new(self.0, "feed").corrupt("change", format!("unknown change kind {kind:?}"))
+    }
 }

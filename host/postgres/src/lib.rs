@@ -10,11 +10,14 @@
 //! SQLite one: the conformance suite of `reprise-store-tests` runs on both.
 //!
 //! - `schema`: numbered migrations, applied once however many hosts start.
-//! - `writer`: the group-committing writer and what each [`Op`] does.
+//! - `writer`: the group-committing writer.
+//! - `apply`: what each [`Op`](reprise_core::store::Op) does, by the rules
+//!   both backends share (`reprise_store_rules`).
 //! - `feed`: the commit-ordered change feed.
 //! - `row`: rows into records, with errors that name table and column.
 //! - [`testing`]: a fresh database for each test.
 
+mod apply;
 mod feed;
 mod listen;
 mod row;
@@ -34,7 +37,10 @@ use reprise_core::store::{
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
     Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
 };
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use reprise_store_rules::group::Request;
+use reprise_store_rules::handle_origin;
+use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
+use tokio::sync::{Mutex, Notify, mpsc};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, IsolationLevel, NoTls};
 
@@ -58,7 +64,7 @@ pub struct CommitStats {
 
 /// A Reprise database on a PostgreSQL server.
 pub struct PostgresStore {
-    writer: mpsc::UnboundedSender<writer::Request>,
+    writer: mpsc::UnboundedSender<Request>,
     counters: Arc<writer::Counters>,
     readers: Vec<Mutex<Client>>,
     /// Opens a connection, for a reader whose connection was lost.
@@ -206,17 +212,6 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// A number unlikely to be any other handle's, for the feed's `origin`.
-fn handle_origin() -> i64 {
-    use std::hash::BuildHasher;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    (std::collections::hash_map::RandomState::new().hash_one((std::process::id(), nanos)) >> 1)
-        as i64
-}
-
 /// Starts a read-only transaction that sees one snapshot.
 async fn snapshot(client: &mut Client) -> Result<tokio_postgres::Transaction<'_>, PgError> {
     Ok(client
@@ -231,10 +226,7 @@ async fn select_instance(
     client: &impl tokio_postgres::GenericClient,
     id: &str,
 ) -> Result<Option<InstanceRecord>, PgError> {
-    let sql = format!(
-        "SELECT {} FROM instances WHERE id = $1",
-        row::INSTANCE_COLUMNS
-    );
+    let sql = format!("SELECT {INSTANCE_COLUMNS} FROM instances WHERE id = $1");
     client
         .query_opt(&sql, &[&id])
         .await?
@@ -269,58 +261,12 @@ async fn select_inbox(
     row::all(&rows, row::message)
 }
 
-/// The SELECT for `query` and its parameters; each filter is a range of
-/// one of the listing indexes, in listing order.
-fn instances_sql(query: &InstanceQuery) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
-    let mut conditions: Vec<String> = Vec::new();
-    let mut values: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-    let mut bind = |condition: &str, value: Box<dyn ToSql + Sync + Send>| {
-        values.push(value);
-        let n = values.len();
-        // `?` marks the new parameter; `$k` in `condition` are earlier ones.
-        conditions.push(condition.replace('?', &format!("${n}")));
-        n
-    };
-    if let Some(status) = query.status {
-        bind("status = ?", Box::new(status.as_str().to_owned()));
-    }
-    if let Some(name) = &query.name {
-        bind("name = ?", Box::new(name.clone()));
-    }
-    if let Some(from) = query.created_from {
-        bind("created_at >= ?", Box::new(int(from)));
-    }
-    if let Some(before) = query.created_before {
-        bind("created_at < ?", Box::new(int(before)));
-    }
-    if let Some(after) = &query.after {
-        // After (t, id) in the order `created_at DESC, id`.
-        let time = bind("created_at <= ?", Box::new(int(after.created_at)));
-        bind(
-            &format!("(created_at < ${time} OR id > ?)"),
-            Box::new(after.id.clone()),
-        );
-    }
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    values.push(Box::new(i64::try_from(query.limit).unwrap_or(i64::MAX)));
-    let sql = format!(
-        "SELECT {} FROM instances {filter} ORDER BY created_at DESC, id LIMIT ${}",
-        row::INSTANCE_COLUMNS,
-        values.len()
-    );
-    (sql, values)
-}
-
 #[async_trait::async_trait]
 impl Store for PostgresStore {
     fn commit(&self, batch: Batch) -> CommitTicket {
-        let (reply, ticket) = oneshot::channel();
-        if let Err(mpsc::error::SendError((_, reply))) = self.writer.send((batch, reply)) {
-            let _ = reply.send(Err(StoreError::Closed));
+        let (request, ticket) = Request::new(batch);
+        if let Err(mpsc::error::SendError(request)) = self.writer.send(request) {
+            request.answer(Err(StoreError::Closed));
         }
         ticket
     }
@@ -330,12 +276,16 @@ impl Store for PostgresStore {
     }
 
     async fn instances(&self, query: &InstanceQuery) -> Result<Vec<InstanceRecord>, StoreError> {
-        let (sql, values) = instances_sql(query);
-        let params: Vec<&(dyn ToSql + Sync)> = values
+        let statement = instances_sql(query, Placeholders::Dollar);
+        let params: Vec<&(dyn ToSql + Sync)> = statement
+            .values
             .iter()
-            .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+            .map(|value| match value {
+                SqlValue::Text(text) => text as &(dyn ToSql + Sync),
+                SqlValue::Integer(n) => n,
+            })
             .collect();
-        let rows = self.query(&sql, &params).await?;
+        let rows = self.query(&statement.sql, &params).await?;
         Ok(row::all(&rows, row::instance)?)
     }
 

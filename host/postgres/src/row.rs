@@ -9,6 +9,7 @@ use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, InstanceRecord, Lease,
     Message, MessageKind, ParentRef, Status, StoreError, TimerRecord,
 };
+use reprise_store_rules::verdict::InstanceState;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
@@ -47,11 +48,8 @@ pub(crate) fn describe(error: &tokio_postgres::Error) -> String {
     text
 }
 
-/// A time or count as stored: `BIGINT` is signed, and a time past
-/// `i64::MAX` ms is as good as never.
-pub(crate) fn int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
+/// A time or count as stored: `BIGINT` is signed (see `sql_int`).
+pub(crate) use reprise_store_rules::sql_int as int;
 
 /// A row of `table`, read column by column.
 pub(crate) struct Fields<'r> {
@@ -129,9 +127,16 @@ impl<'r> Fields<'r> {
     }
 }
 
-pub(crate) const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output,
-    custom_status, parent_id, parent_execution, parent_task, created_at, updated_at, waiting";
+/// An instance's status and execution, from `id, status, execution`.
+pub(crate) fn instance_state(row: &Row) -> Result<InstanceState, PgError> {
+    let f = Fields::new(row, "instances");
+    Ok(InstanceState {
+        status: f.parse("status", Status::parse)?,
+        execution: f.u32("execution")?,
+    })
+}
 
+/// An instance record, from the shared `INSTANCE_COLUMNS`.
 pub(crate) fn instance(row: &Row) -> Result<InstanceRecord, PgError> {
     let f = Fields::new(row, "instances");
     let parent = match f.get::<Option<String>>("parent_id")? {

@@ -1,0 +1,586 @@
+//! What each [`Op`] does on PostgreSQL: the rows it reads, the shared rule
+//! it asks (`reprise_store_rules`), the rows it writes.
+//!
+//! Rows other writers may touch at the same time are locked before they are
+//! judged (`FOR UPDATE`), and inserts that could collide use `ON CONFLICT`,
+//! so a check and the write it allows see the same row.
+
+use std::collections::HashMap;
+
+use reprise_core::clock::now_ms;
+use reprise_core::history::{HistoryEvent, codec};
+use reprise_core::store::{
+    ActivityTask, ActorId, Batch, Committed, InstanceRecord, Lease, Message, NewMessage, Op,
+    StoreError,
+};
+use reprise_store_rules::cleanup::{self, Owned};
+use reprise_store_rules::feed::FeedEntries;
+use reprise_store_rules::verdict::{self, Handled, InstanceState};
+use reprise_store_rules::{json, lease};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Statement, Transaction};
+
+use crate::row::{self, PgError, int};
+
+/// Statements prepared on one connection, by their text.
+pub(crate) type Statements = HashMap<String, Statement>;
+
+/// What one batch wrote: its result and its feed entries.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    pub(crate) committed: Committed,
+    pub(crate) feed: FeedEntries,
+}
+
+/// Applies one batch's ops in order.
+pub(crate) async fn apply_batch(
+    tx: &Transaction<'_>,
+    statements: &mut Statements,
+    batch: &Batch,
+) -> Result<Applied, PgError> {
+    let mut ops = Ops {
+        tx,
+        statements,
+        out: Applied::default(),
+    };
+    for op in batch {
+        ops.apply(op).await?;
+    }
+    Ok(ops.out)
+}
+
+/// One batch being applied inside a transaction.
+struct Ops<'t, 'c> {
+    tx: &'t Transaction<'c>,
+    statements: &'t mut Statements,
+    out: Applied,
+}
+
+impl Ops<'_, '_> {
+    async fn apply(&mut self, op: &Op) -> Result<(), PgError> {
+        match op {
+            Op::ExpectRunning {
+                instance_id,
+                execution,
+            } => {
+                let found = self.lock_instance(instance_id).await?;
+                verdict::expect_running(instance_id, *execution, found)?;
+            }
+            Op::RegisterComponent {
+                digest,
+                bytes,
+                names,
+            } => {
+                self.execute(
+                    "INSERT INTO components (digest, bytes, registered_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (digest) DO NOTHING",
+                    &[digest, bytes, &int(now_ms())],
+                )
+                .await?;
+                for (role, name) in names {
+                    self.execute(
+                        "INSERT INTO registrations (role, name, digest) VALUES ($1, $2, $3)",
+                        &[&role.as_str(), name, digest],
+                    )
+                    .await?;
+                }
+            }
+            Op::CacheCompiled {
+                digest,
+                engine,
+                bytes,
+            } => {
+                self.execute(
+                    "INSERT INTO compiled (digest, engine, bytes) VALUES ($1, $2, $3)
+                     ON CONFLICT (digest, engine) DO UPDATE SET bytes = EXCLUDED.bytes",
+                    &[digest, engine, bytes],
+                )
+                .await?;
+            }
+            Op::CreateInstance { record, started } => {
+                if !self.insert_instance(record).await? {
+                    // No instance entry: the parent's message is this op's.
+                    return self.send(&verdict::duplicate_instance(record)?).await;
+                }
+                self.append_history(&record.id, record.execution, std::slice::from_ref(started))
+                    .await?;
+            }
+            Op::AppendHistory {
+                instance_id,
+                execution,
+                events,
+            } => self.append_history(instance_id, *execution, events).await?,
+            Op::ScheduleActivity(task) => {
+                let row = self
+                    .query_opt(
+                        "INSERT INTO activity_tasks
+                             (instance_id, execution, task, name, digest, input, options, attempt, visible_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                        &[
+                            &task.instance_id,
+                            &i64::from(task.execution),
+                            &i64::from(task.task),
+                            &task.name,
+                            &task.digest,
+                            &task.input,
+                            &json(&task.options)?,
+                            &i64::from(task.attempt),
+                            &int(task.visible_at),
+                        ],
+                    )
+                    .await?;
+                self.out.committed.activities.push(ActivityTask {
+                    id: returned_id(row)?,
+                    ..task.clone()
+                });
+            }
+            Op::ScheduleTimer(timer) => {
+                self.execute(
+                    "INSERT INTO timers (instance_id, execution, task, fire_at) VALUES ($1, $2, $3, $4)",
+                    &[
+                        &timer.instance_id,
+                        &i64::from(timer.execution),
+                        &i64::from(timer.task),
+                        &int(timer.fire_at),
+                    ],
+                )
+                .await?;
+            }
+            Op::Send(message) => {
+                if verdict::checks_addressee(message) {
+                    // Locked: a terminate committing beside it waits, or wins.
+                    let addressee = self.lock_instance(&message.instance_id).await?;
+                    verdict::accept_event(&message.instance_id, addressee)?;
+                }
+                self.send(message).await?;
+            }
+            Op::Consume(ids) => {
+                self.execute("DELETE FROM inbox WHERE id = ANY($1)", &[ids])
+                    .await?;
+            }
+            Op::SetWaiting {
+                instance_id,
+                waiting,
+            } => {
+                // The episode's commit is the instance's latest sign of life.
+                self.execute(
+                    "UPDATE instances SET waiting = $3, updated_at = $4
+                     WHERE id = $1 AND execution = $2",
+                    &[
+                        instance_id,
+                        &i64::from(waiting.execution),
+                        &json(waiting)?,
+                        &int(now_ms()),
+                    ],
+                )
+                .await?;
+            }
+            Op::SetCustomStatus {
+                instance_id,
+                status,
+            } => {
+                self.execute(
+                    "UPDATE instances SET custom_status = $2, updated_at = $3 WHERE id = $1",
+                    &[instance_id, status, &int(now_ms())],
+                )
+                .await?;
+            }
+            Op::SetStatus {
+                instance_id,
+                status,
+                output,
+            } => {
+                let change = cleanup::status_change(*status);
+                let changed = self
+                    .execute(
+                        "UPDATE instances SET status = $2, output = $3, updated_at = $4,
+                             waiting = CASE WHEN $5 THEN NULL ELSE waiting END
+                         WHERE id = $1",
+                        &[
+                            instance_id,
+                            &status.as_str(),
+                            output,
+                            &int(now_ms()),
+                            &change.clears_waiting,
+                        ],
+                    )
+                    .await?;
+                if changed == 0 {
+                    return Err(verdict::no_instance(instance_id).into());
+                }
+                for owned in change.drops {
+                    self.delete_owned(*owned, instance_id, None).await?;
+                }
+            }
+            Op::ContinueAsNew {
+                instance_id,
+                execution,
+                input,
+                started,
+            } => {
+                let next = execution + 1;
+                self.execute(
+                    "UPDATE instances SET execution = $2, input = $3, updated_at = $4, waiting = NULL
+                     WHERE id = $1",
+                    &[instance_id, &i64::from(next), input, &int(now_ms())],
+                )
+                .await?;
+                for owned in cleanup::DROPPED_BY_CONTINUE_AS_NEW {
+                    self.delete_owned(*owned, instance_id, Some(*execution))
+                        .await?;
+                }
+                self.append_history(instance_id, next, std::slice::from_ref(started))
+                    .await?;
+            }
+            Op::CompleteActivity { task_id, message } => {
+                if verdict::delivers(self.remove_activity(*task_id).await?) {
+                    self.send(message).await?;
+                }
+            }
+            Op::ConsumeActivity { task_id } => {
+                self.remove_activity(*task_id).await?;
+            }
+            Op::RetryActivity {
+                task_id,
+                attempt,
+                visible_at,
+                failure,
+            } => {
+                self.execute(
+                    "UPDATE activity_tasks SET attempt = $2, visible_at = $3, last_failure = $4
+                     WHERE id = $1",
+                    &[
+                        task_id,
+                        &i64::from(*attempt),
+                        &int(*visible_at),
+                        &json(failure)?,
+                    ],
+                )
+                .await?;
+            }
+            Op::FireTimer { timer, message } => {
+                let removed = self
+                    .execute(
+                        "DELETE FROM timers WHERE instance_id = $1 AND execution = $2 AND task = $3",
+                        &[
+                            &timer.instance_id,
+                            &i64::from(timer.execution),
+                            &i64::from(timer.task),
+                        ],
+                    )
+                    .await?;
+                if verdict::delivers(removed) {
+                    self.send(message).await?;
+                }
+            }
+            Op::EnqueueActor {
+                operation,
+                reply,
+                visible_at,
+            } => {
+                self.execute(
+                    "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        &operation.target.kind,
+                        &operation.target.key,
+                        &operation.operation,
+                        &operation.input,
+                        &json(reply)?,
+                        &int(*visible_at),
+                    ],
+                )
+                .await?;
+            }
+            Op::EnqueueAtomic { operations, reply } => {
+                self.execute(
+                    "INSERT INTO actor_atomic (operations, reply) VALUES ($1, $2)",
+                    &[&json(operations)?, &json(reply)?],
+                )
+                .await?;
+            }
+            Op::ApplyActors {
+                dequeued,
+                atomic,
+                states,
+            } => self.apply_actors(dequeued, *atomic, states).await?,
+            Op::PutActorResult {
+                request_id,
+                outcome,
+            } => {
+                self.execute(
+                    "INSERT INTO actor_results (request_id, outcome) VALUES ($1, $2)
+                     ON CONFLICT (request_id) DO UPDATE SET outcome = EXCLUDED.outcome",
+                    &[request_id, outcome],
+                )
+                .await?;
+            }
+            Op::DropActorResult { request_id } => {
+                self.execute(
+                    "DELETE FROM actor_results WHERE request_id = $1",
+                    &[request_id],
+                )
+                .await?;
+            }
+            Op::TakeLease {
+                name,
+                owner,
+                now,
+                until,
+            } => {
+                let current = self.lock_lease(name).await?;
+                let token = lease::take_lease(name, owner, *now, Some(&current))?;
+                self.execute(
+                    "UPDATE leases SET owner = $2, token = $3, expires_at = $4 WHERE name = $1",
+                    &[name, owner, &int(token), &int(*until)],
+                )
+                .await?;
+                self.out.committed.lease = Some(token);
+            }
+            Op::ExpectLease { name, token } => {
+                // Shared: the lease cannot change hands before this commits.
+                let row = self
+                    .query_opt(
+                        "SELECT name, owner, token, expires_at FROM leases WHERE name = $1
+                         FOR SHARE",
+                        &[name],
+                    )
+                    .await?;
+                let current = row.map(|row| row::lease(&row)).transpose()?;
+                lease::expect_lease(name, *token, current.as_ref())?;
+            }
+            Op::ReleaseLease { name, owner } => {
+                // Expired rather than deleted: the token must keep growing.
+                self.execute(
+                    "UPDATE leases SET expires_at = 0 WHERE name = $1 AND owner = $2",
+                    &[name, owner],
+                )
+                .await?;
+            }
+            Op::Purge { instance_id } => {
+                let found = self.lock_instance(instance_id).await?;
+                verdict::purge(instance_id, found)?;
+                for owned in cleanup::PURGED {
+                    self.delete_owned(*owned, instance_id, None).await?;
+                }
+                self.execute("DELETE FROM instances WHERE id = $1", &[instance_id])
+                    .await?;
+            }
+        }
+        self.out.feed.applied(op);
+        Ok(())
+    }
+
+    async fn statement(&mut self, sql: &str) -> Result<Statement, PgError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.tx.prepare(sql).await?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// Runs `sql`; returns the rows it changed.
+    async fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
+        let statement = self.statement(sql).await?;
+        Ok(self.tx.execute(&statement, params).await?)
+    }
+
+    async fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, PgError> {
+        let statement = self.statement(sql).await?;
+        Ok(self.tx.query_opt(&statement, params).await?)
+    }
+
+    /// An instance's status and execution, its row locked until commit.
+    async fn lock_instance(&mut self, id: &str) -> Result<Option<InstanceState>, PgError> {
+        let row = self
+            .query_opt(
+                "SELECT id, status, execution FROM instances WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await?;
+        row.map(|row| row::instance_state(&row)).transpose()
+    }
+
+    /// A lease's row, locked until commit.
+    async fn lock_lease(&mut self, name: &str) -> Result<Lease, PgError> {
+        // The row exists before it is locked, so two first takers queue on
+        // the lock instead of colliding on the insert. Its token 0 says it
+        // was never granted.
+        self.execute(
+            "INSERT INTO leases (name, owner, token, expires_at) VALUES ($1, '', 0, 0)
+             ON CONFLICT (name) DO NOTHING",
+            &[&name],
+        )
+        .await?;
+        let row = self
+            .query_opt(
+                "SELECT name, owner, token, expires_at FROM leases WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )
+            .await?
+            .ok_or_else(|| StoreError::Database(format!("lease {name} vanished")))?;
+        row::lease(&row)
+    }
+
+    /// Deletes an instance's rows of `owned`: of one execution, or of all.
+    async fn delete_owned(
+        &mut self,
+        owned: Owned,
+        instance_id: &str,
+        execution: Option<u32>,
+    ) -> Result<(), PgError> {
+        let table = owned.table();
+        match execution {
+            Some(execution) => {
+                let sql = format!("DELETE FROM {table} WHERE instance_id = $1 AND execution = $2");
+                self.execute(&sql, &[&instance_id, &i64::from(execution)])
+                    .await?
+            }
+            None => {
+                let sql = format!("DELETE FROM {table} WHERE instance_id = $1");
+                self.execute(&sql, &[&instance_id]).await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn send(&mut self, message: &NewMessage) -> Result<(), PgError> {
+        let execution = message.execution.map(i64::from);
+        let task = message.task.map(i64::from);
+        let row = self
+            .query_opt(
+                "INSERT INTO inbox (instance_id, execution, task, kind, name, payload)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &message.instance_id,
+                    &execution,
+                    &task,
+                    &message.kind.as_str(),
+                    &message.name,
+                    &message.payload,
+                ],
+            )
+            .await?;
+        let id: i64 = returned_id(row)?;
+        self.out.feed.message(&message.instance_id, id);
+        self.out.committed.messages.push(Message {
+            id,
+            instance_id: message.instance_id.clone(),
+            execution: message.execution,
+            task: message.task,
+            kind: message.kind,
+            name: message.name.clone(),
+            payload: message.payload.clone(),
+        });
+        Ok(())
+    }
+
+    async fn append_history(
+        &mut self,
+        instance_id: &str,
+        execution: u32,
+        events: &[HistoryEvent],
+    ) -> Result<(), PgError> {
+        let execution = i64::from(execution);
+        for event in events {
+            let bytes = codec::encode(&event.event);
+            self.execute(
+                "INSERT INTO history (instance_id, execution, seq, at, event)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &instance_id,
+                    &execution,
+                    &i64::from(event.seq),
+                    &int(event.at),
+                    &bytes,
+                ],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the instance; false if its id was taken.
+    async fn insert_instance(&mut self, r: &InstanceRecord) -> Result<bool, PgError> {
+        let parent = r.parent.as_ref();
+        let inserted = self
+            .execute(
+                "INSERT INTO instances (id, name, digest, execution, input, status,
+                     parent_id, parent_execution, parent_task, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &r.id,
+                    &r.name,
+                    &r.digest,
+                    &i64::from(r.execution),
+                    &r.input,
+                    &r.status.as_str(),
+                    &parent.map(|p| &p.instance_id),
+                    &parent.map(|p| i64::from(p.execution)),
+                    &parent.map(|p| i64::from(p.task)),
+                    &int(r.created_at),
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// Removes an activity task; returns the rows removed (0 if already gone).
+    async fn remove_activity(&mut self, task_id: i64) -> Result<u64, PgError> {
+        self.execute("DELETE FROM activity_tasks WHERE id = $1", &[&task_id])
+            .await
+    }
+
+    async fn apply_actors(
+        &mut self,
+        dequeued: &[i64],
+        atomic: Option<i64>,
+        states: &[(ActorId, Option<String>)],
+    ) -> Result<(), PgError> {
+        for id in dequeued {
+            let removed = self
+                .execute("DELETE FROM actor_mailbox WHERE id = $1", &[id])
+                .await?;
+            verdict::handled_once(Handled::Mailbox, *id, removed)?;
+        }
+        if let Some(id) = atomic {
+            let removed = self
+                .execute("DELETE FROM actor_atomic WHERE id = $1", &[&id])
+                .await?;
+            verdict::handled_once(Handled::Atomic, id, removed)?;
+        }
+        let now = int(now_ms());
+        for (id, state) in states {
+            match state {
+                Some(state) => {
+                    self.execute(
+                        "INSERT INTO actors (kind, key, state, updated_at) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (kind, key) DO UPDATE SET state = $3, updated_at = $4",
+                        &[&id.kind, &id.key, state, &now],
+                    )
+                    .await?
+                }
+                None => {
+                    self.execute(
+                        "DELETE FROM actors WHERE kind = $1 AND key = $2",
+                        &[&id.kind, &id.key],
+                    )
+                    .await?
+                }
+            };
+        }
+        Ok(())
+    }
+}
+
+/// The id an `INSERT … RETURNING id` gave back.
+fn returned_id(row: Option<tokio_postgres::Row>) -> Result<i64, PgError> {
+    let row = row.ok_or_else(|| StoreError::Database("INSERT returned no id".into()))?;
+    Ok(row.try_get(0)?)
+}
