@@ -23,9 +23,6 @@ use tokio_postgres::{GenericClient, Row};
 
 use crate::row::{Fields, PgError, int, message};
 
-/// Rows kept: a reader further behind than this gets a gap and rescans.
-pub(crate) const KEEP: i64 = 100_000;
-
 /// The advisory lock that orders feed positions by commit.
 const FEED_LOCK: i64 = 0x5245_5052_4953_4502;
 
@@ -61,13 +58,12 @@ pub(crate) async fn append(
     Ok(())
 }
 
-/// Drops all but the newest [`KEEP`] rows, and remembers up to where.
+/// Drops all but the newest [`feed::KEEP`] rows, and remembers up to where.
 pub(crate) async fn prune(tx: &impl GenericClient) -> Result<(), PgError> {
-    let head = head(tx).await?.0 as i64;
-    if head <= KEEP {
+    let Some(through) = feed::prune_through(head(tx).await?.0, feed::KEEP) else {
         return Ok(());
-    }
-    let through = head - KEEP;
+    };
+    let through = int(through);
     tx.execute("DELETE FROM feed WHERE seq <= $1", &[&through])
         .await?;
     tx.execute(

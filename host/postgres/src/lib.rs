@@ -37,7 +37,7 @@ use reprise_core::store::{
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
     Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
 };
-use reprise_store_rules::group::Request;
+use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::handle_origin;
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
 use tokio::sync::{Mutex, Notify, mpsc};
@@ -65,7 +65,7 @@ pub struct CommitStats {
 /// A Reprise database on a PostgreSQL server.
 pub struct PostgresStore {
     writer: mpsc::UnboundedSender<Request>,
-    counters: Arc<writer::Counters>,
+    counters: Arc<Counters>,
     readers: Vec<Mutex<Client>>,
     /// Opens a connection, for a reader whose connection was lost.
     connect: Connector,
@@ -147,7 +147,7 @@ impl PostgresStore {
             readers.push(Mutex::new(connector().await?));
         }
         let (sender, receiver) = mpsc::unbounded_channel();
-        let counters = Arc::new(writer::Counters::default());
+        let counters = Arc::new(Counters::default());
         tokio::spawn(writer::run(
             client,
             connector.clone(),
@@ -170,8 +170,8 @@ impl PostgresStore {
     /// Transactions and batches committed so far.
     pub fn commit_stats(&self) -> CommitStats {
         CommitStats {
-            transactions: self.counters.transactions.load(Ordering::Relaxed),
-            batches: self.counters.batches.load(Ordering::Relaxed),
+            transactions: self.counters.transactions(),
+            batches: self.counters.batches(),
         }
     }
 

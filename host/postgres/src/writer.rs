@@ -6,26 +6,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprise_core::store::{Committed, StoreError};
-use reprise_store_rules::group::{self, Request};
+use reprise_store_rules::feed::PRUNE_EVERY;
+use reprise_store_rules::group::{self, Counters, Request};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::apply::{Applied, Statements, apply_batch};
 use crate::feed;
 use crate::row::PgError;
-
-/// Transactions between prunings of the change feed.
-const PRUNE_EVERY: u64 = 64;
-
-/// Counts of what the writer committed, for measurements.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) transactions: AtomicU64,
-    pub(crate) batches: AtomicU64,
-}
 
 /// Runs until every sender is dropped, reconnecting with `connect` when the
 /// connection is lost. `origin` marks this handle's feed rows.
@@ -56,10 +46,9 @@ pub(crate) async fn run(
         }
         let group = group::next_group(&mut queued);
         writer.reconnect_if_lost().await;
-        let batches = group.len() as u64;
+        let batches = group.len();
         if writer.commit_group(group).await {
-            counters.transactions.fetch_add(1, Ordering::Relaxed);
-            counters.batches.fetch_add(batches, Ordering::Relaxed);
+            counters.committed(batches);
         }
     }
 }

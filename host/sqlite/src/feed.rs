@@ -11,9 +11,6 @@ use crate::row::{Fields, message_at};
 use reprise_core::store::{Changes, FeedPosition, Message, Status};
 use reprise_store_rules::feed::{self, FeedEntry, FeedRow};
 
-/// Rows kept: a reader further behind than this gets a gap and rescans.
-pub(crate) const KEEP: u64 = 100_000;
-
 /// Appends a group's entries, in order, as the handle `origin`'s: the
 /// transaction holds SQLite's write lock, so positions grow in commit order.
 pub(crate) fn append(
@@ -40,11 +37,9 @@ pub(crate) fn append(
 
 /// Drops all but the newest `keep` rows, and remembers up to where.
 pub(crate) fn prune(tx: &Transaction<'_>, keep: u64) -> rusqlite::Result<()> {
-    let head = head(tx)?;
-    if head.0 <= keep {
+    let Some(through) = feed::prune_through(head(tx)?.0, keep) else {
         return Ok(());
-    }
-    let through = head.0 - keep;
+    };
     tx.prepare_cached("DELETE FROM feed WHERE seq <= ?1")?
         .execute([through])?;
     tx.prepare_cached("UPDATE feed_horizon SET pruned_through = ?1 WHERE pruned_through < ?1")?

@@ -9,7 +9,6 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 
 use readers::Readers;
@@ -24,7 +23,7 @@ use reprise_core::store::{
     Outstanding, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
     TimerRecord,
 };
-use reprise_store_rules::group::Request;
+use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
 use reprise_store_rules::{handle_origin, sql_int};
 use row::{
@@ -41,7 +40,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<mpsc::Sender<Request>>,
     readers: Readers,
-    counters: Arc<writer::Counters>,
+    counters: Arc<Counters>,
     /// Marks this handle's rows in the change feed.
     origin: i64,
 }
@@ -75,7 +74,7 @@ impl SqliteStore {
         let readers = Readers::open(&path, durability, READERS)?;
         let origin = handle_origin();
         let (sender, receiver) = mpsc::channel();
-        let counters = Arc::new(writer::Counters::default());
+        let counters = Arc::new(Counters::default());
         let writer_counters = counters.clone();
         std::thread::Builder::new()
             .name("reprise-sqlite-writer".into())
@@ -93,8 +92,8 @@ impl SqliteStore {
     /// Transactions and batches committed so far.
     pub fn commit_stats(&self) -> CommitStats {
         CommitStats {
-            transactions: self.counters.transactions.load(Ordering::Relaxed),
-            batches: self.counters.batches.load(Ordering::Relaxed),
+            transactions: self.counters.transactions(),
+            batches: self.counters.batches(),
         }
     }
 

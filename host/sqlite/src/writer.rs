@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 
 use rusqlite::{Connection, Transaction};
@@ -14,18 +13,8 @@ use crate::apply::{Applied, apply_batch};
 use crate::feed;
 use crate::row::SqliteError;
 use reprise_core::store::{Batch, Committed, StoreError};
-use reprise_store_rules::feed::FeedEntry;
-use reprise_store_rules::group::{self, Request};
-
-/// Counts of what the writer committed, for measurements.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) transactions: AtomicU64,
-    pub(crate) batches: AtomicU64,
-}
-
-/// Transactions between prunings of the change feed.
-const PRUNE_EVERY: u64 = 64;
+use reprise_store_rules::feed::{FeedEntry, KEEP, PRUNE_EVERY};
+use reprise_store_rules::group::{self, Counters, Request};
 
 /// Runs until every sender is dropped and what they queued is committed.
 /// `origin` marks the feed rows of the batches this writer commits as this
@@ -50,10 +39,9 @@ pub(crate) fn run(
         }
         queued.extend(requests.try_iter());
         let group = group::next_group(&mut queued);
-        let batches = group.len() as u64;
+        let batches = group.len();
         if writer.commit_group(&mut conn, group) {
-            counters.transactions.fetch_add(1, Ordering::Relaxed);
-            counters.batches.fetch_add(batches, Ordering::Relaxed);
+            counters.committed(batches);
         }
     }
 }
@@ -128,7 +116,7 @@ impl Writer {
         feed::append(&tx, self.origin, &entries)?;
         self.transactions += 1;
         if self.transactions.is_multiple_of(PRUNE_EVERY) {
-            feed::prune(&tx, feed::KEEP)?;
+            feed::prune(&tx, KEEP)?;
         }
         tx.commit()?;
         Ok(results)
@@ -252,7 +240,7 @@ mod tests {
         assert!(work_ticket.blocking_recv().unwrap().is_ok());
         assert!(more_ticket.blocking_recv().unwrap().is_ok());
         // The lease alone, then the work together.
-        assert_eq!(counters.transactions.into_inner(), 2);
+        assert_eq!(counters.transactions(), 2);
     }
 
     #[test]
@@ -269,7 +257,7 @@ mod tests {
         for ticket in tickets {
             assert!(ticket.blocking_recv().unwrap().is_ok());
         }
-        assert_eq!(counters.batches.into_inner(), batches as u64);
-        assert_eq!(counters.transactions.into_inner(), 2);
+        assert_eq!(counters.batches(), batches as u64);
+        assert_eq!(counters.transactions(), 2);
     }
 }

@@ -6,6 +6,20 @@
 
 use reprise_core::store::{Change, Message, Op, Status};
 
+/// Rows a backend keeps: a reader further behind than this gets a gap
+/// and rescans.
+pub const KEEP: u64 = 100_000;
+
+/// Transactions a writer commits between prunings of the feed: pruning
+/// reads the head and deletes, too much to pay at every commit.
+pub const PRUNE_EVERY: u64 = 64;
+
+/// The last position a pruning drops when the feed's newest position is
+/// `head` and `keep` rows stay; `None` while there are no more than that.
+pub fn prune_through(head: u64, keep: u64) -> Option<u64> {
+    head.checked_sub(keep).filter(|through| *through > 0)
+}
+
 /// What a feed row says changed, as its `kind` column stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedKind {
@@ -262,6 +276,14 @@ mod tests {
             (entries[2].subject.as_deref(), entries[2].message),
             (Some("b"), Some(7))
         );
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_rows() {
+        assert_eq!(prune_through(10, 3), Some(7));
+        assert_eq!(prune_through(3, 3), None);
+        assert_eq!(prune_through(2, 3), None);
+        assert_eq!(prune_through(KEEP + 1, KEEP), Some(1));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! renewals never wait behind the rest.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reprise_core::store::{Batch, CommitTicket, Committed, Op, StoreError};
 use tokio::sync::oneshot;
@@ -37,6 +38,32 @@ impl Request {
         // The requester may have given up waiting; a committed batch is
         // durable anyway.
         let _ = self.reply.send(result);
+    }
+}
+
+/// What a writer has committed since its store was opened, for
+/// measurements: more batches than transactions is group commit at work.
+#[derive(Debug, Default)]
+pub struct Counters {
+    transactions: AtomicU64,
+    batches: AtomicU64,
+}
+
+impl Counters {
+    /// Counts a committed transaction of `batches` batches.
+    pub fn committed(&self, batches: usize) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.batches.fetch_add(batches as u64, Ordering::Relaxed);
+    }
+
+    /// Transactions committed so far.
+    pub fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
+    /// Batches in them.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 }
 
@@ -183,6 +210,14 @@ mod tests {
             names(&next_group(&mut queued)),
             ["work-0", "worker", "empty"]
         );
+    }
+
+    #[test]
+    fn counters_count_transactions_and_their_batches() {
+        let counters = Counters::default();
+        counters.committed(3);
+        counters.committed(1);
+        assert_eq!((counters.transactions(), counters.batches()), (2, 4));
     }
 
     #[test]
