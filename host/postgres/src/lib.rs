@@ -12,12 +12,14 @@
 //! - `schema`: numbered migrations, applied once however many hosts start.
 //! - `writer`: the group-committing writer.
 //! - `apply`: what each [`Op`](reprise_core::store::Op) does, by the rules
-//!   both backends share (`reprise_store_rules`).
+//!   both backends share (`reprise_store_rules`); `batch`: the reads and
+//!   writes several ops share, and the statements prepared for them.
 //! - `feed`: the commit-ordered change feed.
 //! - `row`: rows into records, with errors that name table and column.
 //! - [`testing`]: a fresh database for each test.
 
 mod apply;
+mod batch;
 mod feed;
 mod listen;
 mod row;

@@ -13,7 +13,7 @@ use reprise_store_rules::group::{self, Counters, Request};
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
-use crate::apply::{Applied, Statements, apply_batch};
+use crate::batch::{Applied, Statements, apply_batch};
 use crate::feed;
 use crate::row::PgError;
 
