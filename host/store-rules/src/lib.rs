@@ -4,9 +4,9 @@
 //! A backend applies each [`Op`](reprise_core::store::Op) by reading what
 //! the op depends on (an instance's status, a lease's row) with its own
 //! SQL, asking the rule here what that means, and writing the answer with
-//! its own SQL again. The rules are functions over plain data, so they are
-//! tested here without a database, and the conformance suite of
-//! `reprise-store-tests` checks that each backend calls them.
+//! its own SQL again. The rules are functions over plain data, tested here
+//! without a database; the conformance suite of `reprise-store-tests`
+//! judges each backend by what it does.
 //!
 //! - [`verdict`]: what an op may do given what the backend read: refusals
 //!   and their messages, a duplicate id reported to the parent.

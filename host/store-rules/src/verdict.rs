@@ -100,9 +100,11 @@ pub fn purge(instance_id: &str, found: Option<InstanceState>) -> Result<(), Stor
     }
 }
 
-/// Whether removing a task or timer row that `removed` rows were deleted
-/// for makes it this op's to deliver: the result of an activity or timer is
-/// sent by whoever removes its row, so it is sent once however often the
+/// Whether an op whose delete of an activity task or timer removed
+/// `removed` rows delivers its result
+/// ([`Op::CompleteActivity`](reprise_core::store::Op::CompleteActivity),
+/// [`Op::FireTimer`](reprise_core::store::Op::FireTimer)): only the op that
+/// removes the row sends the result, so it is sent once however often the
 /// op is applied.
 pub fn delivers(removed: u64) -> bool {
     removed == 1
