@@ -5,7 +5,6 @@
 //! judged (`FOR UPDATE`), and inserts that could collide use `ON CONFLICT`,
 //! so a check and the write it allows see the same row.
 
-use reprise_core::clock::now_ms;
 use reprise_core::store::{ActivityTask, Op};
 use reprise_store_rules::{cleanup, json, lease, verdict};
 
@@ -27,11 +26,12 @@ impl Ops<'_, '_> {
                 digest,
                 bytes,
                 names,
+                at,
             } => {
                 self.execute(
                     "INSERT INTO components (digest, bytes, registered_at) VALUES ($1, $2, $3)
                      ON CONFLICT (digest) DO NOTHING",
-                    &[digest, bytes, &int(now_ms())],
+                    &[digest, bytes, &int(*at)],
                 )
                 .await?;
                 for (role, name) in names {
@@ -127,7 +127,7 @@ impl Ops<'_, '_> {
                         instance_id,
                         &i64::from(waiting.execution),
                         &json(waiting)?,
-                        &int(now_ms()),
+                        &int(waiting.since),
                     ],
                 )
                 .await?;
@@ -135,10 +135,11 @@ impl Ops<'_, '_> {
             Op::SetCustomStatus {
                 instance_id,
                 status,
+                at,
             } => {
                 self.execute(
                     "UPDATE instances SET custom_status = $2, updated_at = $3 WHERE id = $1",
-                    &[instance_id, status, &int(now_ms())],
+                    &[instance_id, status, &int(*at)],
                 )
                 .await?;
             }
@@ -146,6 +147,7 @@ impl Ops<'_, '_> {
                 instance_id,
                 status,
                 output,
+                at,
             } => {
                 let change = cleanup::status_change(*status);
                 let changed = self
@@ -157,7 +159,7 @@ impl Ops<'_, '_> {
                             instance_id,
                             &status.as_str(),
                             output,
-                            &int(now_ms()),
+                            &int(*at),
                             &change.clears_waiting,
                         ],
                     )
@@ -179,7 +181,7 @@ impl Ops<'_, '_> {
                 self.execute(
                     "UPDATE instances SET execution = $2, input = $3, updated_at = $4, waiting = NULL
                      WHERE id = $1",
-                    &[instance_id, &i64::from(next), input, &int(now_ms())],
+                    &[instance_id, &i64::from(next), input, &int(started.at)],
                 )
                 .await?;
                 for owned in cleanup::DROPPED_BY_CONTINUE_AS_NEW {
@@ -260,7 +262,8 @@ impl Ops<'_, '_> {
                 dequeued,
                 atomic,
                 states,
-            } => self.apply_actors(dequeued, *atomic, states).await?,
+                at,
+            } => self.apply_actors(dequeued, *atomic, states, *at).await?,
             Op::PutActorResult {
                 request_id,
                 outcome,

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use reprise_core::clock::now_ms;
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActorId, Batch, Committed, InstanceRecord, Lease, Message, NewMessage, StoreError,
@@ -232,6 +231,7 @@ impl Ops<'_, '_> {
         dequeued: &[i64],
         atomic: Option<i64>,
         states: &[(ActorId, Option<String>)],
+        at: u64,
     ) -> Result<(), PgError> {
         for id in dequeued {
             let removed = self
@@ -245,7 +245,7 @@ impl Ops<'_, '_> {
                 .await?;
             verdict::handled_once(Handled::Atomic, id, removed)?;
         }
-        let now = int(now_ms());
+        let now = int(at);
         for (id, state) in states {
             match state {
                 Some(state) => {

@@ -1,9 +1,9 @@
 //! The library's error type, grouped by what the caller should do.
 
-use crate::component::ComponentError;
 use crate::history::Failure;
 use crate::names::NameError;
 use crate::store::{ActorId, StoreError};
+use crate::wasm::ComponentError;
 
 /// What went wrong with a request to the runtime.
 #[derive(Debug, thiserror::Error)]

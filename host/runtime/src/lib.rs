@@ -5,6 +5,12 @@
 //! records each call in its history and, after a crash or eviction, replays
 //! the guest from that history to the same point.
 //!
+//! The crate is built in layers, each using only those below it:
+//! `wasm` (the engine, sandboxes and components, generic over a role),
+//! `roles` (orchestration, activity, actor: their host calls and state),
+//! `sched` (what runs when and where in this process) and `api` (the
+//! [`Runtime`]). `scripts/check-layers` keeps their imports pointing one way.
+//!
 //! - [`Runtime`]: register components, start and steer instances, call and
 //!   signal actors, run a worker. It runs on any [`store::Store`]; the crate
 //!   `reprise-sqlite` provides the embedded default.
@@ -15,37 +21,25 @@
 //!   Reprise.
 
 // `unsafe` is denied (workspace lints) but not forbidden: loading compiled
-// code from the store needs it, once, in `engine.rs`, with its reasons.
+// code from the store needs it, once, in `wasm/engine.rs`, with its reasons.
 #![deny(unsafe_code)]
 
-mod activity;
-mod actors;
-mod component;
-mod directory;
-mod engine;
+mod api;
 mod error;
-mod guest_log;
+mod ids;
 pub mod metrics;
-mod orchestration;
-mod ownership;
-mod registry;
-mod router;
-mod runtime;
-mod sandbox;
-mod timers;
-mod trap;
-mod wit;
+mod roles;
+mod sched;
+mod wasm;
 
 pub use reprise_core::{clock, history, names, replay, store, view, waiting};
 
-pub use activity::NativeCall;
-pub use component::ComponentError;
-pub use engine::{GuestLimit, Limits};
+pub use api::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
 pub use error::Error;
-pub use guest_log::TARGET as GUEST_LOG_TARGET;
 pub use names::NameError;
-pub use orchestration::ReplayVerdict;
-pub use ownership::{PARTITIONS, partition_of};
-pub use registry::ComponentStats;
-pub use runtime::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
-pub use sandbox::ActivityGrants;
+pub use roles::activity::NativeCall;
+pub use roles::orchestration::ReplayVerdict;
+pub use sched::ownership::{PARTITIONS, partition_of};
+pub use wasm::guest_log::TARGET as GUEST_LOG_TARGET;
+pub use wasm::sandbox::ActivityGrants;
+pub use wasm::{ComponentError, ComponentStats, GuestLimit, Limits};

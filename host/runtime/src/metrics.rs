@@ -252,11 +252,13 @@ mod tests {
                 instance_id: "a".into(),
                 status: Status::Failed,
                 output: None,
+                at: 1,
             },
             Op::ApplyActors {
                 dequeued: vec![1, 2, 3],
                 atomic: Some(4),
                 states: vec![],
+                at: 1,
             },
         ];
         let mut tally = Tally::default();

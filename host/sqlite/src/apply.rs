@@ -6,7 +6,6 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::row::{SqliteError, read_instance_state, read_lease};
-use reprise_core::clock::now_ms;
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, Batch, Committed, InstanceRecord, Lease, Message, NewMessage, Op,
@@ -14,7 +13,7 @@ use reprise_core::store::{
 use reprise_store_rules::cleanup::{self, Owned};
 use reprise_store_rules::feed::FeedEntries;
 use reprise_store_rules::verdict::{self, Handled, InstanceState};
-use reprise_store_rules::{json, lease};
+use reprise_store_rules::{json, lease, sql_int};
 
 /// What one batch wrote: its result and its feed entries.
 #[derive(Debug, Default)]
@@ -42,11 +41,12 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             digest,
             bytes,
             names,
+            at,
         } => {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO components (digest, bytes, registered_at) VALUES (?1, ?2, ?3)",
             )?
-            .execute(params![digest, bytes, now_ms()])?;
+            .execute(params![digest, bytes, sql_int(*at)])?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO registrations (role, name, digest) VALUES (?1, ?2, ?3)",
             )?;
@@ -136,22 +136,24 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
                 instance_id,
                 waiting.execution,
                 json(waiting)?,
-                now_ms()
+                sql_int(waiting.since)
             ])?;
         }
         Op::SetCustomStatus {
             instance_id,
             status,
+            at,
         } => {
             tx.prepare_cached(
                 "UPDATE instances SET custom_status = ?2, updated_at = ?3 WHERE id = ?1",
             )?
-            .execute(params![instance_id, status, now_ms()])?;
+            .execute(params![instance_id, status, sql_int(*at)])?;
         }
         Op::SetStatus {
             instance_id,
             status,
             output,
+            at,
         } => {
             let change = cleanup::status_change(*status);
             let changed = tx
@@ -164,7 +166,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
                     instance_id,
                     status.as_str(),
                     output,
-                    now_ms(),
+                    sql_int(*at),
                     change.clears_waiting
                 ])?;
             if changed == 0 {
@@ -185,7 +187,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
                 "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4, waiting = NULL
                  WHERE id = ?1",
             )?
-            .execute(params![instance_id, next, input, now_ms()])?;
+            .execute(params![instance_id, next, input, sql_int(started.at)])?;
             for owned in cleanup::DROPPED_BY_CONTINUE_AS_NEW {
                 delete_owned(tx, *owned, instance_id, Some(*execution))?;
             }
@@ -247,6 +249,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             dequeued,
             atomic,
             states,
+            at,
         } => {
             let mut delete = tx.prepare_cached("DELETE FROM actor_mailbox WHERE id = ?1")?;
             for id in dequeued {
@@ -258,7 +261,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
                     .execute([id])?;
                 verdict::handled_once(Handled::Atomic, *id, removed as u64)?;
             }
-            let now = now_ms();
+            let now = sql_int(*at);
             for (id, state) in states {
                 match state {
                     Some(state) => tx

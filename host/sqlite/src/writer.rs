@@ -248,6 +248,7 @@ mod tests {
         let touch = Op::SetCustomStatus {
             instance_id: "nobody".into(),
             status: None,
+            at: 1,
         };
         let batches = MAX_GROUP_OPS / 64 + 1;
         let (requests, tickets): (Vec<_>, Vec<_>) = (0..batches)

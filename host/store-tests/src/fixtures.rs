@@ -68,6 +68,7 @@ pub(crate) fn set_status(id: &str, status: Status) -> Op {
         instance_id: id.into(),
         status,
         output: Some("\"done\"".into()),
+        at: 1,
     }
 }
 

@@ -58,6 +58,7 @@ macro_rules! conformance {
             registrations_keep_their_order_and_compiled_code_its_engine,
             only_finished_instances_are_purged_and_then_entirely,
             instances_are_listed_by_filter_and_paged_by_cursor,
+            rows_take_their_times_from_the_ops,
             an_instance_keeps_what_it_awaits_until_it_moves_on,
             outstanding_work_is_an_executions_unfinished_activities_and_timers,
             an_actor_queue_lists_its_operations_in_arrival_order,

@@ -29,6 +29,8 @@ pub enum Op {
         bytes: Vec<u8>,
         /// Names and roles.
         names: Vec<(Role, String)>,
+        /// When (ms since the Unix epoch, by the runtime's clock).
+        at: u64,
     },
     /// Keeps a component's compiled code for engines with this
     /// compatibility key, so no later process compiles it again; replaces
@@ -72,7 +74,8 @@ pub enum Op {
     Consume(Vec<i64>),
     /// Records what the guest of a running execution awaits (see
     /// [`Waiting`]); ignored when the instance has moved to another
-    /// execution. A final status and continue-as-new clear it.
+    /// execution. A final status and continue-as-new clear it. The
+    /// instance's `updated_at` becomes `waiting.since`.
     SetWaiting {
         /// The instance.
         instance_id: String,
@@ -85,6 +88,8 @@ pub enum Op {
         instance_id: String,
         /// JSON, or `None` to clear.
         status: Option<String>,
+        /// When (ms since the Unix epoch, by the runtime's clock).
+        at: u64,
     },
     /// Sets the status and output; [`StoreError::NotFound`] if there is no
     /// such instance. A final status drops the instance's pending activity
@@ -96,9 +101,12 @@ pub enum Op {
         status: Status,
         /// Output, failure or reason.
         output: Option<String>,
+        /// When (ms since the Unix epoch, by the runtime's clock).
+        at: u64,
     },
     /// Moves the instance to its next execution: the old execution's history,
-    /// pending tasks, timers and task results are dropped; events stay.
+    /// pending tasks, timers and task results are dropped; events stay. The
+    /// instance's `updated_at` becomes `started.at`.
     ContinueAsNew {
         /// The instance.
         instance_id: String,
@@ -166,6 +174,9 @@ pub enum Op {
         atomic: Option<i64>,
         /// New states.
         states: Vec<(ActorId, Option<String>)>,
+        /// When (ms since the Unix epoch, by the runtime's clock): the
+        /// states' `updated_at`.
+        at: u64,
     },
     /// Records the outcome of a client's actor call.
     PutActorResult {

@@ -53,6 +53,7 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
         dequeued: of_a.clone(),
         atomic: None,
         states: vec![(a.clone(), Some(state.into()))],
+        at: 1,
     };
     ok(&*store, vec![apply("9")]).await;
     assert_eq!(store.actor(&a).await.unwrap().unwrap().state, "9");
@@ -75,6 +76,7 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
             dequeued: vec![],
             atomic: None,
             states: vec![(a.clone(), None)],
+            at: 1,
         }],
     )
     .await;
@@ -96,6 +98,7 @@ pub async fn an_atomic_operation_changes_every_actor_or_none<B: Backend>() {
                 (a.clone(), Some("100".into())),
                 (b.clone(), Some("0".into())),
             ],
+            at: 1,
         }],
     )
     .await;
@@ -118,6 +121,7 @@ pub async fn an_atomic_operation_changes_every_actor_or_none<B: Backend>() {
         dequeued: vec![],
         atomic: Some(request.id),
         states: vec![(a.clone(), Some(x.into())), (b.clone(), Some(y.into()))],
+        at: 1,
     };
     ok(&*store, vec![apply("70", "30")]).await;
     assert_conflict(commit(&*store, vec![apply("40", "60")]).await);

@@ -59,6 +59,7 @@ pub async fn a_batch_sees_what_batches_queued_before_it_wrote<B: Backend>() {
         Op::SetCustomStatus {
             instance_id: "a".into(),
             status: Some("\"late\"".into()),
+            at: 1,
         },
     ]);
     assert!(terminate.await.unwrap().is_ok());

@@ -18,6 +18,7 @@ pub async fn registrations_keep_their_order_and_compiled_code_its_engine<B: Back
             (Role::Orchestration, name.into()),
             (Role::Activity, "shared".into()),
         ],
+        at: 1,
     };
     ok(&*store, vec![register("d1", "hello")]).await;
     ok(&*store, vec![register("d2", "hello")]).await;

@@ -63,6 +63,7 @@ pub async fn the_feed_shows_other_handles_changes_in_commit_order<B: Backend>() 
             digest: "d".into(),
             bytes: vec![0],
             names: vec![(Role::Actor, "account".into())],
+            at: 1,
         }],
     )
     .await;

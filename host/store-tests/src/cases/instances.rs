@@ -379,3 +379,57 @@ pub async fn counts_follow_what_the_store_holds<B: Backend>() {
     assert_eq!((counts.activities, counts.timers, counts.inbox), (1, 2, 1));
     assert_eq!((counts.actor_mailbox, counts.atomic_requests), (1, 0));
 }
+
+/// Every time a row keeps comes from the op that wrote it, taken from the
+/// runtime's clock: a backend never reads a clock of its own, so a test
+/// clock governs the rows too.
+pub async fn rows_take_their_times_from_the_ops<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    let updated_at = |store: &std::sync::Arc<dyn reprise_core::store::Store>| {
+        let store = store.clone();
+        async move { store.instance("a").await.unwrap().unwrap().updated_at }
+    };
+    ok(&*store, vec![create("a")]).await;
+    assert_eq!(updated_at(&store).await, 1);
+    let custom = Op::SetCustomStatus {
+        instance_id: "a".into(),
+        status: Some("1".into()),
+        at: 20,
+    };
+    ok(&*store, vec![custom]).await;
+    assert_eq!(updated_at(&store).await, 20);
+    let waiting = Op::SetWaiting {
+        instance_id: "a".into(),
+        waiting: reprise_core::store::Waiting {
+            execution: 0,
+            tasks: vec![1],
+            since: 30,
+        },
+    };
+    ok(&*store, vec![waiting]).await;
+    assert_eq!(updated_at(&store).await, 30);
+    let mut next = continue_as_new("a", 0, "2");
+    if let Op::ContinueAsNew { started, .. } = &mut next {
+        started.at = 40;
+    }
+    ok(&*store, vec![next]).await;
+    assert_eq!(updated_at(&store).await, 40);
+    let finish = Op::SetStatus {
+        instance_id: "a".into(),
+        status: Status::Completed,
+        output: Some("3".into()),
+        at: 50,
+    };
+    ok(&*store, vec![finish]).await;
+    assert_eq!(updated_at(&store).await, 50);
+    let account = crate::fixtures::actor("account", "alice");
+    let apply = Op::ApplyActors {
+        dequeued: Vec::new(),
+        atomic: None,
+        states: vec![(account.clone(), Some("7".into()))],
+        at: 60,
+    };
+    ok(&*store, vec![apply]).await;
+    assert_eq!(store.actor(&account).await.unwrap().unwrap().updated_at, 60);
+}

@@ -1,0 +1,153 @@
+//! The actor side of the client API: signal and call actors, read their state.
+
+use std::time::Duration;
+
+use super::Runtime;
+use crate::error::Error;
+use crate::history::Outcome;
+use crate::ids::random_id;
+use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};
+
+impl Runtime {
+    async fn actor_operation(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+    ) -> Result<ActorOperation, Error> {
+        let operation = ActorOperation {
+            target: ActorId {
+                kind: kind.to_owned(),
+                key: key.to_owned(),
+            },
+            operation: operation.to_owned(),
+            input: input.to_owned(),
+        };
+        let code = &self.shared.code;
+        if code.registry.actor(kind).is_none() {
+            // Registered by another process a moment ago?
+            code.registry.refresh().await?;
+        }
+        code.directory.check_actor_operation(&operation)?;
+        Ok(operation)
+    }
+
+    /// Sends an operation to an actor, one-way; `delay` makes it a reminder.
+    /// The actor is created by its first operation.
+    pub async fn signal_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        delay: Option<Duration>,
+    ) -> Result<(), Error> {
+        let operation = self.actor_operation(kind, key, operation, input).await?;
+        let now = self.shared.now_ms();
+        let visible_at = delay.map_or(0, |d| now.saturating_add(d.as_millis() as u64));
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation,
+                reply: ReplyTo::Nobody,
+                visible_at,
+            }])
+            .await?;
+        Ok(())
+    }
+
+    /// Calls an actor operation and waits (up to `timeout`) for its output.
+    /// A failed operation is an [`Error::ActorFailed`] carrying the guest's
+    /// failure.
+    pub async fn call_actor(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        timeout: Duration,
+    ) -> Result<String, Error> {
+        let request = self.actor_operation(kind, key, operation, input).await?;
+        let request_id = random_id();
+        self.shared
+            .commit(vec![Op::EnqueueActor {
+                operation: request,
+                reply: ReplyTo::Client(request_id.clone()),
+                visible_at: 0,
+            }])
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Registered before reading, so an outcome committed meanwhile
+            // is not missed.
+            let answered = self.shared.waiters.actor_results.notified();
+            tokio::pin!(answered);
+            answered.as_mut().enable();
+            if let Some(outcome) = self.shared.store.actor_result(&request_id).await? {
+                self.shared
+                    .commit(vec![Op::DropActorResult {
+                        request_id: request_id.clone(),
+                    }])
+                    .await?;
+                let outcome: Outcome =
+                    serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
+                return outcome.map_err(|failure| Error::ActorFailed {
+                    actor: ActorId {
+                        kind: kind.to_owned(),
+                        key: key.to_owned(),
+                    },
+                    operation: operation.to_owned(),
+                    failure,
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Timeout(format!(
+                    "no answer from {kind}/{key} after {timeout:?}; the operation stays queued and may still be applied"
+                )));
+            }
+            // An outcome committed by this process notifies at once, and so
+            // does one that this process's worker reads in the change feed.
+            // A client without a worker has nobody reading the feed for it:
+            // it looks again soon.
+            let look_again = if self.shared.sched.is_worker() {
+                Duration::from_millis(100)
+            } else {
+                Duration::from_millis(5)
+            };
+            let until = deadline.min(tokio::time::Instant::now() + look_again);
+            let _ = tokio::time::timeout_at(until, answered).await;
+        }
+    }
+
+    /// An actor's last committed state, without waiting behind its mailbox.
+    pub async fn actor_state(&self, kind: &str, key: &str) -> Result<ActorRecord, Error> {
+        let id = ActorId {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        self.shared
+            .store
+            .actor(&id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no actor {id}")))
+    }
+
+    /// The actors of a kind, by key.
+    pub async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, Error> {
+        Ok(self.shared.store.actors(kind, limit).await?)
+    }
+
+    /// Operations queued for one actor and not yet handled.
+    pub async fn actor_mailbox(&self, kind: &str, key: &str) -> Result<u64, Error> {
+        let id = ActorId {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        Ok(self.shared.store.actor_mailbox(&id).await?)
+    }
+
+    /// Actor operations not yet handled.
+    pub async fn actor_backlog(&self) -> Result<u64, Error> {
+        Ok(self.shared.store.actor_backlog().await?)
+    }
+}

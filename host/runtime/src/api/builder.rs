@@ -1,0 +1,144 @@
+//! Building a [`Runtime`]: its store, limits, clock, grants and native
+//! activities, and the parts they make.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Runtime;
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::history::Outcome;
+use crate::metrics::Counters;
+use crate::roles::activity::{Activities, NativeActivity, NativeCall, Natives};
+use crate::roles::directory::Catalog;
+use crate::sched::{Code, Scheduler, Settings, Shared, Waiters};
+use crate::store::Store;
+use crate::wasm::sandbox::ActivityGrants;
+use crate::wasm::{Components, Guests, Limits, Registry, WasmEngine};
+
+/// Builds a [`Runtime`].
+pub struct RuntimeBuilder {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    natives: Natives,
+    grants: ActivityGrants,
+    evict_after: Duration,
+    evict_for_room_after: Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("limits", &self.limits)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeBuilder {
+    pub(super) fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            limits: Limits::default(),
+            natives: HashMap::new(),
+            grants: ActivityGrants::default(),
+            evict_after: Duration::from_secs(60),
+            evict_for_room_after: Duration::from_secs(1),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Limits for guests (memory, CPU, payload size).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where the runtime reads the time: the wall clock by default. A
+    /// [`TestClock`](crate::clock::TestClock) lets a test move time
+    /// forward, so a day-long timer fires when the test says so. Guests'
+    /// CPU time limits and activity timeouts stay on real time.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// What activity components may reach. Nothing by default.
+    pub fn grants(mut self, grants: ActivityGrants) -> Self {
+        self.grants = grants;
+        self
+    }
+
+    /// How long a waiting instance stays in memory before it is unloaded
+    /// (and replayed when its next message arrives). Default: 60 s.
+    pub fn evict_after(mut self, idle: Duration) -> Self {
+        self.evict_after = idle;
+        self
+    }
+
+    /// When every instance slot is taken (see [`Limits::instance_slots`]),
+    /// the hot orchestration that has waited longest is evicted to make
+    /// room, once it has waited this long (default 1 s). Until then the
+    /// newcomer waits: an instance that has only just begun to wait is
+    /// likely to be answered soon, and evicting it costs a replay.
+    pub fn evict_for_room_after(mut self, idle: Duration) -> Self {
+        self.evict_for_room_after = idle;
+        self
+    }
+
+    /// Registers an activity implemented in Rust. It takes precedence over
+    /// component activities of the same name.
+    pub fn activity<F, Fut>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(NativeCall) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Outcome> + Send + 'static,
+    {
+        let f: NativeActivity = Arc::new(move |call| Box::pin(f(call)));
+        self.natives.insert(name.to_owned(), f);
+        self
+    }
+
+    /// Builds the runtime.
+    pub async fn build(self) -> Result<Runtime, Error> {
+        let internal = |e: wasmtime::Error| Error::Internal(e.to_string());
+        let wasm = WasmEngine::new(self.limits).map_err(internal)?;
+        let roles = crate::roles::linkers(&wasm).map_err(internal)?;
+        let components = Components::new(wasm.clone(), roles);
+        let registry = Arc::new(Registry::new(self.store.clone(), Arc::new(components)));
+        registry.refresh().await?;
+        let (sched, relieve) =
+            Scheduler::new(self.limits.instance_slots, self.evict_for_room_after);
+        let directory = Arc::new(Catalog {
+            registry: registry.clone(),
+            natives: self.natives.keys().cloned().collect(),
+            limits: self.limits,
+            clock: self.clock.clone(),
+        });
+        let code = Code {
+            registry,
+            guests: Guests::new(wasm, relieve),
+            activities: Activities {
+                natives: self.natives,
+                grants: self.grants,
+            },
+            directory,
+        };
+        let settings = Settings {
+            evict_after: self.evict_after,
+            evict_for_room_after: self.evict_for_room_after,
+            clock: self.clock,
+        };
+        Ok(Runtime {
+            shared: Arc::new(Shared {
+                store: self.store,
+                code,
+                sched,
+                waiters: Waiters::default(),
+                settings,
+                counters: Counters::default(),
+            }),
+        })
+    }
+}

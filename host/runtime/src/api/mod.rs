@@ -1,0 +1,73 @@
+//! The embeddable runtime: register components, start and steer instances,
+//! call actors, wait for results, and run the worker that executes them.
+//!
+//! A [`Runtime`] without a worker is a client: it writes requests to the
+//! store for whichever process runs the worker. [`Runtime::start_worker`]
+//! makes this process execute orchestrations, activities, timers and actors.
+//!
+//! One file per concern: `builder` (configuration), `components`
+//! (registering and checking code), `instances` (starting and steering),
+//! `actors`, `waiting` (results and what blocks them), `worker`.
+
+use std::sync::Arc;
+
+mod actors;
+mod builder;
+mod components;
+mod instances;
+mod waiting;
+mod worker;
+
+pub use builder::RuntimeBuilder;
+pub use components::ComponentInfo;
+pub use instances::StartOptions;
+pub use worker::WorkerHandle;
+
+use crate::error::Error;
+use crate::roles::directory::check_json;
+use crate::sched::Shared;
+use crate::store::Store;
+use crate::wasm::Limits;
+
+/// A Reprise host: the entry point of the library.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Starts building a runtime on a store.
+    pub fn builder(store: Arc<dyn Store>) -> RuntimeBuilder {
+        RuntimeBuilder::new(store)
+    }
+
+    /// The limits guests and payloads run under.
+    pub fn limits(&self) -> &Limits {
+        self.shared.code.guests.limits()
+    }
+
+    /// A payload must be JSON and within the size limit.
+    fn check_payload(&self, what: &str, text: &str) -> Result<(), Error> {
+        check_json(what, text, self.limits().max_payload_bytes)
+    }
+
+    /// The component of the newest registration of orchestration `name`;
+    /// the names are read again first if it is not known (another process
+    /// may have registered it a moment ago).
+    async fn orchestration_digest(&self, name: &str) -> Result<String, Error> {
+        let registry = &self.shared.code.registry;
+        if let Some(digest) = registry.orchestration(name) {
+            return Ok(digest);
+        }
+        registry.refresh().await?;
+        registry.orchestration(name).ok_or_else(|| {
+            Error::NotFound(format!("no orchestration named {name:?} is registered"))
+        })
+    }
+}
