@@ -56,12 +56,16 @@ pub enum ComponentError {
     },
 }
 
+/// A component prepared for one role, with the role's type erased: the
+/// role's type id, its description, and the `Prepared<R>`.
+type ErasedRole = (TypeId, &'static str, Box<dyn Any + Send + Sync>);
+
 /// A component compiled and checked, ready to instantiate in each role it
 /// exports.
 pub(crate) struct LoadedComponent {
     pub(crate) digest: String,
-    /// A `Prepared<R>` for each role `R` it exports, by the role's type.
-    roles: Vec<(TypeId, &'static str, Box<dyn Any + Send + Sync>)>,
+    /// A `Prepared<R>` for each role `R` it exports.
+    roles: Vec<ErasedRole>,
 }
 
 impl std::fmt::Debug for LoadedComponent {
@@ -104,7 +108,7 @@ pub(crate) trait RoleLinker: Send + Sync {
         &self,
         component: &Component,
         others: &[&'static str],
-    ) -> Result<Option<(TypeId, &'static str, Box<dyn Any + Send + Sync>)>, ComponentError>;
+    ) -> Result<Option<ErasedRole>, ComponentError>;
 }
 
 /// The linker of role `R`.
@@ -129,7 +133,7 @@ impl<R: Role> RoleLinker for Linked<R> {
         &self,
         component: &Component,
         others: &[&'static str],
-    ) -> Result<Option<(TypeId, &'static str, Box<dyn Any + Send + Sync>)>, ComponentError> {
+    ) -> Result<Option<ErasedRole>, ComponentError> {
         let unlinkable = |e: wasmtime::Error| ComponentError::Unlinkable {
             role: R::DESCRIPTION,
             why: one_line(&e),
