@@ -1,4 +1,6 @@
 //! `reprise`: run and steer durable orchestrations on an embedded database.
+//! This file parses the command line and hands it to the command's module
+//! under `commands/`.
 
 #![forbid(unsafe_code)]
 
@@ -9,7 +11,12 @@ mod timeline;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use commands::{
+    GlobalArgs, actor, history, list, raise_event, register, replay, serve, start, status, steer,
+    wait, worker,
+};
 
 /// The engine allocates and frees many small buffers across threads (host
 /// call arguments, SQLite rows, messages); mimalloc does that with less
@@ -17,14 +24,70 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Durable orchestrations and activities as WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "reprise", version)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands, in the order `--help` lists them; each one's help is
+/// the doc comment of its `Args`.
+#[derive(Debug, Subcommand)]
+enum Command {
+    Register(register::Args),
+    Start(start::Args),
+    Worker(worker::Args),
+    Serve(serve::Args),
+    Wait(wait::Args),
+    Status(status::Args),
+    History(history::Args),
+    RaiseEvent(raise_event::Args),
+    Terminate(steer::TerminateArgs),
+    Suspend(steer::SuspendArgs),
+    Resume(steer::ResumeArgs),
+    Purge(steer::PurgeArgs),
+    List(list::Args),
+    Bench(commands::bench::Args),
+    #[command(subcommand)]
+    Actor(actor::Command),
+    Replay(replay::Args),
+}
+
+impl Command {
+    async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        match self {
+            Command::Register(args) => args.execute(global).await,
+            Command::Start(args) => args.execute(global).await,
+            Command::Worker(args) => args.execute(global).await,
+            Command::Serve(args) => args.execute(global).await,
+            Command::Wait(args) => args.execute(global).await,
+            Command::Status(args) => args.execute(global).await,
+            Command::History(args) => args.execute(global).await,
+            Command::RaiseEvent(args) => args.execute(global).await,
+            Command::Terminate(args) => args.execute(global).await,
+            Command::Suspend(args) => args.execute(global).await,
+            Command::Resume(args) => args.execute(global).await,
+            Command::Purge(args) => args.execute(global).await,
+            Command::List(args) => args.execute(global).await,
+            Command::Bench(args) => args.execute(global).await,
+            Command::Actor(command) => command.execute(global).await,
+            Command::Replay(args) => args.execute(global).await,
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let args = commands::Args::parse();
-    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log_level) {
+    let Cli { global, command } = Cli::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&global.log_level) {
         Ok(filter) => filter,
         Err(error) => {
             eprintln!(
                 "error: --log-level {:?} is not a filter: {error}",
-                args.log_level
+                global.log_level
             );
             return ExitCode::FAILURE;
         }
@@ -41,8 +104,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(args)) {
-        Ok(code) => code,
+    match runtime.block_on(command.execute(&global)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, whatever the underlying error printed.
             let text = format!("{error:#}");

@@ -1,0 +1,86 @@
+//! The commands of the `reprise` binary, one module each (the four that
+//! steer an instance share one, as do the actor commands): its `Args`, whose
+//! doc comments are its help, and its `execute`. Every command works on one
+//! database; `worker` and `serve` (and `start --wait` or `actor call` when no
+//! other process runs a worker) execute instances, the others read or write
+//! requests that the worker picks up.
+
+pub(crate) mod actor;
+pub(crate) mod bench;
+pub(crate) mod history;
+mod lease;
+pub(crate) mod list;
+pub(crate) mod raise_event;
+pub(crate) mod register;
+pub(crate) mod replay;
+pub(crate) mod serve;
+pub(crate) mod start;
+pub(crate) mod status;
+pub(crate) mod steer;
+pub(crate) mod wait;
+pub(crate) mod worker;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use reprise::{ActivityGrants, Runtime};
+
+use crate::database::Database;
+
+/// Guest lines at `info` and up, the host's own at `warn` and up.
+const DEFAULT_LOG: &str = "warn,reprise::guest=info";
+
+/// The flags every command takes, before or after its name.
+#[derive(Debug, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// The database: a SQLite file (created if missing), or a PostgreSQL
+    /// server as `postgres://user@host:port/db`.
+    #[arg(long, global = true, env = "REPRISE_DB", default_value = "reprise.db")]
+    pub(crate) db: Database,
+    /// What to log to stderr: a level (`info`) or per-target levels
+    /// (`warn,reprise::guest=debug`). Guest log lines are `reprise::guest`;
+    /// by default they show from `info` up, the host's from `warn` up.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_LOG",
+        default_value = DEFAULT_LOG
+    )]
+    pub(crate) log_level: String,
+    /// How long a worker's lease on the database lasts without renewal (it
+    /// is renewed every third of it): after a crash, another worker can
+    /// start once it has run out.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_LEASE_MS",
+        default_value_t = 10_000
+    )]
+    lease_ms: u64,
+}
+
+impl GlobalArgs {
+    /// How long a worker's lease lasts without renewal (`--lease-ms`).
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+
+    /// A runtime on the database, for a command that does not run a
+    /// worker's activities: they are granted nothing.
+    async fn runtime(&self) -> anyhow::Result<Runtime> {
+        self.runtime_granting(ActivityGrants::default()).await
+    }
+
+    /// A runtime on the database whose activities may reach what `grants`
+    /// allows.
+    async fn runtime_granting(&self, grants: ActivityGrants) -> anyhow::Result<Runtime> {
+        let store = self.db.open().await?;
+        Ok(Runtime::builder(store).grants(grants).build().await?)
+    }
+}
+
+/// A component file's bytes; a file that cannot be read is named.
+fn read_component(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}

@@ -1,0 +1,47 @@
+//! `reprise start`: start an orchestration, and with `--wait` see it through.
+
+use reprise::StartOptions;
+
+use super::GlobalArgs;
+use super::lease::with_worker;
+use super::wait::print_result;
+
+/// Start an orchestration.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Registered orchestration name.
+    name: String,
+    /// Input, JSON.
+    #[arg(long, default_value = "null", allow_negative_numbers = true)]
+    input: String,
+    /// Instance id (random if not given).
+    #[arg(long)]
+    id: Option<String>,
+    /// Wait for the result and print it; runs a worker in this process
+    /// if none runs on the database.
+    #[arg(long)]
+    wait: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+impl Args {
+    /// Starts the instance and prints its id, or with `--wait` its output.
+    pub(crate) async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let runtime = global.runtime().await?;
+        let options = StartOptions {
+            instance_id: self.id,
+        };
+        let start = runtime.start(&self.name, &self.input, options);
+        if !self.wait {
+            println!("{}", start.await?);
+            return Ok(());
+        }
+        let run = async {
+            let id = start.await?;
+            print_result(&runtime, &id, self.timeout).await
+        };
+        with_worker(&runtime, global, run).await
+    }
+}
