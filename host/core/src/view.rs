@@ -139,19 +139,24 @@ impl<'a> From<&'a ActorOperation> for OperationView<'a> {
 }
 
 /// A history event as `reprise history --json` prints it: its position,
-/// time and what happened, with payloads as JSON.
+/// time, the task it belongs to and what happened, with payloads as JSON.
 #[derive(Debug, Serialize)]
 pub struct EventView<'a> {
     /// Position in the execution.
     pub seq: u32,
     /// ms since the Unix epoch.
     pub at: u64,
+    /// The task this event schedules, or whose result it takes in; see
+    /// [`task_of`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<u32>,
     /// What happened.
     #[serde(flatten)]
     pub event: EventKindView<'a>,
 }
 
-/// The body of an [`EventView`], tagged by `type` as [`Event`] is.
+/// The body of an [`EventView`], tagged by `type` as [`Event`] is. A
+/// `task_awaited` names its task in the view's `task`, once.
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(missing_docs)]
@@ -187,7 +192,6 @@ pub enum EventKindView<'a> {
         name: &'a str,
     },
     TaskAwaited {
-        task: u32,
         #[serde(flatten)]
         outcome: OutcomeView<'a>,
     },
@@ -261,8 +265,7 @@ impl<'a> From<&'a HistoryEvent> for EventView<'a> {
                 operations: operations.iter().map(OperationView::from).collect(),
             },
             Event::EventAwaited { name } => V::EventAwaited { name },
-            Event::TaskAwaited { task, outcome } => V::TaskAwaited {
-                task: *task,
+            Event::TaskAwaited { outcome, .. } => V::TaskAwaited {
                 outcome: outcome.into(),
             },
             Event::AnyAwaited {
@@ -291,8 +294,39 @@ impl<'a> From<&'a HistoryEvent> for EventView<'a> {
         EventView {
             seq: event.seq,
             at: event.at,
+            task: task_of(event),
             event: body,
         }
+    }
+}
+
+/// The task `event` belongs to, so that a reader pairs a task's start and
+/// end without knowing which events start one: the event's own position
+/// for a call that schedules a task (a task's id is that position), the
+/// awaited task for `await-task`, the winner for `await-any`; `None` for
+/// the rest, a signal included (it is one-way).
+pub fn task_of(event: &HistoryEvent) -> Option<u32> {
+    match &event.event {
+        Event::ActivityScheduled { .. }
+        | Event::TimerScheduled { .. }
+        | Event::ChildScheduled { .. }
+        | Event::ActorCalled { .. }
+        | Event::ActorsCalledAtomically { .. }
+        | Event::EventAwaited { .. } => Some(event.seq),
+        Event::TaskAwaited { task, .. } => Some(*task),
+        Event::AnyAwaited { tasks, winner, .. } => usize::try_from(*winner)
+            .ok()
+            .and_then(|i| tasks.get(i))
+            .copied(),
+        Event::Started { .. }
+        | Event::ActorSignaled { .. }
+        | Event::Now { .. }
+        | Event::Random { .. }
+        | Event::Uuid { .. }
+        | Event::CustomStatus { .. }
+        | Event::ContinuedAsNew { .. }
+        | Event::Completed { .. }
+        | Event::Failed { .. } => None,
     }
 }
 
@@ -313,8 +347,121 @@ mod tests {
         let text = serde_json::to_string(&EventView::from(&event)).unwrap();
         assert_eq!(
             text,
-            r#"{"seq":3,"at":7,"type":"task_awaited","task":1,"output":{"z":1,"a":[true]}}"#
+            r#"{"seq":3,"at":7,"task":1,"type":"task_awaited","output":{"z":1,"a":[true]}}"#
         );
+    }
+
+    fn at(seq: u32, event: Event) -> HistoryEvent {
+        HistoryEvent { seq, at: 0, event }
+    }
+
+    fn operation() -> ActorOperation {
+        ActorOperation {
+            target: crate::actor::ActorId {
+                kind: "account".into(),
+                key: "alice".into(),
+            },
+            operation: "deposit".into(),
+            input: "1".into(),
+        }
+    }
+
+    #[test]
+    fn a_call_that_schedules_a_task_belongs_to_the_task_of_its_own_position() {
+        let scheduling = [
+            Event::ActivityScheduled {
+                name: "a".into(),
+                input: "null".into(),
+                options: ActivityOptions::default(),
+            },
+            Event::TimerScheduled {
+                delay_ms: 5,
+                fire_at: 10,
+            },
+            Event::ChildScheduled {
+                name: "c".into(),
+                input: "null".into(),
+                instance_id: "child".into(),
+                explicit_id: false,
+            },
+            Event::ActorCalled {
+                operation: operation(),
+            },
+            Event::ActorsCalledAtomically {
+                operations: vec![operation(), operation()],
+            },
+            Event::EventAwaited {
+                name: "approval".into(),
+            },
+        ];
+        for (seq, event) in (1..).zip(scheduling) {
+            let event = at(seq, event);
+            assert_eq!(task_of(&event), Some(seq), "{event:?}");
+            let view = serde_json::to_value(EventView::from(&event)).unwrap();
+            assert_eq!(view["task"], seq, "{view}");
+        }
+    }
+
+    #[test]
+    fn an_await_belongs_to_the_task_it_takes_in_a_race_to_its_winner() {
+        let awaited = at(
+            4,
+            Event::TaskAwaited {
+                task: 2,
+                outcome: Ok("7".into()),
+            },
+        );
+        assert_eq!(task_of(&awaited), Some(2));
+        let raced = |winner| {
+            at(
+                9,
+                Event::AnyAwaited {
+                    tasks: vec![5, 6],
+                    winner,
+                    outcome: Ok("true".into()),
+                },
+            )
+        };
+        assert_eq!(task_of(&raced(0)), Some(5));
+        assert_eq!(task_of(&raced(1)), Some(6));
+        assert_eq!(task_of(&raced(2)), None, "a winner outside the race");
+        let text = serde_json::to_string(&EventView::from(&raced(1))).unwrap();
+        assert_eq!(
+            text,
+            r#"{"seq":9,"at":0,"task":6,"type":"any_awaited","tasks":[5,6],"winner":1,"output":true}"#
+        );
+    }
+
+    #[test]
+    fn events_of_no_task_carry_none_a_signal_included() {
+        let none = [
+            Event::Started {
+                name: "o".into(),
+                input: "null".into(),
+            },
+            Event::ActorSignaled {
+                operation: operation(),
+            },
+            Event::Now { ms: 1 },
+            Event::Random { value: 2 },
+            Event::Uuid { value: "u".into() },
+            Event::CustomStatus { status: None },
+            Event::ContinuedAsNew {
+                input: "null".into(),
+            },
+            Event::Completed {
+                output: "null".into(),
+            },
+            Event::Failed {
+                failure: Failure::new("boom"),
+            },
+        ];
+        for event in none {
+            let event = at(3, event);
+            assert_eq!(task_of(&event), None, "{event:?}");
+            let view = serde_json::to_value(EventView::from(&event)).unwrap();
+            assert!(view.get("task").is_none(), "{view}");
+        }
     }
 
     #[test]
