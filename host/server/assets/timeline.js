@@ -1,6 +1,7 @@
 // The instance page's timeline: one row per history event, and for each
 // task a span bar from the event that scheduled it to the one that took in
-// its result.
+// its result. Which task an event belongs to is the server's to say (the
+// event's `task`); this module only draws it.
 import { add, h, live, replaceKeepingOpen } from './dom.js';
 import { compact, dateTime, duration, elapsed, isFinished, offset } from './format.js';
 import { href } from './router.js';
@@ -17,11 +18,6 @@ const EVENT_FAMILY = {
   timer_scheduled: 'timer', child_scheduled: 'child', actor_called: 'actor', actor_signaled: 'actor',
   actors_called_atomically: 'actor', event_awaited: 'event', task_awaited: 'result', any_awaited: 'result',
 };
-// Events that start a task which a later task_awaited/any_awaited resolves.
-// What schedules a task; its id is the event's seq. Waiting for an event is
-// a task too; a signal is one-way and has none.
-const TASK_TYPES = new Set(['activity_scheduled', 'timer_scheduled', 'child_scheduled', 'actor_called', 'actors_called_atomically', 'event_awaited']);
-
 function taskLabel(ev) {
   if (!ev) return '';
   switch (ev.type) {
@@ -42,19 +38,19 @@ export function renderTimeline(box, events, inst) {
   const lastAt = events.length ? events[events.length - 1].at : t0;
   const endFixed = fin ? Math.max(inst.updated_at || 0, lastAt || 0) : null;
 
-  // task id (= seq of the scheduling event) -> {ev, done: awaiting event, failed}
+  // Each task by its id: the event that scheduled it (the one whose `task`
+  // is its own seq), the first that took in its result (done), and whether
+  // it lost a race (lost).
   const tasks = new Map();
   for (const ev of events) {
-    if (TASK_TYPES.has(ev.type)) tasks.set(ev.seq, { ev, done: null });
-    else if (ev.type === 'task_awaited' || ev.type === 'any_awaited') {
-      const id = ev.type === 'task_awaited' ? ev.task : (Array.isArray(ev.tasks) ? ev.tasks[ev.winner] : undefined);
-      const t = tasks.get(id);
-      if (t && !t.done) t.done = ev;
-      if (ev.type === 'any_awaited' && Array.isArray(ev.tasks)) {
-        for (const other of ev.tasks) {
-          const o = tasks.get(other);
-          if (o && other !== id && !o.done) o.lost = true;
-        }
+    const t = tasks.get(ev.task);
+    if (ev.task === ev.seq) tasks.set(ev.seq, { ev, done: null });
+    else if (t && !t.done) t.done = ev;
+    // The others in a race one of them won lost it, unless already done.
+    if (ev.type === 'any_awaited' && Array.isArray(ev.tasks)) {
+      for (const other of ev.tasks) {
+        const o = tasks.get(other);
+        if (o && other !== ev.task && !o.done) o.lost = true;
       }
     }
   }
@@ -104,7 +100,8 @@ export function renderTimeline(box, events, inst) {
         body.push(h('span', { class: 'took muted' }, t.lost ? 'lost the race' : 'never finished'));
       }
     };
-    const t = tasks.get(ev.seq);
+    // The task this event schedules, or whose result it takes in.
+    const t = tasks.get(ev.task);
     switch (ev.type) {
       case 'started':
         body.push(h('strong', {}, ev.name ?? ''), ' ', jsonInline(ev.input, k + 'i'));
@@ -144,16 +141,13 @@ export function renderTimeline(box, events, inst) {
         body.push('waits for ', h('strong', { class: 'mono' }, ev.name ?? '?'));
         withTask(t, 'arrived after');
         break;
-      case 'task_awaited': {
-        const s = tasks.get(ev.task);
-        body.push(h('span', { class: 'task' }, `#${ev.task}`), s ? h('span', { class: 'muted' }, ` ${taskLabel(s.ev)} `) : ' ', result(ev));
+      case 'task_awaited':
+        body.push(h('span', { class: 'task' }, `#${ev.task}`), t ? h('span', { class: 'muted' }, ` ${taskLabel(t.ev)} `) : ' ', result(ev));
         break;
-      }
       case 'any_awaited': {
         const ids = Array.isArray(ev.tasks) ? ev.tasks : [];
-        const win = ids[ev.winner];
         body.push('first of ', ids.flatMap((x, i) => [i ? ', ' : '', h('span', { class: i === ev.winner ? 'task winner' : 'task' }, `#${x}`)]),
-          win !== undefined ? h('span', { class: 'muted' }, ` winner #${win} ${taskLabel(tasks.get(win) && tasks.get(win).ev)} `) : ' ',
+          ev.task != null ? h('span', { class: 'muted' }, ` winner #${ev.task} ${taskLabel(t && t.ev)} `) : ' ',
           result(ev));
         break;
       }
