@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: the guest components built by
 //! `build.rs`, a host on a fresh database, and the `reprise` binary.
 
+mod eventually;
 pub mod http;
 
 use std::path::{Path, PathBuf};
@@ -8,8 +9,9 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use eventually::{Look, eventually};
 use reprise::history::Event;
-use reprise::store::InstanceRecord;
+use reprise::store::{InstanceRecord, MessageKind};
 use reprise::waiting::AwaitedKind;
 use reprise::{Limits, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
 use reprise_sqlite::SqliteStore;
@@ -144,21 +146,19 @@ impl Host {
 
     /// Waits (up to five seconds) until the instance shows this custom status.
     pub async fn wait_for_custom_status(&self, id: &str, want: &str) {
-        for _ in 0..500 {
-            if self
-                .runtime
-                .status(id)
-                .await
-                .expect("status")
-                .custom_status
-                .as_deref()
-                == Some(want)
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("instance {id} never reached custom status {want}");
+        eventually(
+            Duration::from_secs(5),
+            format!("instance {id} shows custom status {want}"),
+            async || {
+                let seen = self.runtime.status(id).await.expect("status").custom_status;
+                if seen.as_deref() == Some(want) {
+                    Ok(())
+                } else {
+                    Err(seen)
+                }
+            },
+        )
+        .await;
     }
 
     /// Waits (up to five seconds) until the instance's last episode has
@@ -166,19 +166,55 @@ impl Host {
     /// (activities included) is in its history, and nothing more happens
     /// until the event or a timer arrives.
     pub async fn wait_for_event_wait(&self, id: &str, event: &str) {
-        for _ in 0..500 {
-            let facts = self.runtime.waiting(id).await.expect("waiting");
-            let report = facts.report();
-            if report
-                .waiting
-                .iter()
-                .any(|awaited| matches!(awaited.what, AwaitedKind::Event { name } if name == event))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("instance {id} never waited for event {event}");
+        eventually(
+            Duration::from_secs(5),
+            format!("instance {id} waits for event {event}"),
+            async || {
+                let facts = self.runtime.waiting(id).await.expect("waiting");
+                let report = facts.report();
+                if report.waiting.iter().any(
+                    |awaited| matches!(awaited.what, AwaitedKind::Event { name } if name == event),
+                ) {
+                    Ok(())
+                } else {
+                    Err(serde_json::to_value(&report).expect("a report as JSON"))
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Waits (up to ten seconds) until no instance is loaded in this host:
+    /// those that wait idle have been evicted, to be replayed from history
+    /// when they are woken.
+    pub async fn wait_until_nothing_is_hot(&self) {
+        eventually(
+            Duration::from_secs(10),
+            "no instance is hot in this host (the number of hot ones is shown)",
+            async || match self.runtime.metrics().await.expect("metrics").hot_instances {
+                0 => Ok(()),
+                hot => Err(hot),
+            },
+        )
+        .await;
+    }
+
+    /// Waits (up to ten seconds) until an activity result for the instance
+    /// is in its inbox: stored, waiting for an episode to take it in.
+    pub async fn wait_for_activity_result_in_inbox(&self, id: &str) {
+        eventually(
+            Duration::from_secs(10),
+            format!("an activity result waits in the inbox of {id} (its inbox is shown)"),
+            async || {
+                let inbox = self.runtime.waiting(id).await.expect("waiting").inbox;
+                if inbox.iter().any(|m| m.kind == MessageKind::Activity) {
+                    Ok(())
+                } else {
+                    Err(inbox)
+                }
+            },
+        )
+        .await;
     }
 
     /// Waits (up to a minute) until every actor operation has been handled
@@ -274,24 +310,30 @@ pub async fn assert_all_completed(client: &Runtime, ids: &[String]) {
 
 /// Waits (up to a minute) until no actor operation is queued and no instance runs.
 pub async fn settle(runtime: &Runtime) {
-    for _ in 0..6000 {
-        let running = runtime
-            .list(&reprise::store::InstanceQuery::status(
-                Some(reprise::store::Status::Running),
-                1,
-            ))
-            .await
-            .expect("list")
-            .len();
-        if running == 0 && runtime.actor_backlog().await.expect("backlog") == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the host did not settle within a minute");
+    eventually(
+        Duration::from_secs(60),
+        "the host settles: no instance runs and no actor operation is queued \
+         (shown: whether one runs, the actor backlog)",
+        async || {
+            let running = runtime
+                .list(&reprise::store::InstanceQuery::status(
+                    Some(reprise::store::Status::Running),
+                    1,
+                ))
+                .await
+                .expect("list")
+                .len();
+            let backlog = runtime.actor_backlog().await.expect("backlog");
+            if running == 0 && backlog == 0 {
+                Ok(())
+            } else {
+                Err((running, backlog))
+            }
+        },
+    )
+    .await;
 }
 
-/// An actor's state as JSON.
 /// Whether every one of the instances has finished.
 pub async fn all_finished(client: &Runtime, ids: &[String]) -> bool {
     for id in ids {
@@ -315,6 +357,7 @@ pub async fn actor_jsons(
     states
 }
 
+/// An actor's state as JSON.
 pub async fn actor_json(runtime: &Runtime, kind: &str, key: &str) -> serde_json::Value {
     let record = runtime.actor_state(kind, key).await.expect("actor exists");
     serde_json::from_str(&record.state).expect("state is JSON")
