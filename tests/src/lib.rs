@@ -4,9 +4,10 @@
 mod eventually;
 pub mod http;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use eventually::{Look, eventually};
@@ -370,44 +371,134 @@ pub const TEST_LEASE_MS: u64 = 2_000;
 /// A `reprise worker` process on a database, killed with SIGKILL when
 /// dropped, so a failing test leaves no worker behind.
 #[derive(Debug)]
-pub struct WorkerProcess(std::process::Child);
+pub struct WorkerProcess {
+    child: std::process::Child,
+    log: WorkerLog,
+}
+
+/// Where a worker process's log (its stderr) goes.
+#[derive(Debug)]
+enum WorkerLog {
+    /// Kept in memory by a thread that reads the pipe until the process
+    /// ends, so the process never blocks on a full pipe.
+    Kept {
+        text: Arc<Mutex<String>>,
+        reader: Option<std::thread::JoinHandle<()>>,
+    },
+    /// A file the test reads.
+    File(PathBuf),
+}
+
+/// The line a worker process prints once it holds its lease and works.
+const WORKER_RUNNING: &str = "reprise worker running on ";
 
 impl WorkerProcess {
     /// Starts `reprise --db DB worker`; if a killed worker's lease has not
     /// run out yet, it waits for it (the tests' leases last two seconds).
     pub fn spawn(db: impl AsRef<std::ffi::OsStr>) -> Self {
-        Self::spawn_with(
-            db.as_ref(),
-            &["worker", "--wait-for-lease"],
-            std::process::Stdio::null(),
-        )
+        Self::spawn_with_args(db, &["worker", "--wait-for-lease"])
+    }
+
+    /// Starts `reprise --db DB ARGS…` (a worker command), its log kept in
+    /// memory.
+    pub fn spawn_with_args(db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Self {
+        let mut child = Self::command(db.as_ref(), args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start worker process");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let text = Arc::new(Mutex::new(String::new()));
+        let reader = std::thread::spawn({
+            let text = text.clone();
+            move || {
+                let mut chunk = [0; 4096];
+                while let Ok(read @ 1..) = stderr.read(&mut chunk) {
+                    lock(&text).push_str(&String::from_utf8_lossy(&chunk[..read]));
+                }
+            }
+        });
+        Self {
+            child,
+            log: WorkerLog::Kept {
+                text,
+                reader: Some(reader),
+            },
+        }
     }
 
     /// [`WorkerProcess::spawn`], with its log (stderr) going to `log`.
     pub fn spawn_logging(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
-        let log = std::fs::File::create(log).expect("create the worker's log file");
-        Self::spawn_with(db.as_ref(), &["worker", "--wait-for-lease"], log.into())
+        Self::spawn_to_file(db.as_ref(), &["worker", "--wait-for-lease"], log)
     }
 
     /// Starts `reprise --db DB worker --cluster`, logging at `info` to
     /// `log`: one of several workers sharing the database's work.
     pub fn spawn_cluster(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
-        let log = std::fs::File::create(log).expect("create the worker's log file");
         let args = ["--log-level", "warn,reprise=info", "worker", "--cluster"];
-        Self::spawn_with(db.as_ref(), &args, log.into())
+        Self::spawn_to_file(db.as_ref(), &args, log)
     }
 
-    fn spawn_with(db: &std::ffi::OsStr, args: &[&str], stderr: std::process::Stdio) -> Self {
-        let child = Command::new(reprise_bin())
+    fn spawn_to_file(db: &std::ffi::OsStr, args: &[&str], log: &Path) -> Self {
+        let file = std::fs::File::create(log).expect("create the worker's log file");
+        let child = Self::command(db, args)
+            .stderr(file)
+            .spawn()
+            .expect("start worker process");
+        Self {
+            child,
+            log: WorkerLog::File(log.to_owned()),
+        }
+    }
+
+    fn command(db: &std::ffi::OsStr, args: &[&str]) -> Command {
+        let mut command = Command::new(reprise_bin());
+        command
             .arg("--db")
             .arg(db)
             .args(args)
             .env("REPRISE_LEASE_MS", TEST_LEASE_MS.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start worker process");
-        Self(child)
+            .stdout(std::process::Stdio::null());
+        command
+    }
+
+    /// What the process has written to its log so far.
+    pub fn log(&self) -> String {
+        match &self.log {
+            WorkerLog::Kept { text, .. } => lock(text).clone(),
+            WorkerLog::File(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        }
+    }
+
+    /// Waits (up to a minute) until the worker says it runs, which it does
+    /// once it holds its lease (after a killed predecessor's has run out);
+    /// panics, showing its log, if the process exits instead.
+    pub async fn wait_until_running(&mut self) {
+        let pid = self.child.id();
+        eventually(
+            Duration::from_secs(60),
+            format!("worker process {pid} says it runs (its log is shown)"),
+            async || {
+                if let Some(status) = self.child.try_wait().expect("look at the worker") {
+                    // Its last words may still be in the pipe.
+                    if let WorkerLog::Kept { reader, .. } = &mut self.log
+                        && let Some(reader) = reader.take()
+                    {
+                        let _ = reader.join();
+                    }
+                    panic!(
+                        "worker process {pid} exited ({status}) instead of running:\n{}",
+                        self.log()
+                    );
+                }
+                let log = self.log();
+                if log.lines().any(|line| line.starts_with(WORKER_RUNNING)) {
+                    Ok(())
+                } else {
+                    Err(log)
+                }
+            },
+        )
+        .await;
     }
 
     /// SIGKILL, and reap the process.
@@ -419,11 +510,11 @@ impl WorkerProcess {
     /// it to exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let sent = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
+            .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -TERM failed");
-        self.0.wait().expect("wait for the worker")
+        self.child.wait().expect("wait for the worker")
     }
 
     /// Freezes the process (SIGSTOP), as a long GC pause or a stalled VM
@@ -439,15 +530,15 @@ impl WorkerProcess {
 
     fn signal(&self, which: &str) {
         let sent = Command::new("kill")
-            .args([which, &self.0.id().to_string()])
+            .args([which, &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill {which} failed");
     }
 
     fn stop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -455,6 +546,10 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn lock(text: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
+    text.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Starts `count` instances of the `chain` test orchestration, `chain-0`
