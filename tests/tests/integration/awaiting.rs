@@ -17,8 +17,9 @@ async fn race_and_await_again(kind: &str, before: impl AsyncFnOnce(&Host, &str))
         .await;
     before(&host, &id).await;
     host.wait_for_custom_status(&id, "\"raced\"").await;
-    // Idle past `evict_after`: the second await runs after a replay.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Idle past `evict_after`, it is unloaded: the second await runs after
+    // a replay.
+    host.wait_until_nothing_is_hot().await;
     host.runtime
         .raise_event(&id, "continue", "null")
         .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reprise::history::{Event, HistoryEvent};
 use reprise::store::Status;
 use reprise::{Error, RuntimeBuilder};
-use reprise_tests::Host;
+use reprise_tests::{Host, eventually};
 
 const REQUEST: &str = r#"{"item":"desk","amount":300,"timeout_secs":3600}"#;
 
@@ -26,6 +26,9 @@ async fn suspended_instances_keep_their_events_until_resumed() {
         .raise_event(&id, "approval", r#"{"approved":true,"by":"sam"}"#)
         .await
         .unwrap();
+    // Not a condition: the test claims that nothing happens, and nothing
+    // shows that the worker has declined the event, so it gives the worker
+    // time in which a completion would have been committed.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         host.runtime.status(&id).await.unwrap().status,
@@ -54,6 +57,10 @@ async fn suspend_an_event_and_resume_from_another_process_reach_the_worker() {
         .await
         .unwrap();
     let recorded = host.runtime.history(&id).await.unwrap().len();
+    // Not a condition: the test claims that nothing happens, and nothing
+    // shows when the worker has read the suspension and the event from the
+    // change feed, so it gives the worker time in which a completion would
+    // have been committed.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let record = host.runtime.status(&id).await.unwrap();
     assert_eq!(
@@ -76,7 +83,8 @@ async fn terminate_then_purge() {
         .await;
     let error = host.runtime.purge(&id).await.unwrap_err();
     assert!(
-        matches!(error, Error::Conflict(_)),
+        matches!(&error, Error::Conflict(m)
+            if *m == format!("instance {id} is running; only finished instances can be purged")),
         "running instances are not purged: {error:?}"
     );
     host.runtime
@@ -87,21 +95,24 @@ async fn terminate_then_purge() {
     assert_eq!(record.status, Status::Terminated);
     assert_eq!(record.output.as_deref(), Some(r#""changed my mind""#));
     // A terminated instance takes no more events and does not move.
+    let refused = host.runtime.raise_event(&id, "approval", "{}").await;
     assert!(
-        host.runtime
-            .raise_event(&id, "approval", "{}")
-            .await
-            .is_err()
+        matches!(&refused, Err(Error::Conflict(m))
+            if *m == format!("instance {id} is terminated and takes no more events")),
+        "{refused:?}"
     );
     host.runtime.purge(&id).await.unwrap();
-    assert!(matches!(
-        host.runtime.status(&id).await,
-        Err(Error::NotFound(_))
-    ));
-    assert!(matches!(
-        host.runtime.history(&id).await,
-        Err(Error::NotFound(_))
-    ));
+    let gone = format!("no instance {id}");
+    let status = host.runtime.status(&id).await;
+    assert!(
+        matches!(&status, Err(Error::NotFound(m)) if *m == gone),
+        "{status:?}"
+    );
+    let history = host.runtime.history(&id).await;
+    assert!(
+        matches!(&history, Err(Error::NotFound(m)) if *m == gone),
+        "{history:?}"
+    );
 }
 
 /// Registers the `notify` activity the approval example calls, counting its runs.
@@ -123,10 +134,10 @@ async fn an_evicted_instance_is_replayed_without_running_activities_again() {
         Host::with(move |b| counting_notify(b.evict_after(Duration::from_millis(100)), counted))
             .await;
     let id = host.start("approval", REQUEST).await;
-    host.wait_for_custom_status(&id, r#""waiting for manager""#)
-        .await;
-    // Idle well past the eviction time: the guest is unloaded.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Once it waits for the event with the first notify recorded, nothing
+    // wakes it: it idles past the eviction time and is unloaded.
+    host.wait_for_event_wait(&id, "approval").await;
+    host.wait_until_nothing_is_hot().await;
     host.runtime
         .raise_event(&id, "approval", r#"{"approved":false,"by":"kim"}"#)
         .await
@@ -151,14 +162,10 @@ async fn a_result_that_arrives_while_waiting_for_something_else_survives_evictio
         Host::with(move |b| counting_notify(b.evict_after(Duration::from_millis(100)), counted))
             .await;
     let id = host.start("notify_then_wait", "null").await;
-    for _ in 0..500 {
-        if runs.load(Ordering::SeqCst) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    // Idle well past the eviction time: the guest is unloaded.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // It idles past the eviction time and is unloaded, the result it holds
+    // saved to its inbox.
+    host.wait_until_nothing_is_hot().await;
+    host.wait_for_activity_result_in_inbox(&id).await;
     host.runtime
         .raise_event(&id, "go", r#""now""#)
         .await
@@ -179,15 +186,16 @@ async fn an_activity_that_finishes_while_its_instance_is_suspended_is_not_lost()
             .filter(|e| matches!(e.event, Event::ActivityScheduled { .. }))
             .count()
     };
-    for _ in 0..500 {
-        if scheduled(&host.runtime.history(&id).await.unwrap()) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        format!("{id} schedules its first step"),
+        async || scheduled(&host.runtime.history(&id).await.unwrap()) > 0,
+    )
+    .await;
     host.runtime.suspend(&id).await.unwrap();
-    // The first step (300 ms) finishes meanwhile; nothing records it.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first step (300 ms) finishes meanwhile: its result is stored, and
+    // nothing records it in history.
+    host.wait_for_activity_result_in_inbox(&id).await;
     assert_eq!(
         host.runtime.status(&id).await.unwrap().status,
         Status::Suspended
@@ -250,19 +258,18 @@ async fn a_timer_fires_at_the_time_its_history_records() {
     // The guest computes for a while first, so the timer's call is recorded
     // well after the start event.
     let id = host.start("long_timer", "30000000").await;
-    let recorded = loop {
-        let history = host.runtime.history(&id).await.unwrap();
-        if let Some(event) = history.iter().find_map(|e| match e.event {
-            reprise::history::Event::TimerScheduled { delay_ms, fire_at } => {
-                Some((e.at, delay_ms, fire_at))
-            }
-            _ => None,
-        }) {
-            break event;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let (at, delay_ms, fire_at) = recorded;
+    let (at, delay_ms, fire_at) = eventually(
+        Duration::from_secs(30),
+        format!("{id} schedules its timer"),
+        async || {
+            let history = host.runtime.history(&id).await.unwrap();
+            history.iter().find_map(|e| match e.event {
+                Event::TimerScheduled { delay_ms, fire_at } => Some((e.at, delay_ms, fire_at)),
+                _ => None,
+            })
+        },
+    )
+    .await;
     assert_eq!(fire_at, at + delay_ms);
     let sql = rusqlite::Connection::open(&host.db).unwrap();
     let scheduled: u64 = sql
