@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reprise::StartOptions;
 use reprise::store::Status;
-use reprise_tests::{TEST_LEASE_MS, WorkerProcess, registered_client, reprise_bin};
+use reprise_tests::{TEST_LEASE_MS, WorkerProcess, eventually, registered_client, reprise_bin};
 
 /// The worker lease as stored: owner, token, expiry (ms).
 fn lease(db: &Path) -> Option<(String, u64, u64)> {
@@ -28,15 +28,15 @@ fn lease_named(db: &Path, name: &str) -> Option<(String, u64, u64)> {
 
 /// Waits (up to a minute) until someone other than `not` holds the lease.
 async fn holder_other_than(db: &Path, not: Option<&str>) -> (String, u64, u64) {
-    for _ in 0..6000 {
-        if let Some(held) = lease(db)
-            && Some(held.0.as_str()) != not
-        {
-            return held;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no new worker took the lease");
+    eventually(
+        Duration::from_secs(60),
+        format!("a worker other than {not:?} holds the lease (the lease is shown)"),
+        async || match lease(db) {
+            Some(held) if Some(held.0.as_str()) != not => Ok(held),
+            other => Err(other),
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,7 +165,20 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
         .start("hello_sequence", r#"["Oslo"]"#, options)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Its first episode is tried and refused, and the instance stops: it is
+    // the only work, so the first failed commit is the episode's.
+    let refused = eventually(
+        Duration::from_secs(30),
+        "the fenced episode is refused and its instance stops (shown: failed commits, hot instances)",
+        async || {
+            let metrics = runtime.metrics().await.unwrap();
+            match (metrics.commit_failures, metrics.hot_instances) {
+                (failures @ 1.., 0) => Ok(failures),
+                seen => Err(seen),
+            }
+        },
+    )
+    .await;
     let record = runtime.status(&id).await.unwrap();
     assert_eq!(record.status, Status::Running);
     let history = runtime.history(&id).await.unwrap();
@@ -174,10 +187,24 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
         .signal_actor("tally", "fenced", "add", "1", None)
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The actor batch is tried and refused in turn.
+    eventually(
+        Duration::from_secs(30),
+        format!("the fenced actor batch is refused (failed commits: {refused} before it)"),
+        async || {
+            let failures = runtime.metrics().await.unwrap().commit_failures;
+            if failures > refused {
+                Ok(())
+            } else {
+                Err(failures)
+            }
+        },
+    )
+    .await;
+    let state = runtime.actor_state("tally", "fenced").await;
     assert!(
-        runtime.actor_state("tally", "fenced").await.is_err(),
-        "no actor batch applied"
+        matches!(&state, Err(reprise::Error::NotFound(m)) if m == "no actor tally/fenced"),
+        "no actor batch applied: {state:?}"
     );
     assert_eq!(runtime.actor_backlog().await.unwrap(), 1, "still queued");
     assert!(
