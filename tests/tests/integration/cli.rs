@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use reprise::store::Status;
-use reprise_tests::{WorkerProcess, registered_client, reprise_bin};
+use reprise_tests::{WorkerProcess, eventually, registered_client, reprise_bin};
 use serde_json::Value;
 
 fn reprise(db: &Path, args: &[&str]) -> Output {
@@ -93,15 +93,20 @@ async fn custom_status_and_output_are_json_values_not_strings() {
         &["start", "approval", "--id", "a1", "--input", input],
     ));
     let worker = WorkerProcess::spawn(&db);
-    let mut status = Value::Null;
-    for _ in 0..500 {
-        status = serde_json::from_str(&stdout(&reprise(&db, &["status", "a1"]))).unwrap();
-        if status["custom_status"] == "waiting for manager" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status["custom_status"], "waiting for manager", "{status}");
+    let status = eventually(
+        Duration::from_secs(10),
+        "`reprise status a1` shows custom status \"waiting for manager\"",
+        async || {
+            let status: Value =
+                serde_json::from_str(&stdout(&reprise(&db, &["status", "a1"]))).unwrap();
+            if status["custom_status"] == "waiting for manager" {
+                Ok(status)
+            } else {
+                Err(status)
+            }
+        },
+    )
+    .await;
     assert_eq!(status["input"]["amount"], 1800);
     drop(worker);
 }
@@ -147,15 +152,17 @@ async fn a_guest_line_is_logged_once_even_when_another_worker_replays_it() {
 
     let first_log = dir.path().join("first.log");
     let first = WorkerProcess::spawn_logging(&db, &first_log);
-    for _ in 0..1000 {
-        let history = client.history(&id).await.unwrap();
-        if history.iter().any(
-            |e| matches!(&e.event, reprise::history::Event::EventAwaited { name } if name == "go"),
-        ) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        format!("the first worker records that {id} awaits event go"),
+        async || {
+            let history = client.history(&id).await.unwrap();
+            history.iter().any(
+                |e| matches!(&e.event, reprise::history::Event::EventAwaited { name } if name == "go"),
+            )
+        },
+    )
+    .await;
     first.kill();
 
     // The second worker replays the first half, then runs the second.
@@ -230,18 +237,8 @@ async fn a_terminated_worker_gives_its_lease_up() {
         "a terminated worker exits cleanly"
     );
 
-    // Without --wait-for-lease a worker is refused while a lease is held.
-    let mut next = Command::new(reprise_bin())
-        .arg("--db")
-        .arg(&db)
-        .arg("worker")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let exited = next.try_wait().unwrap();
-    let _ = next.kill();
-    let stderr = std::io::read_to_string(next.stderr.take().unwrap()).unwrap();
-    assert!(exited.is_none(), "the next worker was refused: {stderr}");
+    // Without --wait-for-lease a worker is refused while a lease is held:
+    // this one says it runs, where a refused one exits saying why.
+    let mut next = WorkerProcess::spawn_with_args(&db, &["worker"]);
+    next.wait_until_running().await;
 }

@@ -17,7 +17,8 @@ const STEPS: u64 = 40;
 /// Each step takes this long, so a chain needs over a second of worker time:
 /// more than the first kills allow.
 const PAUSE_MS: u64 = 25;
-const EVENTS: i64 = 60;
+/// Eleven for each of the six kills below.
+const EVENTS: i64 = 66;
 /// Activities of each scatter instance; the first takes SCATTER * 20 ms.
 const SCATTER: u64 = 30;
 
@@ -64,22 +65,30 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
         .await
         .unwrap();
 
-    // Kill the worker at different points, sending events all the while,
-    // including while no worker runs.
+    // Kill the worker at different points of its work, sending events all
+    // the while, including while no worker runs.
     let mut next_event = 1;
+    let mut raise_next = async || {
+        if next_event <= EVENTS {
+            client
+                .raise_event(&counter, "add", &next_event.to_string())
+                .await
+                .unwrap();
+            next_event += 1;
+        }
+    };
     for (round, delay_ms) in [120u64, 260, 90, 400, 180, 330].into_iter().enumerate() {
-        let worker = WorkerProcess::spawn(&db);
+        let mut worker = WorkerProcess::spawn(&db);
+        // From when it works: its predecessor's lease must run out first.
+        worker.wait_until_running().await;
         for _ in 0..10 {
+            // Pacing, not a condition: the kill point is a time into the
+            // worker's work, and the events arrive spread over it.
             tokio::time::sleep(Duration::from_millis(delay_ms / 10)).await;
-            if next_event <= EVENTS {
-                client
-                    .raise_event(&counter, "add", &next_event.to_string())
-                    .await
-                    .unwrap();
-                next_event += 1;
-            }
+            raise_next().await;
         }
         worker.kill();
+        raise_next().await;
         if round < 3 {
             assert!(
                 !all_finished(&client, &ids).await,
@@ -87,12 +96,9 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
             );
         }
     }
-    while next_event <= EVENTS {
-        client
-            .raise_event(&counter, "add", &next_event.to_string())
-            .await
-            .unwrap();
-        next_event += 1;
+    // Whatever is left.
+    for _ in 0..EVENTS {
+        raise_next().await;
     }
 
     let worker = WorkerProcess::spawn(&db);
@@ -230,7 +236,10 @@ async fn sigkill_with_python_actors_and_javascript_activities_loses_nothing() {
     all.extend(orders.iter().cloned());
 
     for (round, delay_ms) in [400u64, 700, 300, 600].into_iter().enumerate() {
-        let worker = WorkerProcess::spawn(&db);
+        let mut worker = WorkerProcess::spawn(&db);
+        // From when it works: its predecessor's lease must run out first.
+        worker.wait_until_running().await;
+        // Not a condition: the kill point is a time into the worker's work.
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         worker.kill();
         if round == 0 {
