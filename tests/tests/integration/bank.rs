@@ -6,7 +6,7 @@ use std::time::Duration;
 use reprise::StartOptions;
 use reprise::store::Status;
 use reprise_tests::{
-    Host, WorkerProcess, actor_json, actor_jsons, all_finished, assert_all_completed,
+    Host, WorkerProcess, actor_json, actor_jsons, all_finished, assert_all_completed, eventually,
     registered_client, settle,
 };
 use serde_json::{Value, json};
@@ -158,17 +158,6 @@ async fn the_eternal_orchestration_account_loses_none_of_a_thousand_messages() {
     assert_eq!(state["refused"], expected.2);
 }
 
-/// Polls every millisecond, for up to thirty seconds, until `done` holds.
-async fn wait_for(mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..30_000 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("the worker made no progress within thirty seconds");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_operation_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -242,7 +231,15 @@ async fn sigkill_during_a_storm_of_transfers_conserves_money_and_applies_each_op
         let queued = client.actor_backlog().await.unwrap();
         let left = queued * (ROUNDS - round) / (ROUNDS + 1);
         let worker = WorkerProcess::spawn(&db);
-        wait_for(async || client.actor_backlog().await.unwrap() <= left).await;
+        eventually(
+            WAIT,
+            format!("the worker works the actor backlog down to {left} (the backlog is shown)"),
+            async || match client.actor_backlog().await.unwrap() {
+                backlog if backlog <= left => Ok(()),
+                backlog => Err(backlog),
+            },
+        )
+        .await;
         worker.kill();
         if !all_finished(&client, &orchestrations).await
             || client.actor_backlog().await.unwrap() > 0

@@ -18,7 +18,7 @@ use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
     COMPONENTS, WorkerProcess, actor_jsons, all_finished, assert_all_completed,
-    assert_chains_exact, guest, settle, start_chains, steps_scheduled,
+    assert_chains_exact, eventually, guest, settle, start_chains, steps_scheduled,
 };
 use serde_json::json;
 
@@ -41,29 +41,19 @@ async fn until_held(
     what: &str,
     want: impl Fn(&BTreeMap<String, usize>) -> bool,
 ) -> BTreeMap<String, usize> {
-    for _ in 0..600 {
-        let held = client.unit_holders().await.unwrap();
-        if want(&held) {
-            return held;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let held = client.unit_holders().await.unwrap();
-    panic!("{what}: the units are held as {held:?}");
+    eventually(
+        MINUTE,
+        format!("{what} (shown: units by holder)"),
+        async || {
+            let held = client.unit_holders().await.unwrap();
+            if want(&held) { Ok(held) } else { Err(held) }
+        },
+    )
+    .await
 }
 
 const UNITS: usize = reprise::PARTITIONS as usize + 1;
-
-/// Waits (up to a minute) until `done` holds, checking every 20 ms.
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..3000 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{what} did not happen within a minute");
-}
+const MINUTE: Duration = Duration::from_secs(60);
 
 fn spawn(db: &TestDatabase, logs: &Path, name: &str) -> WorkerProcess {
     WorkerProcess::spawn_cluster(db.url(), &logs.join(format!("{name}.log")))
@@ -149,7 +139,15 @@ async fn three_hosts_share_a_bank_storm_and_one_killed_again_and_again_loses_not
     let mut interrupted = 0;
     for kill in 0..KILLS {
         let mark = queued * (KILLS - kill) as u64 / (KILLS + 1) as u64;
-        wait_until("progress", async || work_left(&store).await <= mark).await;
+        eventually(
+            MINUTE,
+            format!("the hosts work the queue down to {mark} (shown: work left)"),
+            async || match work_left(&store).await {
+                left if left <= mark => Ok(()),
+                left => Err(left),
+            },
+        )
+        .await;
         hosts.remove(0).kill();
         if work_left(&store).await > 0 {
             interrupted += 1;
@@ -205,12 +203,18 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
     for n in 1..=20 {
         signal(n).await;
     }
-    wait_until("every chain's first step", async || {
-        steps_scheduled(&client, &chains)
-            .await
-            .iter()
-            .all(|&s| s >= 1)
-    })
+    eventually(
+        MINUTE,
+        "every chain schedules its first step (shown: steps by chain)",
+        async || {
+            let steps = steps_scheduled(&client, &chains).await;
+            if steps.iter().all(|&s| s >= 1) {
+                Ok(())
+            } else {
+                Err(steps)
+            }
+        },
+    )
     .await;
     frozen.freeze();
 
@@ -223,14 +227,15 @@ async fn a_host_frozen_past_its_leases_applies_nothing_after_it_wakes() {
     for n in 21..=40 {
         signal(n).await;
     }
-    let before = steps_scheduled(&client, &chains).await;
-    wait_until("the successor's progress", async || {
-        steps_scheduled(&client, &chains)
-            .await
-            .iter()
-            .sum::<usize>()
-            > before.iter().sum::<usize>()
-    })
+    let before: usize = steps_scheduled(&client, &chains).await.iter().sum();
+    eventually(
+        MINUTE,
+        format!("the successor schedules more than {before} steps (shown: steps)"),
+        async || {
+            let steps: usize = steps_scheduled(&client, &chains).await.iter().sum();
+            if steps > before { Ok(()) } else { Err(steps) }
+        },
+    )
     .await;
 
     // It wakes believing it holds everything: its in-flight episodes,
@@ -275,7 +280,15 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
             .sum::<usize>()
     };
     let mark = progress().await + 24;
-    wait_until("progress with one host", async || progress().await >= mark).await;
+    eventually(
+        MINUTE,
+        format!("one host schedules {mark} steps (shown: steps)"),
+        async || match progress().await {
+            steps if steps >= mark => Ok(()),
+            steps => Err(steps),
+        },
+    )
+    .await;
 
     let second = spawn(&db, logs.path(), "second");
     let shared = until_held(&client, "the second host takes its share", |held| {
@@ -284,7 +297,15 @@ async fn a_host_joins_and_another_leaves_under_load_and_nothing_is_stranded() {
     .await;
     assert!(shared.contains_key(&first_owner));
     let mark = progress().await + 24;
-    wait_until("progress with two hosts", async || progress().await >= mark).await;
+    eventually(
+        MINUTE,
+        format!("two hosts schedule {mark} steps (shown: steps)"),
+        async || match progress().await {
+            steps if steps >= mark => Ok(()),
+            steps => Err(steps),
+        },
+    )
+    .await;
 
     // SIGTERM: the first gives its leases up, and the second takes them at
     // once rather than when they would have run out.

@@ -12,7 +12,7 @@ use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
     COMPONENTS, WorkerProcess, actor_json, assert_all_completed, assert_chains_exact,
-    assert_replays_identically, completed_output, guest, start_chains, steps_scheduled,
+    assert_replays_identically, completed_output, eventually, guest, start_chains, steps_scheduled,
 };
 use serde_json::json;
 
@@ -152,11 +152,24 @@ async fn a_worker_killed_on_postgres_loses_nothing() {
     for round in 0..3 {
         let worker = WorkerProcess::spawn(db.url());
         let before = done;
-        while done < before + 8 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            send_next(&mut sent).await;
-            done = steps_scheduled(&client, &ids).await.iter().sum();
-        }
+        done = eventually(
+            WAIT,
+            format!(
+                "worker {round} schedules {} steps (shown: steps)",
+                before + 8
+            ),
+            async || {
+                // Pacing the messages, not a condition: they arrive spread
+                // over the wait, one per look.
+                tokio::time::sleep(Duration::from_millis(40)).await;
+                send_next(&mut sent).await;
+                match steps_scheduled(&client, &ids).await.iter().sum::<usize>() {
+                    steps if steps >= before + 8 => Ok(steps),
+                    steps => Err(steps),
+                }
+            },
+        )
+        .await;
         worker.kill();
         assert!(
             !reprise_tests::all_finished(&client, &ids).await,

@@ -9,7 +9,7 @@ use reprise::Runtime;
 use reprise::history::{Event, HistoryEvent};
 use reprise::store::{ActorId, ActorOperation, Op, ParentRef, ReplyTo, Store, Waiting};
 use reprise_sqlite::SqliteStore;
-use reprise_tests::{Host, open};
+use reprise_tests::{Host, eventually, open};
 use serde_json::{Value, json};
 
 fn now_ms() -> u64 {
@@ -27,14 +27,19 @@ async fn report(runtime: &Runtime, id: &str) -> Value {
 
 /// Waits (up to ten seconds) until the instance's report satisfies `done`.
 async fn report_when(runtime: &Runtime, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..1_000 {
-        let report = report(runtime, id).await;
-        if done(&report) {
-            return report;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{id} never got there: {}", report(runtime, id).await);
+    eventually(
+        Duration::from_secs(10),
+        format!("the report of {id} says what the test expects (the report is shown)"),
+        async || {
+            let report = report(runtime, id).await;
+            if done(&report) {
+                Ok(report)
+            } else {
+                Err(report)
+            }
+        },
+    )
+    .await
 }
 
 /// Waits until the instance reports `tasks` awaited.
