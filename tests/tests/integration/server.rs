@@ -2,8 +2,10 @@
 //! pattern, listing and paging, actors, components, the token, and every
 //! error status with nothing changed behind it.
 
-use reprise_tests::guest_path;
+use std::time::Duration;
+
 use reprise_tests::http::{Http, ServerProcess};
+use reprise_tests::{eventually, guest_path};
 use serde_json::{Value, json};
 
 fn server(args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
@@ -27,6 +29,27 @@ fn start(http: &Http, body: Value) -> String {
     started.json()["id"].as_str().unwrap().to_owned()
 }
 
+/// Waits (up to ten seconds) until an approval's waiting report shows it
+/// blocked on its race (the manager's answer against its deadline), and
+/// returns the report.
+async fn blocked_on_its_race(http: &Http, id: &str) -> Value {
+    eventually(
+        Duration::from_secs(10),
+        format!("approval {id} blocks on its race (its waiting report is shown)"),
+        async || {
+            let report = http.get(&format!("/api/instances/{id}/waiting"));
+            assert_eq!(report.status, 200);
+            let report = report.json();
+            if report["waiting"].as_array().unwrap().len() == 2 {
+                Ok(report)
+            } else {
+                Err(report)
+            }
+        },
+    )
+    .await
+}
+
 fn instance_count(http: &Http) -> usize {
     let listed = http.get("/api/instances?limit=1000");
     listed.json()["instances"].as_array().unwrap().len()
@@ -35,8 +58,8 @@ fn instance_count(http: &Http) -> usize {
 /// Start answers 202 with a Location and links; the status long-polls
 /// until the instance finishes; an event, suspend, resume, terminate and
 /// purge go through the links, and each refuses the wrong state with 409.
-#[test]
-fn the_async_http_api_starts_waits_for_and_steers_instances() {
+#[tokio::test]
+async fn the_async_http_api_starts_waits_for_and_steers_instances() {
     let (_dir, server) = server(&[]);
     let http = server.client();
     upload(&http, &["hello_sequence", "approval"]);
@@ -96,16 +119,7 @@ fn the_async_http_api_starts_waits_for_and_steers_instances() {
     let waiting = http.get(&format!("{path}?wait_ms=300")).json();
     assert_eq!(waiting["status"], "running");
     // What it waits for: the manager's answer, raced against its deadline.
-    let awaited = (0..500)
-        .find_map(|_| {
-            let report = http.get(&format!("{path}/waiting"));
-            assert_eq!(report.status, 200);
-            let report = report.json();
-            let blocked = report["waiting"].as_array().unwrap().len() == 2;
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            blocked.then_some(report)
-        })
-        .expect("the approval blocks on its race");
+    let awaited = blocked_on_its_race(&http, &id).await;
     assert_eq!(awaited["waiting"][0]["kind"], "event", "{awaited}");
     assert_eq!(awaited["waiting"][0]["name"], "approval");
     assert_eq!(awaited["waiting"][1]["kind"], "timer");
@@ -163,8 +177,12 @@ fn instances_are_listed_by_filter_and_paged_by_cursor() {
             json!({"orchestration": "approval", "input": request}),
         ));
     }
-    for id in &started {
-        http.get(&format!("/api/instances/{id}?wait_ms=100"));
+    // The greetings finish, the approvals wait: the listing holds both.
+    for id in started.iter().step_by(2) {
+        let done = http
+            .get(&format!("/api/instances/{id}?wait_ms=20000"))
+            .json();
+        assert_eq!(done["status"], "completed", "{done}");
     }
     let ids = |body: &Value| -> Vec<String> {
         body["instances"]
@@ -536,8 +554,8 @@ fn samples(page: &str) -> std::collections::HashMap<String, f64> {
 /// `/metrics` counts what the server did (episodes, activity attempts and
 /// failures, instances by status, commits with their latency) and what the
 /// store holds (a running instance's timer), in the Prometheus text format.
-#[test]
-fn metrics_count_the_work_and_the_store() {
+#[tokio::test]
+async fn metrics_count_the_work_and_the_store() {
     let (_dir, server) = server(&[]);
     let http = server.client();
     upload(&http, &["hello_sequence", "approval", "misbehaving"]);
@@ -554,15 +572,7 @@ fn metrics_count_the_work_and_the_store() {
         &http,
         json!({"orchestration": "approval", "input": {"item": "pen", "amount": 2, "timeout_secs": 600}}),
     );
-    (0..500)
-        .find(|_| {
-            let report = http
-                .get(&format!("/api/instances/{approval}/waiting"))
-                .json();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            report["waiting"].as_array().unwrap().len() == 2
-        })
-        .expect("the approval blocks on its race");
+    blocked_on_its_race(&http, &approval).await;
 
     let page = http.get("/metrics");
     assert_eq!(page.status, 200);
