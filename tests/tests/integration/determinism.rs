@@ -57,7 +57,10 @@ async fn new_instances_take_the_newest_code_and_old_ones_stay_pinned() {
     assert_ne!(old_record.digest, v2.digest);
     assert_eq!(new.output.as_deref(), Some(r#"["Hello, b!","Hello, a!"]"#));
     // The old instance still replays cleanly on its own pinned code.
-    assert!(host.runtime.replay_check(&old, None).await.is_ok());
+    assert_eq!(
+        host.runtime.replay_check(&old, None).await.unwrap(),
+        ReplayVerdict::Returned(Ok(old_record.output.unwrap()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -112,11 +115,15 @@ async fn a_history_stored_as_json_by_an_earlier_version_replays_and_continues() 
         .await
         .unwrap();
     assert_eq!(record.status, Status::Completed, "{:?}", record.output);
-    assert!(record.output.unwrap().contains(r#""by":"sam""#));
+    let output = record.output.unwrap();
+    assert!(output.contains(r#""by":"sam""#));
     assert_eq!(
         upgraded.history(&id).await.unwrap()[..recorded.len()],
         recorded[..],
         "the JSON-era events are unchanged"
     );
-    assert!(upgraded.replay_check(&id, None).await.is_ok());
+    assert_eq!(
+        upgraded.replay_check(&id, None).await.unwrap(),
+        ReplayVerdict::Returned(Ok(output))
+    );
 }

@@ -63,5 +63,9 @@ async fn an_event_for_an_unknown_or_finished_instance_is_an_error_to_the_sender(
         .raise_event(&done.id, "add", "1")
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Conflict(_)), "{error:?}");
+    assert!(
+        matches!(&error, Error::Conflict(m)
+            if *m == format!("instance {} is completed and takes no more events", done.id)),
+        "{error:?}"
+    );
 }

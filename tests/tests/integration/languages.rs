@@ -228,7 +228,12 @@ async fn actors_move_money_all_or_nothing(language: Language) {
         .await
         .unwrap();
     assert_eq!(closed, r#""closed""#);
-    assert!(runtime.actor_state(&account, "b").await.is_err());
+    // Closing deletes the actor.
+    let state = runtime.actor_state(&account, "b").await;
+    assert!(
+        matches!(&state, Err(reprise::Error::NotFound(m)) if *m == format!("no actor {account}/b")),
+        "{state:?}"
+    );
 }
 
 async fn the_cpu_deadline_and_the_memory_limit_stop_the_guest(language: Language) {
