@@ -32,7 +32,9 @@ async fn reads_and_commits_go_on_after_the_server_ends_every_connection() {
         "the writer and four readers: {}",
         ended.len()
     );
-    // The clients hear of it from the server.
+    // The clients hear of it from the server. Not a condition the test can
+    // wait for: the store does not show when each of its connections has
+    // read the server's notice, so the test gives them a moment to.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     for _ in 0..8 {

@@ -61,7 +61,8 @@ async fn main() {
         run("hello_sequence", r#"["Tokyo","Seattle","London"]"#).await;
         latencies.push(start.elapsed().as_secs_f64() * 1e3);
         transactions.push((store.commit_stats().transactions - before) as f64);
-        // Let the idle loops settle so runs do not overlap.
+        // Let the idle loops settle so runs do not overlap. Pacing between
+        // measured runs, not a condition: their rescans show nowhere.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!(
