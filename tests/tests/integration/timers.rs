@@ -76,4 +76,9 @@ async fn a_day_long_deadline_passes_when_the_test_clock_moves_a_day() {
     let history = host.runtime.history(&id).await.unwrap();
     let span = history.last().unwrap().at - history.first().unwrap().at;
     assert!(span >= 2 * DAY_MS, "{span} ms between start and end");
+    // So do the rows: the instance was last changed when it finished, by
+    // the test clock, not by the store's wall clock.
+    let finished = history.last().unwrap().at;
+    assert_eq!(record.updated_at, finished);
+    assert!(record.updated_at - record.created_at >= 2 * DAY_MS);
 }
