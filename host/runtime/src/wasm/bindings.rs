@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-use reprise::durable::types;
+use self::reprise::durable::types;
 
 use crate::history::{Failure, Outcome};
 use crate::store::{ActorId, ActorOperation};
