@@ -110,19 +110,20 @@ impl RuntimeBuilder {
         registry.refresh().await?;
         let (sched, relieve) =
             Scheduler::new(self.limits.instance_slots, self.evict_for_room_after);
+        let activities = Arc::new(Activities {
+            natives: self.natives,
+            grants: self.grants,
+        });
         let directory = Arc::new(Catalog {
             registry: registry.clone(),
-            natives: self.natives.keys().cloned().collect(),
+            activities: activities.clone(),
             limits: self.limits,
             clock: self.clock.clone(),
         });
         let code = Code {
             registry,
             guests: Guests::new(wasm, relieve),
-            activities: Activities {
-                natives: self.natives,
-                grants: self.grants,
-            },
+            activities,
             directory,
         };
         let settings = Settings {

@@ -4,9 +4,9 @@
 //! `Arc<dyn Directory>`, not the runtime, so what they can reach is written
 //! in one place; the runtime's is a [`Catalog`] of the registry's names.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::activity::Activities;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::names::{self, NameError, NameKind};
@@ -84,9 +84,10 @@ pub(crate) type SharedDirectory = Arc<dyn Directory>;
 /// registry knows them), the native activities, the limits and the clock.
 pub(crate) struct Catalog {
     pub(crate) registry: Arc<Registry>,
-    /// Activities implemented in Rust: they take precedence over
-    /// component activities of the same name.
-    pub(crate) natives: HashSet<String>,
+    /// The native activities (implemented in Rust), shared with the
+    /// dispatcher that runs them: they take precedence over component
+    /// activities of the same name.
+    pub(crate) activities: Arc<Activities>,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -112,7 +113,7 @@ impl Directory for Catalog {
     }
 
     fn activity(&self, name: &str, preferred: &str) -> Option<String> {
-        if self.natives.contains(name) {
+        if self.activities.natives.contains_key(name) {
             return Some(String::new());
         }
         self.registry.activity(name, preferred)

@@ -65,7 +65,7 @@ pub(crate) struct Shared {
 pub(crate) struct Code {
     pub(crate) registry: Arc<Registry>,
     pub(crate) guests: Guests,
-    pub(crate) activities: Activities,
+    pub(crate) activities: Arc<Activities>,
     /// What host calls may look up: the registry's names, the limits, the
     /// time.
     pub(crate) directory: SharedDirectory,
