@@ -15,6 +15,8 @@ const GUESTS: &[&str] = &[
     "orders",
     "misbehaving",
     "hello-v2",
+    "upgrades-v2",
+    "upgrades-v3",
     "not-reprise",
 ];
 

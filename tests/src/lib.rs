@@ -564,6 +564,7 @@ pub async fn start_chains(
     for n in 0..count {
         let options = StartOptions {
             instance_id: Some(format!("chain-{n}")),
+            ..StartOptions::default()
         };
         let input = format!(r#"{{"steps":{steps},"pause_ms":{pause_ms}}}"#);
         ids.push(

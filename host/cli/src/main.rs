@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use commands::{
     GlobalArgs, actor, history, list, raise_event, register, replay, serve, start, status, steer,
-    wait, worker,
+    upgrade, wait, worker,
 };
 
 /// The engine allocates and frees many small buffers across threads (host
@@ -55,6 +55,7 @@ enum Command {
     #[command(subcommand)]
     Actor(actor::Command),
     Replay(replay::Args),
+    Upgrade(upgrade::Args),
 }
 
 impl Command {
@@ -76,6 +77,7 @@ impl Command {
             Command::Bench(args) => args.execute(global).await,
             Command::Actor(command) => command.execute(global).await,
             Command::Replay(args) => args.execute(global).await,
+            Command::Upgrade(args) => args.execute(global).await,
         }
     }
 }

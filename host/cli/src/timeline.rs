@@ -13,7 +13,14 @@ fn outcome(outcome: &Outcome) -> String {
 
 fn describe(event: &Event) -> String {
     match event {
-        Event::Started { name, input } => format!("started {name} with {input}"),
+        Event::Started {
+            name,
+            input,
+            digest,
+        } => match digest {
+            Some(digest) => format!("started {name} with {input} on {}", short(digest)),
+            None => format!("started {name} with {input}"),
+        },
         Event::ActivityScheduled { name, input, .. } => {
             format!("schedule activity {name}({input})")
         }
@@ -53,7 +60,15 @@ fn describe(event: &Event) -> String {
         Event::ContinuedAsNew { input } => format!("continued as new with {input}"),
         Event::Completed { output } => format!("completed with {output}"),
         Event::Failed { failure } => format!("failed: {}", failure.message),
+        Event::Upgraded { from, to } => {
+            format!("moved from {} to new code {}", short(from), short(to))
+        }
     }
+}
+
+/// A digest as people tell components apart: its first 12 characters.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 /// Where a failed orchestration stopped: the backtrace in its details.

@@ -4,6 +4,8 @@
 //! - [`history`]: the events an execution records, and their stored form.
 //! - [`replay`]: the journal that answers recorded calls and notices when
 //!   code asks for something else (non-determinism).
+//! - [`repair`]: what a fork or a rewind reads in history (open tasks,
+//!   outcomes after a cut, where a failed execution is cut).
 //! - [`store`]: the [`store::Store`] contract every backend keeps, its
 //!   records and its writes ([`store::Op`]).
 //! - [`actor`]: actor ids and operations.
@@ -19,6 +21,7 @@ pub mod actor;
 pub mod clock;
 pub mod history;
 pub mod names;
+pub mod repair;
 pub mod replay;
 pub mod store;
 pub mod view;

@@ -33,10 +33,23 @@ pub struct Journal {
 impl Journal {
     /// `events` must start with `Started`, which the cursor skips.
     pub fn new(instance_id: &str, events: Vec<HistoryEvent>) -> Self {
-        Self {
+        let mut journal = Self {
             instance_id: instance_id.to_owned(),
             events,
             cursor: 1,
+        };
+        journal.step_over_markers();
+        journal
+    }
+
+    /// Moves the cursor past markers, which answer no call.
+    fn step_over_markers(&mut self) {
+        while self
+            .events
+            .get(self.cursor)
+            .is_some_and(|recorded| recorded.event.is_marker())
+        {
+            self.cursor += 1;
         }
     }
 
@@ -64,8 +77,10 @@ impl Journal {
                 .map_or_else(|| "no call".into(), |s| s.to_string());
             return Err(self.mismatch(recorded, requested));
         }
+        let answered = self.cursor;
         self.cursor += 1;
-        Ok(Some(&self.events[self.cursor - 1]))
+        self.step_over_markers();
+        Ok(Some(&self.events[answered]))
     }
 
     /// Records a new call made live.
@@ -151,8 +166,48 @@ mod tests {
             event: Event::Started {
                 name: "o".into(),
                 input: "null".into(),
+                digest: None,
             },
         }
+    }
+
+    #[test]
+    fn replay_steps_over_a_move_to_new_code() {
+        let mut journal = Journal::new("i", vec![started()]);
+        journal.record(7, Event::Now { ms: 7 });
+        let mut events = journal.since(0).to_vec();
+        let upgraded = Event::Upgraded {
+            from: "a".into(),
+            to: "b".into(),
+        };
+        events.push(HistoryEvent {
+            seq: 2,
+            at: 8,
+            event: upgraded.clone(),
+        });
+        events.push(HistoryEvent {
+            seq: 3,
+            at: 9,
+            event: Event::Random { value: 1 },
+        });
+        let mut replay = Journal::new("i", events.clone());
+        replay.replay(&Event::Now { ms: 0 }).unwrap().unwrap();
+        let got = replay.replay(&Event::Random { value: 0 }).unwrap().unwrap();
+        assert_eq!((got.seq, &got.event), (3, &Event::Random { value: 1 }));
+        assert!(!replay.replaying());
+        assert_eq!(replay.record(10, Event::Uuid { value: "u".into() }).seq, 4);
+        // A move right after the start, and one at the end, are stepped over too.
+        let mut moved_first = vec![started(), events[2].clone(), events[1].clone()];
+        moved_first[2].seq = 2;
+        let mut replay = Journal::new("i", moved_first);
+        assert!(replay.replaying());
+        replay.replay(&Event::Now { ms: 0 }).unwrap().unwrap();
+        assert!(!replay.replaying());
+        let mut ends_moved = Journal::new("i", events[..3].to_vec());
+        ends_moved.replay(&Event::Now { ms: 0 }).unwrap().unwrap();
+        assert!(!ends_moved.replaying());
+        ends_moved.check_finished().unwrap();
+        let _ = upgraded;
     }
 
     #[test]

@@ -66,8 +66,11 @@ pub struct InstanceView<'a> {
     pub id: &'a str,
     /// Orchestration name.
     pub name: &'a str,
-    /// The component it is pinned to.
+    /// The component its current execution runs.
     pub digest: &'a str,
+    /// Whether it stays on that code when it continues as new.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
     /// Current execution.
     pub execution: u32,
     /// Lifecycle.
@@ -104,6 +107,7 @@ impl<'a> InstanceView<'a> {
             id: &record.id,
             name: &record.name,
             digest: &record.digest,
+            pinned: record.pinned,
             execution: record.execution,
             status: record.status,
             input: raw(&record.input),
@@ -164,6 +168,8 @@ pub enum EventKindView<'a> {
     Started {
         name: &'a str,
         input: Box<RawValue>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        digest: Option<&'a str>,
     },
     ActivityScheduled {
         name: &'a str,
@@ -222,15 +228,24 @@ pub enum EventKindView<'a> {
     Failed {
         failure: FailureView<'a>,
     },
+    Upgraded {
+        from: &'a str,
+        to: &'a str,
+    },
 }
 
 impl<'a> From<&'a HistoryEvent> for EventView<'a> {
     fn from(event: &'a HistoryEvent) -> Self {
         use EventKindView as V;
         let body = match &event.event {
-            Event::Started { name, input } => V::Started {
+            Event::Started {
+                name,
+                input,
+                digest,
+            } => V::Started {
                 name,
                 input: raw(input),
+                digest: digest.as_deref(),
             },
             Event::ActivityScheduled {
                 name,
@@ -290,6 +305,7 @@ impl<'a> From<&'a HistoryEvent> for EventView<'a> {
             Event::Failed { failure } => V::Failed {
                 failure: failure.into(),
             },
+            Event::Upgraded { from, to } => V::Upgraded { from, to },
         };
         EventView {
             seq: event.seq,
@@ -326,7 +342,8 @@ pub fn task_of(event: &HistoryEvent) -> Option<u32> {
         | Event::CustomStatus { .. }
         | Event::ContinuedAsNew { .. }
         | Event::Completed { .. }
-        | Event::Failed { .. } => None,
+        | Event::Failed { .. }
+        | Event::Upgraded { .. } => None,
     }
 }
 
@@ -438,6 +455,11 @@ mod tests {
             Event::Started {
                 name: "o".into(),
                 input: "null".into(),
+                digest: None,
+            },
+            Event::Upgraded {
+                from: "a".into(),
+                to: "b".into(),
             },
             Event::ActorSignaled {
                 operation: operation(),

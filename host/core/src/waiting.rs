@@ -350,6 +350,7 @@ mod tests {
                 Event::Started {
                     name: "o".into(),
                     input: "null".into(),
+                    digest: None,
                 },
             ),
             at(

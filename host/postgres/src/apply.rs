@@ -18,9 +18,10 @@ impl Ops<'_, '_> {
             Op::ExpectRunning {
                 instance_id,
                 execution,
+                digest,
             } => {
                 let found = self.lock_instance(instance_id).await?;
-                verdict::expect_running(instance_id, *execution, found)?;
+                verdict::expect_running(instance_id, *execution, digest.as_deref(), found)?;
             }
             Op::RegisterComponent {
                 digest,
@@ -175,13 +176,15 @@ impl Ops<'_, '_> {
                 instance_id,
                 execution,
                 input,
+                digest,
                 started,
             } => {
                 let next = execution + 1;
                 self.execute(
-                    "UPDATE instances SET execution = $2, input = $3, updated_at = $4, waiting = NULL
+                    "UPDATE instances SET execution = $2, input = $3, updated_at = $4, waiting = NULL,
+                         digest = $5
                      WHERE id = $1",
-                    &[instance_id, &i64::from(next), input, &int(started.at)],
+                    &[instance_id, &i64::from(next), input, &int(started.at), digest],
                 )
                 .await?;
                 for owned in cleanup::DROPPED_BY_CONTINUE_AS_NEW {
@@ -190,6 +193,41 @@ impl Ops<'_, '_> {
                 }
                 self.append_history(instance_id, next, std::slice::from_ref(started))
                     .await?;
+            }
+            Op::MoveInstance {
+                instance_id,
+                execution,
+                from,
+                to,
+                events,
+                at,
+            } => {
+                // Locked first: no episode of the old code commits between
+                // the count and the move.
+                let found = self.lock_instance(instance_id).await?;
+                let recorded = self
+                    .query_opt(
+                        "SELECT count(*) FROM history WHERE instance_id = $1 AND execution = $2",
+                        &[instance_id, &i64::from(*execution)],
+                    )
+                    .await?
+                    .map_or(0, |row| row.get::<_, i64>(0));
+                let checked = verdict::Move {
+                    execution: *execution,
+                    from,
+                    to,
+                    events: *events,
+                    at: *at,
+                };
+                let recorded = u64::try_from(recorded).unwrap_or_default();
+                let moved = verdict::move_instance(instance_id, checked, found, recorded)?;
+                self.append_history(instance_id, *execution, std::slice::from_ref(&moved))
+                    .await?;
+                self.execute(
+                    "UPDATE instances SET digest = $2, updated_at = $3 WHERE id = $1",
+                    &[instance_id, to, &int(*at)],
+                )
+                .await?;
             }
             Op::CompleteActivity { task_id, message } => {
                 if verdict::delivers(self.remove_activity(*task_id).await?) {

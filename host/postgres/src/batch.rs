@@ -81,14 +81,14 @@ impl Ops<'_, '_> {
         Ok(self.tx.query_opt(&statement, params).await?)
     }
 
-    /// An instance's status and execution, its row locked until commit.
+    /// An instance's status, execution and code, its row locked until commit.
     pub(crate) async fn lock_instance(
         &mut self,
         id: &str,
     ) -> Result<Option<InstanceState>, PgError> {
         let row = self
             .query_opt(
-                "SELECT id, status, execution FROM instances WHERE id = $1 FOR UPDATE",
+                "SELECT id, status, execution, digest FROM instances WHERE id = $1 FOR UPDATE",
                 &[&id],
             )
             .await?;
@@ -200,8 +200,8 @@ impl Ops<'_, '_> {
         let inserted = self
             .execute(
                 "INSERT INTO instances (id, name, digest, execution, input, status,
-                     parent_id, parent_execution, parent_task, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+                     parent_id, parent_execution, parent_task, created_at, updated_at, pinned)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &r.id,
@@ -214,6 +214,7 @@ impl Ops<'_, '_> {
                     &parent.map(|p| i64::from(p.execution)),
                     &parent.map(|p| i64::from(p.task)),
                     &int(r.created_at),
+                    &r.pinned,
                 ],
             )
             .await?;

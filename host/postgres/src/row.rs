@@ -127,12 +127,14 @@ impl<'r> Fields<'r> {
     }
 }
 
-/// An instance's status and execution, from `id, status, execution`.
+/// An instance's status, execution and code, from `id, status,
+/// execution, digest`.
 pub(crate) fn instance_state(row: &Row) -> Result<InstanceState, PgError> {
     let f = Fields::new(row, "instances");
     Ok(InstanceState {
         status: f.parse("status", Status::parse)?,
         execution: f.u32("execution")?,
+        digest: f.get("digest")?,
     })
 }
 
@@ -151,6 +153,7 @@ pub(crate) fn instance(row: &Row) -> Result<InstanceRecord, PgError> {
         id: f.get("id")?,
         name: f.get("name")?,
         digest: f.get("digest")?,
+        pinned: f.get("pinned")?,
         execution: f.u32("execution")?,
         input: f.get("input")?,
         status: f.parse("status", Status::parse)?,

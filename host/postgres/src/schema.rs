@@ -141,6 +141,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE feed_horizon (pruned_through BIGINT NOT NULL);
     INSERT INTO feed_horizon VALUES (0);
     ",
+    // 2: whether an instance stays on its code when it continues as new.
+    "
+    ALTER TABLE instances ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE;
+    ",
 ];
 
 /// The advisory lock key under which migrations run (any fixed number

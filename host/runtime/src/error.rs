@@ -57,7 +57,7 @@ impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound(why) => Error::NotFound(why),
-            StoreError::Conflict(why) => Error::Conflict(why),
+            StoreError::Conflict(why) | StoreError::Fenced(why) => Error::Conflict(why),
             other => Error::Store(other),
         }
     }

@@ -34,7 +34,10 @@ mod wasm;
 
 pub use reprise_core::{clock, history, names, replay, store, view, waiting};
 
-pub use api::{ComponentInfo, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
+pub use api::{
+    Compatibility, ComponentInfo, KeptInstance, PlanTotals, PlannedInstance, Runtime,
+    RuntimeBuilder, StartOptions, UpgradePlan, UpgradeReport, WorkerHandle,
+};
 pub use error::Error;
 pub use names::NameError;
 pub use roles::activity::NativeCall;

@@ -246,6 +246,7 @@ mod tests {
             Op::ExpectRunning {
                 instance_id: "a".into(),
                 execution: 0,
+                digest: None,
             },
             Op::create_instance("child".into(), "o", "d".into(), "null", None, 1),
             Op::SetStatus {

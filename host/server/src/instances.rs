@@ -82,6 +82,8 @@ struct StartRequest {
     input: Option<Box<RawValue>>,
     #[serde(default)]
     instance_id: Option<String>,
+    #[serde(default)]
+    pinned: bool,
 }
 
 async fn start(
@@ -99,6 +101,7 @@ async fn start(
     let input = request.input.as_ref().map_or("null", |i| i.get());
     let options = StartOptions {
         instance_id: request.instance_id,
+        pinned: request.pinned,
     };
     let id = state
         .runtime

@@ -36,7 +36,13 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
         Op::ExpectRunning {
             instance_id,
             execution,
-        } => verdict::expect_running(instance_id, *execution, instance_state(tx, instance_id)?)?,
+            digest,
+        } => verdict::expect_running(
+            instance_id,
+            *execution,
+            digest.as_deref(),
+            instance_state(tx, instance_id)?,
+        )?,
         Op::RegisterComponent {
             digest,
             bytes,
@@ -180,18 +186,52 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             instance_id,
             execution,
             input,
+            digest,
             started,
         } => {
             let next = execution + 1;
             tx.prepare_cached(
-                "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4, waiting = NULL
+                "UPDATE instances SET execution = ?2, input = ?3, updated_at = ?4, waiting = NULL,
+                     digest = ?5
                  WHERE id = ?1",
             )?
-            .execute(params![instance_id, next, input, sql_int(started.at)])?;
+            .execute(params![
+                instance_id,
+                next,
+                input,
+                sql_int(started.at),
+                digest
+            ])?;
             for owned in cleanup::DROPPED_BY_CONTINUE_AS_NEW {
                 delete_owned(tx, *owned, instance_id, Some(*execution))?;
             }
             append_history(tx, instance_id, next, std::slice::from_ref(started))?;
+        }
+        Op::MoveInstance {
+            instance_id,
+            execution,
+            from,
+            to,
+            events,
+            at,
+        } => {
+            let recorded: u64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM history WHERE instance_id = ?1 AND execution = ?2",
+                )?
+                .query_row(params![instance_id, execution], |row| row.get(0))?;
+            let checked = verdict::Move {
+                execution: *execution,
+                from,
+                to,
+                events: *events,
+                at: *at,
+            };
+            let found = instance_state(tx, instance_id)?;
+            let moved = verdict::move_instance(instance_id, checked, found, recorded)?;
+            append_history(tx, instance_id, *execution, std::slice::from_ref(&moved))?;
+            tx.prepare_cached("UPDATE instances SET digest = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![instance_id, to, sql_int(*at)])?;
         }
         Op::CompleteActivity { task_id, message } => {
             if verdict::delivers(remove_activity(tx, *task_id)?) {
@@ -326,7 +366,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
 
 fn instance_state(tx: &Transaction<'_>, id: &str) -> Result<Option<InstanceState>, SqliteError> {
     Ok(tx
-        .prepare_cached("SELECT id, status, execution FROM instances WHERE id = ?1")?
+        .prepare_cached("SELECT id, status, execution, digest FROM instances WHERE id = ?1")?
         .query_row([id], read_instance_state)
         .optional()?)
 }
@@ -414,8 +454,8 @@ fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Sqlit
     let parent = r.parent.as_ref();
     tx.prepare_cached(
         "INSERT INTO instances (id, name, digest, execution, input, status, output, custom_status,
-             parent_id, parent_execution, parent_task, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9, ?10, ?10)",
+             parent_id, parent_execution, parent_task, created_at, updated_at, pinned)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9, ?10, ?10, ?11)",
     )?
     .execute(params![
         r.id,
@@ -428,6 +468,7 @@ fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Sqlit
         parent.map(|p| p.execution),
         parent.map(|p| p.task),
         r.created_at,
+        r.pinned,
     ])?;
     Ok(())
 }

@@ -193,6 +193,7 @@ pub(crate) fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         id: f.get("id")?,
         name: f.get("name")?,
         digest: f.get("digest")?,
+        pinned: f.get("pinned")?,
         execution: f.get("execution")?,
         input: f.get("input")?,
         status: f.parse("status", Status::parse)?,
@@ -289,12 +290,14 @@ pub(crate) fn read_lease(row: &Row<'_>) -> rusqlite::Result<Lease> {
     })
 }
 
-/// An instance's status and execution, from `id, status, execution`.
+/// An instance's status, execution and code, from `id, status,
+/// execution, digest`.
 pub(crate) fn read_instance_state(row: &Row<'_>) -> rusqlite::Result<InstanceState> {
     let f = Fields::new(row, "instances", &["id"]);
     Ok(InstanceState {
         status: f.parse("status", Status::parse)?,
         execution: f.get("execution")?,
+        digest: f.get("digest")?,
     })
 }
 

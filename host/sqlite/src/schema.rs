@@ -196,6 +196,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE instances ADD COLUMN waiting TEXT;
     ALTER TABLE activity_tasks ADD COLUMN last_failure TEXT;
     ",
+    // 9: whether an instance stays on its code when it continues as new.
+    "
+    ALTER TABLE instances ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -183,6 +183,7 @@ mod tests {
             Op::ExpectRunning {
                 instance_id: "nobody".into(),
                 execution: 0,
+                digest: None,
             },
         ]);
         let (last, last_ticket) = Request::new(vec![create("c")]);

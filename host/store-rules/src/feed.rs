@@ -31,6 +31,8 @@ pub enum FeedKind {
     Message,
     /// A client's actor call has its outcome; the subject is the request id.
     ActorResult,
+    /// A live instance moved to new code; the subject is its id.
+    Moved,
     /// Names were registered.
     Registrations,
     /// Activities were queued or rescheduled.
@@ -56,6 +58,7 @@ impl FeedKind {
             FeedKind::Instance => "instance",
             FeedKind::Message => "message",
             FeedKind::ActorResult => "actor_result",
+            FeedKind::Moved => "moved",
             FeedKind::Registrations => "registrations",
             FeedKind::Activities => "activities",
             FeedKind::Timers => "timers",
@@ -69,6 +72,7 @@ impl FeedKind {
             "instance" => FeedKind::Instance,
             "message" => FeedKind::Message,
             "actor_result" => FeedKind::ActorResult,
+            "moved" => FeedKind::Moved,
             "registrations" => FeedKind::Registrations,
             "activities" => FeedKind::Activities,
             "timers" => FeedKind::Timers,
@@ -107,6 +111,11 @@ impl FeedEntries {
             Op::SetStatus { instance_id, .. }
             | Op::ContinueAsNew { instance_id, .. }
             | Op::Purge { instance_id } => self.instance(instance_id),
+            Op::MoveInstance { instance_id, .. } => self.push(FeedEntry {
+                kind: FeedKind::Moved,
+                subject: Some(instance_id.clone()),
+                message: None,
+            }),
             Op::RegisterComponent { .. } => self.notice(FeedKind::Registrations),
             Op::ScheduleActivity(_) | Op::RetryActivity { .. } => self.notice(FeedKind::Activities),
             Op::ScheduleTimer(_) => self.notice(FeedKind::Timers),
@@ -220,6 +229,7 @@ pub fn change<R: FeedRow>(row: &R) -> Result<Option<Change>, R::Error> {
         FeedKind::ActorResult => Change::ActorResult {
             request_id: row.subject()?,
         },
+        FeedKind::Moved => Change::Moved { id: row.subject()? },
         FeedKind::Registrations => Change::Registrations,
         FeedKind::Activities => Change::Activities,
         FeedKind::Timers => Change::Timers,

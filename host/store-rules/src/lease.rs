@@ -43,11 +43,11 @@ pub fn take_lease(
 pub fn expect_lease(name: &str, token: u64, current: Option<&Lease>) -> Result<(), StoreError> {
     match current.filter(|lease| lease.token > 0) {
         Some(lease) if lease.token == token => Ok(()),
-        Some(lease) => Err(StoreError::Conflict(format!(
+        Some(lease) => Err(StoreError::Fenced(format!(
             "the {name} lease has moved on: token {} (held by {}), not {token}",
             lease.token, lease.owner
         ))),
-        None => Err(StoreError::Conflict(format!(
+        None => Err(StoreError::Fenced(format!(
             "the {name} lease was never taken"
         ))),
     }
@@ -70,6 +70,13 @@ mod tests {
         match result {
             Err(StoreError::Conflict(why)) => why,
             other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    fn fenced(result: Result<(), StoreError>) -> String {
+        match result {
+            Err(StoreError::Fenced(why)) => why,
+            other => panic!("expected a refusal by the fence, got {other:?}"),
         }
     }
 
@@ -113,12 +120,12 @@ mod tests {
         // Run out but not taken by anyone else: still the holder's.
         assert!(expect_lease("worker", 5, Some(&held("b", 5, 0))).is_ok());
         assert_eq!(
-            conflict(expect_lease("worker", 4, Some(&lease))),
+            fenced(expect_lease("worker", 4, Some(&lease))),
             "the worker lease has moved on: token 5 (held by b), not 4"
         );
         for never in [None, Some(held("", 0, 0))] {
             assert_eq!(
-                conflict(expect_lease("worker", 0, never.as_ref())),
+                fenced(expect_lease("worker", 0, never.as_ref())),
                 "the worker lease was never taken"
             );
         }

@@ -5,17 +5,19 @@
 //! change it meanwhile) and answers with the error that fails the batch,
 //! or with what the backend must write instead.
 
-use reprise_core::history::{Failure, Outcome};
+use reprise_core::history::{Event, Failure, HistoryEvent, Outcome};
 use reprise_core::store::{InstanceRecord, MessageKind, NewMessage, Status, StoreError};
 
 /// An instance's row as a verdict needs it: read by id, `None` when there
 /// is no such instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceState {
     /// Its status.
     pub status: Status,
     /// Its current execution.
     pub execution: u32,
+    /// The component its current execution runs.
+    pub digest: String,
 }
 
 /// The error for an op that names an instance that does not exist.
@@ -24,26 +26,90 @@ pub fn no_instance(instance_id: &str) -> StoreError {
 }
 
 /// [`Op::ExpectRunning`](reprise_core::store::Op::ExpectRunning): the
-/// instance must be running in this execution.
+/// instance must be running in this execution, on this code if `digest`
+/// names one.
 pub fn expect_running(
     instance_id: &str,
     execution: u32,
+    digest: Option<&str>,
     found: Option<InstanceState>,
 ) -> Result<(), StoreError> {
-    match found {
-        Some(InstanceState {
-            status: Status::Running,
-            execution: current,
-        }) if current == execution => Ok(()),
-        Some(InstanceState {
-            status,
-            execution: current,
-        }) => Err(StoreError::Conflict(format!(
-            "instance {instance_id} is {} in execution {current}",
-            status.as_str()
-        ))),
-        None => Err(no_instance(instance_id)),
+    let Some(found) = found else {
+        return Err(no_instance(instance_id));
+    };
+    if found.status != Status::Running || found.execution != execution {
+        return Err(StoreError::Conflict(format!(
+            "instance {instance_id} is {} in execution {}",
+            found.status.as_str(),
+            found.execution
+        )));
     }
+    match digest {
+        Some(digest) if digest != found.digest => Err(StoreError::Conflict(format!(
+            "instance {instance_id} moved to component {}",
+            found.digest
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What [`Op::MoveInstance`](reprise_core::store::Op::MoveInstance) checks
+/// against the instance's row.
+#[derive(Debug, Clone, Copy)]
+pub struct Move<'a> {
+    /// The execution that was checked.
+    pub execution: u32,
+    /// The code it was checked on.
+    pub from: &'a str,
+    /// The code it moves to.
+    pub to: &'a str,
+    /// The events of history that were checked.
+    pub events: u32,
+    /// When it moves.
+    pub at: u64,
+}
+
+/// [`Op::MoveInstance`](reprise_core::store::Op::MoveInstance): the
+/// instance must be live in the execution on the code that was checked,
+/// with the history that was checked (`recorded` is how many events it
+/// holds). Answers with the event that records the move.
+pub fn move_instance(
+    instance_id: &str,
+    checked: Move<'_>,
+    found: Option<InstanceState>,
+    recorded: u64,
+) -> Result<HistoryEvent, StoreError> {
+    let Move {
+        execution,
+        from,
+        to,
+        events,
+        at,
+    } = checked;
+    let Some(found) = found else {
+        return Err(no_instance(instance_id));
+    };
+    let problem = if found.status.is_final() {
+        format!("it is {}", found.status.as_str())
+    } else if found.execution != execution {
+        format!("it moved on to execution {}", found.execution)
+    } else if found.digest != from {
+        format!("it runs component {} now", found.digest)
+    } else if recorded != u64::from(events) {
+        format!("its history grew from {events} to {recorded} events since it was checked")
+    } else {
+        return Ok(HistoryEvent {
+            seq: events,
+            at,
+            event: Event::Upgraded {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
+        });
+    };
+    Err(StoreError::Conflict(format!(
+        "instance {instance_id} was not moved: {problem}"
+    )))
 }
 
 /// Whether [`Op::Send`](reprise_core::store::Op::Send) of `message` must
@@ -142,7 +208,11 @@ mod tests {
     use reprise_core::store::ParentRef;
 
     fn state(status: Status, execution: u32) -> Option<InstanceState> {
-        Some(InstanceState { status, execution })
+        Some(InstanceState {
+            status,
+            execution,
+            digest: "v1".into(),
+        })
     }
 
     fn message(error: StoreError) -> String {
@@ -154,14 +224,63 @@ mod tests {
 
     #[test]
     fn expect_running_wants_the_same_execution_running() {
-        assert!(expect_running("a", 2, state(Status::Running, 2)).is_ok());
-        let moved = expect_running("a", 1, state(Status::Running, 2)).unwrap_err();
+        assert!(expect_running("a", 2, None, state(Status::Running, 2)).is_ok());
+        assert!(expect_running("a", 2, Some("v1"), state(Status::Running, 2)).is_ok());
+        let moved = expect_running("a", 1, None, state(Status::Running, 2)).unwrap_err();
         assert!(matches!(moved, StoreError::Conflict(_)));
         assert_eq!(message(moved), "instance a is running in execution 2");
-        let suspended = expect_running("a", 2, state(Status::Suspended, 2)).unwrap_err();
+        let suspended = expect_running("a", 2, None, state(Status::Suspended, 2)).unwrap_err();
         assert_eq!(message(suspended), "instance a is suspended in execution 2");
-        let unknown = expect_running("a", 0, None).unwrap_err();
+        let unknown = expect_running("a", 0, None, None).unwrap_err();
         assert!(matches!(&unknown, StoreError::NotFound(why) if why == "no instance a"));
+        let old_code = expect_running("a", 2, Some("v0"), state(Status::Running, 2)).unwrap_err();
+        assert_eq!(message(old_code), "instance a moved to component v1");
+    }
+
+    #[test]
+    fn a_move_needs_the_history_that_was_checked_on_the_code_it_left() {
+        let live = |status| state(status, 2);
+        let checked = |(execution, from, events): (u32, &'static str, u32)| Move {
+            execution,
+            from,
+            to: "v2",
+            events,
+            at: 9,
+        };
+        for status in [Status::Running, Status::Suspended] {
+            let event = move_instance("a", checked((2, "v1", 5)), live(status), 5).unwrap();
+            assert_eq!((event.seq, event.at), (5, 9));
+            assert_eq!(
+                event.event,
+                Event::Upgraded {
+                    from: "v1".into(),
+                    to: "v2".into()
+                }
+            );
+        }
+        let refused = |moving, found, recorded| {
+            message(move_instance("a", checked(moving), found, recorded).unwrap_err())
+        };
+        assert_eq!(
+            refused((2, "v1", 5), live(Status::Running), 6),
+            "instance a was not moved: its history grew from 5 to 6 events since it was checked"
+        );
+        assert_eq!(
+            refused((2, "v0", 5), live(Status::Running), 5),
+            "instance a was not moved: it runs component v1 now"
+        );
+        assert_eq!(
+            refused((1, "v1", 5), live(Status::Running), 5),
+            "instance a was not moved: it moved on to execution 2"
+        );
+        assert_eq!(
+            refused((2, "v1", 5), live(Status::Completed), 5),
+            "instance a was not moved: it is completed"
+        );
+        assert!(matches!(
+            move_instance("a", checked((2, "v1", 5)), None, 0),
+            Err(StoreError::NotFound(_))
+        ));
     }
 
     #[test]

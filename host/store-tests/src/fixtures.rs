@@ -128,6 +128,7 @@ pub(crate) fn started(input: &str) -> HistoryEvent {
         Event::Started {
             name: "o".into(),
             input: input.into(),
+            digest: Some("d".into()),
         },
     )
 }
@@ -138,6 +139,7 @@ pub(crate) fn continue_as_new(id: &str, execution: u32, input: &str) -> Op {
         instance_id: id.into(),
         execution,
         input: input.into(),
+        digest: "d".into(),
         started: started(input),
     }
 }
@@ -157,6 +159,15 @@ pub(crate) fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>)
     assert!(
         matches!(result, Err(StoreError::Conflict(_))),
         "expected a conflict, got {result:?}"
+    );
+}
+
+/// Asserts the batch was refused by its fence.
+#[track_caller]
+pub(crate) fn assert_fenced<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Fenced(_))),
+        "expected a refusal by the fence, got {result:?}"
     );
 }
 

@@ -63,6 +63,8 @@ macro_rules! conformance {
             outstanding_work_is_an_executions_unfinished_activities_and_timers,
             an_actor_queue_lists_its_operations_in_arrival_order,
             counts_follow_what_the_store_holds,
+            a_move_to_new_code_needs_the_history_that_was_checked,
+            the_next_execution_runs_the_code_continue_as_new_names,
         );
     };
 }

@@ -168,6 +168,7 @@ async fn names_with_control_characters_or_beyond_their_length_are_refused() {
     let before = snapshot(&host).await;
     let id = |id: &str| StartOptions {
         instance_id: Some(id.to_owned()),
+        ..StartOptions::default()
     };
     for (result, expected) in [
         (

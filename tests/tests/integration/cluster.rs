@@ -341,6 +341,7 @@ async fn each_host_fires_the_timers_of_its_own_partitions() {
     for n in 0..12 {
         let options = StartOptions {
             instance_id: Some(format!("approval-{n}")),
+            ..StartOptions::default()
         };
         let input = r#"{"item":"desk","amount":300,"timeout_secs":1}"#;
         ids.push(client.start("approval", input, options).await.unwrap());

@@ -34,6 +34,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
             &format!(r#"{{"until":{EVENTS},"check_order":true}}"#),
             StartOptions {
                 instance_id: Some("counter".into()),
+                ..StartOptions::default()
             },
         )
         .await
@@ -44,6 +45,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
     for n in 0..3 {
         let options = StartOptions {
             instance_id: Some(format!("scatter-{n}")),
+            ..StartOptions::default()
         };
         scatters.push(
             client
@@ -60,6 +62,7 @@ async fn sigkill_at_many_points_loses_nothing_and_duplicates_nothing() {
             r#"{"item":"chair","amount":90,"timeout_secs":1}"#,
             StartOptions {
                 instance_id: Some("approval".into()),
+                ..StartOptions::default()
             },
         )
         .await
@@ -207,6 +210,7 @@ async fn sigkill_with_python_actors_and_javascript_activities_loses_nothing() {
         let input = json!({"from": account(from), "to": account(to), "amount": amount});
         let options = StartOptions {
             instance_id: Some(format!("transfer-{n}")),
+            ..StartOptions::default()
         };
         let id = client
             .start("transfer_atomic", &input.to_string(), options)
@@ -224,6 +228,7 @@ async fn sigkill_with_python_actors_and_javascript_activities_loses_nothing() {
         });
         let options = StartOptions {
             instance_id: Some(format!("order-{n}")),
+            ..StartOptions::default()
         };
         orders.push(
             client

@@ -160,6 +160,7 @@ async fn a_worker_whose_lease_was_taken_over_applies_nothing() {
 
     let options = StartOptions {
         instance_id: Some("oslo".into()),
+        ..StartOptions::default()
     };
     let id = runtime
         .start("hello_sequence", r#"["Oslo"]"#, options)

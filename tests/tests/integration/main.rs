@@ -24,4 +24,5 @@ mod python;
 mod sandbox;
 mod server;
 mod timers;
+mod upgrades;
 mod waiting;

@@ -6,6 +6,7 @@
 
 mod component;
 mod hosts;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,6 +33,8 @@ pub(crate) enum Workload {
     Instantiate,
     /// What given components cost: loading, and an episode.
     Component,
+    /// An upgrade plan over 10,000 live approvals.
+    Upgrade,
 }
 
 impl Workload {
@@ -53,6 +56,7 @@ impl Workload {
             Workload::Replay => "replay",
             Workload::Instantiate => "instantiate",
             Workload::Component => "component",
+            Workload::Upgrade => "upgrade",
         }
     }
 
@@ -60,7 +64,7 @@ impl Workload {
     pub(crate) fn named(name: &str) -> Option<Workload> {
         Self::DEFAULT
             .into_iter()
-            .chain([Workload::Component])
+            .chain([Workload::Component, Workload::Upgrade])
             .find(|workload| workload.name() == name)
     }
 }
@@ -281,6 +285,7 @@ pub(crate) async fn run(workload: Workload, options: &BenchOptions) -> Result<Ve
         Workload::Replay => replay(options).await,
         Workload::Instantiate => instantiate(options).await,
         Workload::Component => component::component(options).await,
+        Workload::Upgrade => upgrade::upgrade(options).await,
     }
 }
 

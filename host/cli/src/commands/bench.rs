@@ -16,7 +16,8 @@ use crate::database::Database;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Workloads to run: seq3, fanout, actors, replay, instantiate (all
-    /// of these when none is given), and component.
+    /// of these when none is given), component, and upgrade (an upgrade
+    /// plan over live approvals; needs `upgrades_v2.wasm`, a test guest).
     workloads: Vec<String>,
     /// Where the example components are built.
     #[arg(long, default_value = "target/wasm32-wasip2/release")]

@@ -17,6 +17,7 @@ pub(crate) mod serve;
 pub(crate) mod start;
 pub(crate) mod status;
 pub(crate) mod steer;
+pub(crate) mod upgrade;
 pub(crate) mod wait;
 pub(crate) mod worker;
 

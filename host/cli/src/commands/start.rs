@@ -17,6 +17,10 @@ pub(crate) struct Args {
     /// Instance id (random if not given).
     #[arg(long)]
     id: Option<String>,
+    /// Keep every execution on the code it starts on: continuing as new
+    /// does not move it to a newer registered version.
+    #[arg(long)]
+    pinned: bool,
     /// Wait for the result and print it; runs a worker in this process
     /// if none runs on the database.
     #[arg(long)]
@@ -32,6 +36,7 @@ impl Args {
         let runtime = global.runtime().await?;
         let options = StartOptions {
             instance_id: self.id,
+            pinned: self.pinned,
         };
         let start = runtime.start(&self.name, &self.input, options);
         if !self.wait {

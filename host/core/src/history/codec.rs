@@ -23,10 +23,24 @@ pub fn encode(event: &Event) -> Vec<u8> {
     let mut out = Writer(Vec::with_capacity(64));
     out.byte(FORMAT);
     match event {
-        Event::Started { name, input } => {
+        Event::Started {
+            name,
+            input,
+            digest: None,
+        } => {
             out.byte(0);
             out.str(name);
             out.str(input);
+        }
+        Event::Started {
+            name,
+            input,
+            digest: Some(digest),
+        } => {
+            out.byte(17);
+            out.str(name);
+            out.str(input);
+            out.str(digest);
         }
         Event::ActivityScheduled {
             name,
@@ -115,6 +129,11 @@ pub fn encode(event: &Event) -> Vec<u8> {
         Event::Failed { failure } => {
             out.byte(16);
             out.failure(failure);
+        }
+        Event::Upgraded { from, to } => {
+            out.byte(18);
+            out.str(from);
+            out.str(to);
         }
     }
     out.0
@@ -340,6 +359,7 @@ impl Reader<'_> {
             0 => Event::Started {
                 name: self.str()?,
                 input: self.str()?,
+                digest: None,
             },
             1 => Event::ActivityScheduled {
                 name: self.str()?,
@@ -396,6 +416,15 @@ impl Reader<'_> {
             16 => Event::Failed {
                 failure: self.failure()?,
             },
+            17 => Event::Started {
+                name: self.str()?,
+                input: self.str()?,
+                digest: Some(self.str()?),
+            },
+            18 => Event::Upgraded {
+                from: self.str()?,
+                to: self.str()?,
+            },
             _ => return Err(DecodeError("unknown event type")),
         })
     }
@@ -426,6 +455,16 @@ mod tests {
             Event::Started {
                 name: "o".into(),
                 input: "[1,2]".into(),
+                digest: None,
+            },
+            Event::Started {
+                name: "o".into(),
+                input: "[1,2]".into(),
+                digest: Some("ab12".into()),
+            },
+            Event::Upgraded {
+                from: "ab12".into(),
+                to: "cd34".into(),
             },
             Event::ActivityScheduled {
                 name: "a".into(),

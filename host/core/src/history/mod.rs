@@ -6,7 +6,10 @@
 //!   it made them, with the answer the host gave; a task's id is the position
 //!   of the call that scheduled it;
 //! - [`Event::Completed`], [`Event::Failed`] and [`Event::ContinuedAsNew`] are
-//!   last when present.
+//!   last when present;
+//! - an [`Event::Upgraded`] marks where the execution moved to new code. It
+//!   records no call: replay steps over it, and the calls after it keep
+//!   their own positions.
 
 pub mod codec;
 
@@ -85,6 +88,10 @@ pub enum Event {
         name: String,
         /// Input, JSON.
         input: String,
+        /// The component the execution started on; `None` in histories
+        /// written before executions recorded it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
     },
     /// `schedule-activity`.
     ActivityScheduled {
@@ -184,6 +191,15 @@ pub enum Event {
         /// Why.
         failure: Failure,
     },
+    /// The execution moved to new code here, after its recorded history
+    /// replayed against that code without a difference (an upgrade). Not a
+    /// call: replay steps over it.
+    Upgraded {
+        /// The digest it ran before.
+        from: String,
+        /// The digest it runs from here on.
+        to: String,
+    },
 }
 
 /// What replay compares at each position: the kind of call, its name and a
@@ -267,12 +283,22 @@ impl ActivityOptions {
 }
 
 impl Event {
-    /// Whether this event records a call (rather than framing an execution).
+    /// Whether this event records a call (rather than framing an execution
+    /// or marking a move to new code).
     pub fn is_call(&self) -> bool {
         !matches!(
             self,
-            Event::Started { .. } | Event::Completed { .. } | Event::Failed { .. }
+            Event::Started { .. }
+                | Event::Completed { .. }
+                | Event::Failed { .. }
+                | Event::Upgraded { .. }
         )
+    }
+
+    /// Whether this event is a marker within an execution that replay steps
+    /// over ([`Event::Upgraded`]).
+    pub fn is_marker(&self) -> bool {
+        matches!(self, Event::Upgraded { .. })
     }
 
     /// Hands the call this event records to `visit` as its kind, name and
@@ -280,7 +306,10 @@ impl Event {
     /// arguments); `None` for the events that frame an execution.
     fn visit_call<R>(&self, visit: impl FnOnce(&'static str, &str, &[&[u8]]) -> R) -> Option<R> {
         Some(match self {
-            Event::Started { .. } | Event::Completed { .. } | Event::Failed { .. } => return None,
+            Event::Started { .. }
+            | Event::Completed { .. }
+            | Event::Failed { .. }
+            | Event::Upgraded { .. } => return None,
             Event::ActivityScheduled {
                 name,
                 input,

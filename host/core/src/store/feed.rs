@@ -41,6 +41,12 @@ pub enum Change {
         /// Its status now; `None` if it has been purged since.
         status: Option<Status>,
     },
+    /// A live instance moved to new code: a guest running its old code
+    /// must stop and replay on the new.
+    Moved {
+        /// The instance.
+        id: String,
+    },
     /// A message arrived in an inbox and is still unconsumed.
     Message(Message),
     /// Names were registered to components.

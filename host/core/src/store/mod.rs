@@ -35,6 +35,11 @@ pub enum StoreError {
     /// suspended or moved on meanwhile). Nothing was written; do not retry.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The batch was fenced by a lease token that is no longer the lease's
+    /// ([`Op::ExpectLease`]): its writer lost the lease to another. Nothing
+    /// was written; the writer must stop the work the lease covered.
+    #[error("fenced: {0}")]
+    Fenced(String),
     /// The request named something that does not exist. Nothing was written.
     #[error("{0}")]
     NotFound(String),

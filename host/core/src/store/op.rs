@@ -13,13 +13,17 @@ use crate::history::{Failure, HistoryEvent};
 #[derive(Debug, Clone)]
 pub enum Op {
     /// Fails the batch with [`StoreError::Conflict`] unless the instance is
-    /// running in this execution ([`StoreError::NotFound`] if there is no
-    /// such instance).
+    /// running in this execution, on this code when `digest` is given
+    /// ([`StoreError::NotFound`] if there is no such instance). An episode
+    /// names its code, so that once its instance has moved to another
+    /// version nothing the old guest computes is applied.
     ExpectRunning {
         /// The instance.
         instance_id: String,
         /// Its execution.
         execution: u32,
+        /// The component the writer runs it on.
+        digest: Option<String>,
     },
     /// Stores a component's bytes (idempotent) and registers names to it.
     RegisterComponent {
@@ -104,9 +108,10 @@ pub enum Op {
         /// When (ms since the Unix epoch, by the runtime's clock).
         at: u64,
     },
-    /// Moves the instance to its next execution: the old execution's history,
-    /// pending tasks, timers and task results are dropped; events stay. The
-    /// instance's `updated_at` becomes `started.at`.
+    /// Moves the instance to its next execution, on component `digest`: the
+    /// old execution's history, pending tasks, timers and task results are
+    /// dropped; events stay. The instance's `updated_at` becomes
+    /// `started.at`.
     ContinueAsNew {
         /// The instance.
         instance_id: String,
@@ -114,8 +119,30 @@ pub enum Op {
         execution: u32,
         /// Input of the next execution.
         input: String,
+        /// The component the next execution runs.
+        digest: String,
         /// Its first event.
         started: HistoryEvent,
+    },
+    /// Moves a live instance to new code (an upgrade): appends
+    /// [`Event::Upgraded`](crate::history::Event::Upgraded) at position
+    /// `events` of its history and sets its digest to `to`. Fails the batch
+    /// with a conflict unless the instance is running or suspended in
+    /// `execution` on `from` with exactly `events` events of history: the
+    /// history that was checked against the new code is the history moved.
+    MoveInstance {
+        /// The instance.
+        instance_id: String,
+        /// Its execution.
+        execution: u32,
+        /// The digest it runs now.
+        from: String,
+        /// The digest it moves to.
+        to: String,
+        /// How many events its history held when it was checked.
+        events: u32,
+        /// When (ms since the Unix epoch, by the runtime's clock).
+        at: u64,
     },
     /// Records an activity's final result: removes the task and sends the
     /// outcome to its instance, once. A task already gone sends nothing.

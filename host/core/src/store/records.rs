@@ -73,8 +73,12 @@ pub struct InstanceRecord {
     pub id: String,
     /// Orchestration name.
     pub name: String,
-    /// Digest of the component it is pinned to.
+    /// Digest of the component its current execution runs.
     pub digest: String,
+    /// Whether its next execution stays on `digest` when it continues as
+    /// new; otherwise it starts on the newest registered version.
+    #[serde(default)]
+    pub pinned: bool,
     /// Current execution (bumped by continue-as-new).
     pub execution: u32,
     /// Input of the current execution, JSON.
@@ -125,7 +129,8 @@ impl InstanceRecord {
         let record = InstanceRecord {
             id,
             name: name.to_owned(),
-            digest,
+            digest: digest.clone(),
+            pinned: false,
             execution: 0,
             input: input.to_owned(),
             status: Status::Running,
@@ -142,6 +147,7 @@ impl InstanceRecord {
             event: crate::history::Event::Started {
                 name: name.to_owned(),
                 input: input.to_owned(),
+                digest: Some(digest),
             },
         };
         (record, started)

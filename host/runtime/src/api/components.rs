@@ -25,10 +25,17 @@ pub struct ComponentInfo {
     pub actors: Vec<String>,
 }
 
+/// A compiled component and what it exports, not stored yet.
+pub(super) struct Inspected {
+    pub(super) info: ComponentInfo,
+    pub(super) loaded: Arc<LoadedComponent>,
+    compiled: Option<Vec<u8>>,
+}
+
 impl Runtime {
     /// Compiles and checks a component on a blocking thread (a large guest
     /// takes seconds): its digest, the component, its serialized code.
-    async fn compile(
+    pub(super) async fn compile(
         &self,
         bytes: &[u8],
     ) -> Result<(String, Arc<LoadedComponent>, Option<Vec<u8>>), Error> {
@@ -44,15 +51,40 @@ impl Runtime {
     /// Validates a component and registers the names it exports. Registering
     /// the same bytes again is harmless; new instances take the newest.
     pub async fn register(&self, bytes: &[u8]) -> Result<ComponentInfo, Error> {
+        let inspected = self.inspect(bytes).await?;
+        self.store_component(bytes, inspected).await
+    }
+
+    /// Compiles a component and lists what it exports, storing nothing.
+    pub(super) async fn inspect(&self, bytes: &[u8]) -> Result<Inspected, Error> {
         let (digest, loaded, compiled) = self.compile(bytes).await?;
         let code = &self.shared.code;
         let (guests, directory) = (&code.guests, &code.directory);
         let info = ComponentInfo {
-            digest: digest.clone(),
+            digest,
             orchestrations: orchestration::names(guests, directory, &loaded).await?,
             activities: activity::names(guests, &loaded).await?,
             actors: actor::kinds(guests, directory, &loaded).await?,
         };
+        Ok(Inspected {
+            info,
+            loaded,
+            compiled,
+        })
+    }
+
+    /// Stores an inspected component and registers its names.
+    pub(super) async fn store_component(
+        &self,
+        bytes: &[u8],
+        Inspected {
+            info,
+            loaded,
+            compiled,
+        }: Inspected,
+    ) -> Result<ComponentInfo, Error> {
+        let code = &self.shared.code;
+        let digest = info.digest.clone();
         let names = info
             .orchestrations
             .iter()
@@ -144,7 +176,7 @@ impl Runtime {
         let verdict =
             orchestration::replay_only(&code.guests, &code.directory, &component, &record, history)
                 .await
-                .map_err(Error::Nondeterminism)?;
+                .map_err(|e| Error::Nondeterminism(e.to_string()))?;
         let expected = match recorded_end {
             Some(Event::Completed { output }) => Some(Ok(output)),
             Some(Event::Failed { failure }) => Some(Err(failure)),
@@ -194,6 +226,6 @@ impl Runtime {
             vec![started],
         )
         .await
-        .map_err(Error::Nondeterminism)
+        .map_err(|e| Error::Nondeterminism(e.to_string()))
     }
 }

@@ -14,6 +14,9 @@ use crate::store::{InstanceQuery, InstanceRecord, MessageKind, NewMessage, Op, S
 pub struct StartOptions {
     /// The instance id; a random one when `None`.
     pub instance_id: Option<String>,
+    /// Keep every execution on the code the instance starts on, instead of
+    /// moving to the newest registered version when it continues as new.
+    pub pinned: bool,
 }
 
 impl Runtime {
@@ -29,8 +32,12 @@ impl Runtime {
         let id = options.instance_id.unwrap_or_else(random_id);
         names::check(NameKind::InstanceId, &id)?;
         let at = self.shared.now_ms();
-        let create = Op::create_instance(id.clone(), name, digest, input, None, at);
-        self.shared.commit(vec![create]).await?;
+        let (mut record, started) =
+            InstanceRecord::starting(id.clone(), name, digest, input, None, at);
+        record.pinned = options.pinned;
+        self.shared
+            .commit(vec![Op::CreateInstance { record, started }])
+            .await?;
         Ok(id)
     }
 
@@ -78,6 +85,7 @@ impl Runtime {
             batch.push(Op::ExpectRunning {
                 instance_id: instance_id.to_owned(),
                 execution: record.execution,
+                digest: None,
             });
         }
         batch.push(Op::SetStatus {

@@ -6,8 +6,9 @@
 //! makes this process execute orchestrations, activities, timers and actors.
 //!
 //! One file per concern: `builder` (configuration), `components`
-//! (registering and checking code), `instances` (starting and steering),
-//! `actors`, `waiting` (results and what blocks them), `worker`.
+//! (registering and checking code), `upgrades` (moving live instances to
+//! new code), `instances` (starting and steering), `actors`, `waiting`
+//! (results and what blocks them), `worker`.
 
 use std::sync::Arc;
 
@@ -15,12 +16,16 @@ mod actors;
 mod builder;
 mod components;
 mod instances;
+mod upgrades;
 mod waiting;
 mod worker;
 
 pub use builder::RuntimeBuilder;
 pub use components::ComponentInfo;
 pub use instances::StartOptions;
+pub use upgrades::{
+    Compatibility, KeptInstance, PlanTotals, PlannedInstance, UpgradePlan, UpgradeReport,
+};
 pub use worker::WorkerHandle;
 
 use crate::error::Error;

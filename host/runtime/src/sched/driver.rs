@@ -39,8 +39,9 @@ struct Carry {
     /// of a task started by that commit.
     seed: Option<Seed>,
     /// Activity results passed straight to the task and neither consumed nor
-    /// committed: the task commits them to the inbox as it ends (a next
-    /// execution has no use for them; continuing as new removed their tasks).
+    /// committed: the same execution run again takes them in; the task
+    /// commits them to the inbox as it ends (a next execution has no use
+    /// for them: continuing as new removed their tasks).
     unsaved: Vec<ActivityResult>,
 }
 
@@ -62,8 +63,10 @@ impl Carry {
 
 /// How an execution ended.
 enum Ending {
-    /// The instance moved to its next execution; keep driving it.
-    ContinueAsNew,
+    /// The instance moved to its next execution, or was changed by someone
+    /// else while it ran (moved to new code); keep driving it as the store
+    /// has it now.
+    Again,
     /// Nothing more to do in this task.
     Done,
     /// The task cannot go on (the store failed, or history is broken); the
@@ -157,7 +160,7 @@ async fn drive(
         let mut last = None;
         while let Some(previous) = carry.take() {
             match run_execution(&link, previous).await {
-                (Ending::ContinueAsNew, next) => carry = Some(next),
+                (Ending::Again, next) => carry = Some(next),
                 (Ending::Done, done) => last = Some(done),
                 (Ending::Broken(error), done) => {
                     tracing::error!(%error, "instance stopped");
@@ -212,14 +215,14 @@ async fn run_execution(
     link: &Arc<InstanceLink>,
     Carry {
         mut wakes,
-        consumed,
+        mut consumed,
         seed,
-        // The previous execution's: continuing as new removed their tasks.
-        unsaved: _,
+        unsaved,
     }: Carry,
 ) -> (Ending, Carry) {
     let shared = &link.shared;
-    let mut direct_results = Vec::new();
+    // Those of another execution are not taken in (see `accept_result`).
+    let mut direct_results = unsaved;
     let carry = |wakes, consumed, unsaved| Carry {
         wakes,
         consumed,
@@ -261,6 +264,11 @@ async fn run_execution(
     let directory = shared.code.directory.clone();
     let mut state = OrchestrationState::new(directory, &record, history, Some(driver));
     state.wakes = Some(wakes);
+    // What the store holds unconsumed is unconsumed, whatever an episode
+    // that did not commit took in.
+    for message in &inbox {
+        consumed.remove(message.id);
+    }
     state.consumed_events = consumed;
     for message in inbox {
         state.accept(message);
@@ -272,8 +280,8 @@ async fn run_execution(
         Ok(component) => component,
         Err(why) => {
             let batch = state.finish(&record, Err(Failure::new(why.to_string())));
-            commit_final(link, batch).await;
-            return (Ending::Done, Carry::from_state(&mut state));
+            let ending = commit_final(link, batch).await;
+            return (ending, Carry::from_state(&mut state));
         }
     };
     let (result, mut state) = {
@@ -285,18 +293,25 @@ async fn run_execution(
     let ending = match result {
         Ok(outcome) => {
             let batch = state.finish(&record, outcome);
-            commit_final(link, batch).await;
-            Ending::Done
+            commit_final(link, batch).await
         }
         Err(Unwind::ContinueAsNew) => {
             let batch = state.continue_as_new_batch(&record);
             match link.commit(batch).await {
-                Ok(_) => Ending::ContinueAsNew,
+                Ok(_) => Ending::Again,
+                Err(StoreError::Conflict(why)) => {
+                    tracing::info!(%why, "continue-as-new not committed; reading the instance again");
+                    Ending::Again
+                }
                 Err(e) => {
                     tracing::info!(error = %e, "continue-as-new not committed");
                     Ending::Done
                 }
             }
+        }
+        Err(Unwind::Reload(why)) => {
+            tracing::info!(%why, "reading the instance again");
+            Ending::Again
         }
         Err(Unwind::Evicted) => {
             tracing::debug!("evicted while idle");
@@ -310,15 +325,25 @@ async fn run_execution(
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = state.finish(&record, Err(Failure::new(error.to_string())));
-            commit_final(link, batch).await;
-            Ending::Done
+            commit_final(link, batch).await
         }
     };
     (ending, Carry::from_state(&mut state))
 }
 
-async fn commit_final(link: &InstanceLink, batch: Batch) {
-    if let Err(error) = link.commit(batch).await {
-        tracing::info!(%error, "final episode not committed");
+/// Commits an execution's last episode. If someone else changed the
+/// instance meanwhile (moved it to new code, terminated it), it is read
+/// again: what it does next is the store's instance's to say.
+async fn commit_final(link: &InstanceLink, batch: Batch) -> Ending {
+    match link.commit(batch).await {
+        Ok(_) => Ending::Done,
+        Err(StoreError::Conflict(why)) => {
+            tracing::info!(%why, "final episode not committed; reading the instance again");
+            Ending::Again
+        }
+        Err(error) => {
+            tracing::info!(%error, "final episode not committed");
+            Ending::Done
+        }
     }
 }

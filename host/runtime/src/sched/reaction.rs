@@ -31,6 +31,9 @@ pub(crate) enum Reaction {
     Run(String, Option<Seed>),
     /// A hot instance stops: it was terminated, suspended or purged.
     Stop { instance_id: String, why: String },
+    /// The instance moved to new code: a hot guest replays on it now (a
+    /// cold one runs it when its next message comes).
+    Reload(String),
     /// A new activity task for the dispatcher.
     Dispatch(ActivityTask),
     /// A loop has work to look at.
@@ -57,6 +60,7 @@ pub(crate) enum Loop {
 pub(crate) struct Plan {
     actor_results: bool,
     finished: Vec<String>,
+    moved: Vec<String>,
     created: Vec<Seed>,
     wakes: Vec<Loop>,
 }
@@ -82,6 +86,10 @@ impl Plan {
             }
             Op::Purge { instance_id } => {
                 self.finished.push(instance_id.clone());
+                None
+            }
+            Op::MoveInstance { instance_id, .. } => {
+                self.moved.push(instance_id.clone());
                 None
             }
             Op::CreateInstance { record, started } => {
@@ -113,6 +121,7 @@ impl Plan {
             reactions.push(Reaction::ActorResults);
         }
         reactions.extend(self.finished.into_iter().map(Reaction::Finished));
+        reactions.extend(self.moved.into_iter().map(Reaction::Reload));
         reactions.extend(messages.into_iter().map(Reaction::Deliver));
         reactions.extend(
             self.created
@@ -139,6 +148,7 @@ pub(crate) fn of_change(change: Change) -> Vec<Reaction> {
             },
             Reaction::Finished(id),
         ],
+        Change::Moved { id } => vec![Reaction::Reload(id)],
         // Hot instances ignore what they already have; cold ones wake up.
         Change::Message(message) => vec![Reaction::Deliver(message)],
         Change::Registrations => vec![Reaction::RefreshNames],
@@ -179,6 +189,7 @@ impl Shared {
                 Reaction::Finished(id) => self.waiters.finished.finished(&id),
                 Reaction::FinishedAll => self.waiters.finished.wake_all(),
                 Reaction::Stop { instance_id, why } => self.sched.router.stop(&instance_id, &why),
+                Reaction::Reload(id) => self.sched.router.reload(&id),
                 Reaction::RefreshNames => self.code.directory.refresh_names().await,
                 _ if !self.sched.is_worker() => {}
                 Reaction::Deliver(message) => {

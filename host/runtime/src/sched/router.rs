@@ -98,6 +98,13 @@ impl Router {
         }
     }
 
+    /// Tells a hot instance that it moved to new code.
+    pub(crate) fn reload(&self, id: &str) {
+        if let Some(route) = self.table().routes.get(id) {
+            let _ = route.sender.send(Wake::Reload);
+        }
+    }
+
     /// Tells every hot instance whose id `pick` chooses to stop.
     pub(crate) fn stop_where(&self, pick: impl Fn(&str) -> bool, why: &str) {
         for (id, route) in &self.table().routes {

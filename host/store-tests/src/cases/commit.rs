@@ -19,6 +19,7 @@ pub async fn batches_queued_together_commit_each_on_its_own<B: Backend>() {
                 batch.push(Op::ExpectRunning {
                     instance_id: "nobody".into(),
                     execution: 0,
+                    digest: None,
                 });
             }
             store.commit(batch)
@@ -55,6 +56,7 @@ pub async fn a_batch_sees_what_batches_queued_before_it_wrote<B: Backend>() {
         Op::ExpectRunning {
             instance_id: "a".into(),
             execution: 0,
+            digest: None,
         },
         Op::SetCustomStatus {
             instance_id: "a".into(),

@@ -146,6 +146,7 @@ pub async fn continue_as_new_keeps_events_and_drops_the_old_execution<B: Backend
         vec![Op::ExpectRunning {
             instance_id: "a".into(),
             execution: 0,
+            digest: None,
         }],
     )
     .await;

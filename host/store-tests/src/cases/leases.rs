@@ -3,7 +3,7 @@
 use reprise_core::store::{Committed, Lease, Op, StoreError};
 
 use crate::Backend;
-use crate::fixtures::{assert_conflict, commit, create};
+use crate::fixtures::{assert_fenced, commit, create};
 
 fn take(owner: &str, now: u64) -> Op {
     Op::TakeLease {
@@ -67,14 +67,14 @@ pub async fn work_fenced_by_a_lease_that_moved_on_is_refused<B: Backend>() {
         name: "worker".into(),
         token,
     };
-    assert_conflict(commit(store, vec![fence(1), create("never")]).await);
+    assert_fenced(commit(store, vec![fence(1), create("never")]).await);
     let old = token(commit(store, vec![take("a", 1_000)]).await);
     commit(store, vec![fence(old), create("by-a")])
         .await
         .unwrap();
     // `a` stalls past its lease; `b` takes over.
     let new = token(commit(store, vec![take("b", 2_000)]).await);
-    assert_conflict(commit(store, vec![fence(old), create("late-a")]).await);
+    assert_fenced(commit(store, vec![fence(old), create("late-a")]).await);
     commit(store, vec![fence(new), create("by-b")])
         .await
         .unwrap();

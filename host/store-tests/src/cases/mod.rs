@@ -9,6 +9,7 @@ mod feed;
 mod instances;
 mod leases;
 mod tasks;
+mod versions;
 mod waits;
 
 pub use actors::*;
@@ -18,4 +19,5 @@ pub use feed::*;
 pub use instances::*;
 pub use leases::*;
 pub use tasks::*;
+pub use versions::*;
 pub use waits::*;

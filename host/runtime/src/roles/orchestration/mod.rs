@@ -57,6 +57,9 @@ pub(crate) enum Wake {
     Result(ActivityResult),
     /// Stop now (terminated or suspended); state is already committed.
     Stop(String),
+    /// The instance moved to new code: stop running the old and replay its
+    /// history, as the store holds it, on the new.
+    Reload,
     /// Instance slots are scarce: unload if still idle.
     Evict,
 }
@@ -89,6 +92,17 @@ pub enum ReplayVerdict {
     Waiting,
     /// The code continued as new with this input.
     ContinuedAsNew(String),
+}
+
+/// Why a replay-only run could not say what the code would do.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReplayError {
+    /// The code asked for something other than what history holds.
+    #[error(transparent)]
+    Diverged(Nondeterminism),
+    /// The history or the run is broken (no start event, a store failure).
+    #[error("{0}")]
+    Broken(String),
 }
 
 /// Instantiates the guest and runs execution `name` on `input` from its
@@ -157,9 +171,9 @@ pub(crate) async fn replay_only(
     component: &LoadedComponent,
     record: &InstanceRecord,
     history: Vec<HistoryEvent>,
-) -> Result<ReplayVerdict, String> {
+) -> Result<ReplayVerdict, ReplayError> {
     let Some(Event::Started { input, .. }) = history.first().map(|e| e.event.clone()) else {
-        return Err("history has no start event".into());
+        return Err(ReplayError::Broken("history has no start event".into()));
     };
     let state = OrchestrationState::new(directory.clone(), record, history, None);
     let (result, mut state) = run(guests, component, state, &record.name, &input).await;
@@ -169,8 +183,8 @@ pub(crate) async fn replay_only(
             state.continue_as_new.take().unwrap_or_default(),
         )),
         Err(Unwind::Stopped(_)) => Ok(ReplayVerdict::Waiting),
-        Err(Unwind::Nondeterminism(error)) => Err(error.to_string()),
-        Err(other) => Err(other.to_string()),
+        Err(Unwind::Nondeterminism(error)) => Err(ReplayError::Diverged(error)),
+        Err(other) => Err(ReplayError::Broken(other.to_string())),
     }
 }
 

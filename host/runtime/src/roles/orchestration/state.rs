@@ -53,6 +53,11 @@ pub(crate) enum Unwind {
     /// Terminated, suspended or otherwise changed by someone else.
     #[error("stopped: {0}")]
     Stopped(String),
+    /// Changed by someone else while it ran: moved to new code, or an
+    /// episode's commit found the instance not as this guest left it. The
+    /// driver reads the instance again and runs it as the store has it.
+    #[error("reloading: {0}")]
+    Reload(String),
     /// The code diverged from history.
     #[error(transparent)]
     Nondeterminism(#[from] crate::replay::Nondeterminism),
@@ -89,6 +94,14 @@ impl ConsumedEvents {
 
     pub(crate) fn contains(&self, id: i64) -> bool {
         self.ids.contains(&id)
+    }
+
+    /// Forgets an id the store still holds unconsumed: the episode that
+    /// consumed it never committed.
+    pub(crate) fn remove(&mut self, id: i64) {
+        if self.ids.remove(&id) {
+            self.order.retain(|kept| *kept != id);
+        }
     }
 }
 
@@ -207,7 +220,7 @@ impl OrchestrationState {
         match wake {
             Wake::Message(message) => self.accept(message),
             Wake::Result(result) => self.accept_result(result),
-            Wake::Stop(_) | Wake::Evict => {}
+            Wake::Stop(_) | Wake::Evict | Wake::Reload => {}
         }
     }
 
@@ -350,6 +363,7 @@ impl OrchestrationState {
         let mut batch = vec![Op::ExpectRunning {
             instance_id: self.instance_id.clone(),
             execution: self.execution,
+            digest: Some(self.digest.clone()),
         }];
         let events = self.journal.since(self.committed_len).to_vec();
         self.committed_len = self.journal.len();
@@ -420,20 +434,27 @@ impl OrchestrationState {
 
     /// The batch that ends the execution by continuing as new: the
     /// episode's writes, and the next execution with the input the guest
-    /// gave, started now.
+    /// gave, started now on the newest registered version of the
+    /// orchestration (on the same code if the instance is pinned).
     pub(crate) fn continue_as_new_batch(&mut self, record: &InstanceRecord) -> Batch {
         let input = self.continue_as_new.take().unwrap_or_default();
+        let digest = match self.directory.orchestration(&record.name) {
+            Some(newest) if !record.pinned => newest,
+            _ => self.digest.clone(),
+        };
         let mut batch = self.take_batch();
         batch.push(Op::ContinueAsNew {
             instance_id: record.id.clone(),
             execution: record.execution,
             input: input.clone(),
+            digest: digest.clone(),
             started: HistoryEvent {
                 seq: 0,
                 at: self.directory.now_ms(),
                 event: Event::Started {
                     name: record.name.clone(),
                     input,
+                    digest: Some(digest),
                 },
             },
         });

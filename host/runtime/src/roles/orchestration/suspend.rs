@@ -21,7 +21,7 @@ impl GuestData<OrchestrationState> {
         if state.has_writes() {
             let batch = state.take_batch_for_wait(awaited);
             driver.commit(batch).await.map_err(|e| match e {
-                StoreError::Conflict(why) => Unwind::Stopped(why),
+                StoreError::Conflict(why) => Unwind::Reload(why),
                 other => Unwind::Store(other),
             })?;
         }
@@ -41,18 +41,21 @@ impl GuestData<OrchestrationState> {
                 Wake::Message(_) | Wake::Result(_) => {
                     driver.busy();
                     state.take_in(wake);
-                    // Take in what else has arrived; a stop among it wins.
+                    // Take in what else has arrived; a stop or a move
+                    // among it wins.
                     let mut stop = None;
                     while let Ok(more) = wakes.try_recv() {
                         match more {
-                            Wake::Stop(why) => stop = Some(why),
+                            Wake::Stop(why) => stop = Some(Unwind::Stopped(why)),
+                            Wake::Reload => stop = Some(Unwind::Reload("moved".into())),
                             Wake::Evict => {}
                             more => state.take_in(more),
                         }
                     }
-                    break stop.map_or(Ok(()), |why| Err(Unwind::Stopped(why)));
+                    break stop.map_or(Ok(()), Err);
                 }
                 Wake::Stop(why) => break Err(Unwind::Stopped(why)),
+                Wake::Reload => break Err(Unwind::Reload("moved to new code".into())),
                 Wake::Evict => {
                     if driver.try_evict(&wakes) {
                         break Err(Unwind::Evicted);
