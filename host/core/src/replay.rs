@@ -176,14 +176,13 @@ mod tests {
         let mut journal = Journal::new("i", vec![started()]);
         journal.record(7, Event::Now { ms: 7 });
         let mut events = journal.since(0).to_vec();
-        let upgraded = Event::Upgraded {
-            from: "a".into(),
-            to: "b".into(),
-        };
         events.push(HistoryEvent {
             seq: 2,
             at: 8,
-            event: upgraded.clone(),
+            event: Event::Upgraded {
+                from: "a".into(),
+                to: "b".into(),
+            },
         });
         events.push(HistoryEvent {
             seq: 3,
@@ -207,7 +206,6 @@ mod tests {
         ends_moved.replay(&Event::Now { ms: 0 }).unwrap().unwrap();
         assert!(!ends_moved.replaying());
         ends_moved.check_finished().unwrap();
-        let _ = upgraded;
     }
 
     #[test]

@@ -31,11 +31,8 @@ async fn started_on(runtime: &Runtime, id: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_eternal_account_runs_the_next_version_once_it_continues_as_new() {
     let host = Host::new().await;
-    let v1 = host
-        .runtime
-        .status(&host.start("eternal_account", "{}").await)
-        .await;
-    let (id, v1) = (v1.as_ref().unwrap().id.clone(), v1.unwrap().digest);
+    let id = host.start("eternal_account", "{}").await;
+    let v1 = host.runtime.status(&id).await.unwrap().digest;
     let options = StartOptions {
         instance_id: Some("pinned".into()),
         pinned: true,
@@ -144,6 +141,10 @@ async fn live_approvals_move_to_a_compatible_version_and_never_to_an_incompatibl
     let v3 = host.runtime.upgrade(&guest("upgrades_v3")).await.unwrap();
     assert!(v3.moved.is_empty(), "{:?}", v3.moved);
     assert_eq!(v3.plan.totals().diverges, APPROVALS);
+    // They keep running their own code beside the new.
+    for id in &ids {
+        assert_eq!(host.runtime.status(id).await.unwrap().digest, v1, "{id}");
+    }
 
     let v2_plan = host
         .runtime

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::roles::orchestration::{self, ReplayError, ReplayVerdict};
 use crate::sched::Shared;
 use crate::store::{InstanceCursor, InstanceQuery, InstanceRecord, Op, Status, StoreError};
-use crate::wasm::LoadedComponent;
+use crate::wasm::{ComponentError, LoadedComponent};
 
 /// What replaying an instance's history against new code found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -214,20 +214,15 @@ impl Runtime {
         Ok(UpgradeReport { plan, moved, kept })
     }
 
-    /// A registered component, loaded; not found if no registration names it.
+    /// A registered component, loaded (from the registry's cache when it
+    /// can); not found if the store holds no component with this digest
+    /// (components are stored only by registering them).
     async fn registered_component(&self, digest: &str) -> Result<Arc<LoadedComponent>, Error> {
-        let registered = self.shared.store.registrations().await?;
-        if !registered.iter().any(|r| r.digest == digest) {
-            return Err(Error::NotFound(format!(
-                "no component with digest {digest}"
-            )));
+        match self.shared.code.registry.load(digest).await {
+            Ok(component) => Ok(component),
+            Err(missing @ ComponentError::Missing(_)) => Err(Error::NotFound(missing.to_string())),
+            Err(other) => Err(Error::InvalidComponent(other)),
         }
-        self.shared
-            .code
-            .registry
-            .load(digest)
-            .await
-            .map_err(Error::InvalidComponent)
     }
 
     /// Checks the live instances of the orchestrations `component` exports

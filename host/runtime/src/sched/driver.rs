@@ -280,7 +280,7 @@ async fn run_execution(
         Ok(component) => component,
         Err(why) => {
             let batch = state.finish(&record, Err(Failure::new(why.to_string())));
-            let ending = commit_final(link, batch).await;
+            let ending = commit_ending(link, batch, Ending::Done).await;
             return (ending, Carry::from_state(&mut state));
         }
     };
@@ -293,21 +293,11 @@ async fn run_execution(
     let ending = match result {
         Ok(outcome) => {
             let batch = state.finish(&record, outcome);
-            commit_final(link, batch).await
+            commit_ending(link, batch, Ending::Done).await
         }
         Err(Unwind::ContinueAsNew) => {
             let batch = state.continue_as_new_batch(&record);
-            match link.commit(batch).await {
-                Ok(_) => Ending::Again,
-                Err(StoreError::Conflict(why)) => {
-                    tracing::info!(%why, "continue-as-new not committed; reading the instance again");
-                    Ending::Again
-                }
-                Err(e) => {
-                    tracing::info!(error = %e, "continue-as-new not committed");
-                    Ending::Done
-                }
-            }
+            commit_ending(link, batch, Ending::Again).await
         }
         Err(Unwind::Reload(why)) => {
             tracing::info!(%why, "reading the instance again");
@@ -325,24 +315,26 @@ async fn run_execution(
         Err(Unwind::Nondeterminism(error)) => {
             tracing::error!(%error, "non-determinism");
             let batch = state.finish(&record, Err(Failure::new(error.to_string())));
-            commit_final(link, batch).await
+            commit_ending(link, batch, Ending::Done).await
         }
     };
     (ending, Carry::from_state(&mut state))
 }
 
-/// Commits an execution's last episode. If someone else changed the
-/// instance meanwhile (moved it to new code, terminated it), it is read
-/// again: what it does next is the store's instance's to say.
-async fn commit_final(link: &InstanceLink, batch: Batch) -> Ending {
+/// Commits the episode that ends an execution (its outcome, or its
+/// continuing as new); `committed` is what the task does next once it is
+/// durable. If someone else changed the instance meanwhile (moved it to new
+/// code, terminated it), it is read again: what it does next is the store's
+/// instance's to say.
+async fn commit_ending(link: &InstanceLink, batch: Batch, committed: Ending) -> Ending {
     match link.commit(batch).await {
-        Ok(_) => Ending::Done,
+        Ok(_) => committed,
         Err(StoreError::Conflict(why)) => {
-            tracing::info!(%why, "final episode not committed; reading the instance again");
+            tracing::info!(%why, "the execution's end not committed; reading the instance again");
             Ending::Again
         }
         Err(error) => {
-            tracing::info!(%error, "final episode not committed");
+            tracing::info!(%error, "the execution's end not committed");
             Ending::Done
         }
     }
