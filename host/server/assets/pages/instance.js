@@ -74,15 +74,16 @@ export function instancePage(ctx, main, id) {
     return true;
   }
 
-  // Every 2 s while not finished: "Waiting for" changes mean progress, so
-  // pick up the instance (custom status, suspension) and its history too.
+  // Every 2 s while not finished: read the instance and what it waits for
+  // side by side, and the history when either moved. Both are read each
+  // time because the first reads can straddle an episode's commit (the
+  // instance read before it, "waiting for" after), and an unchanged
+  // "waiting for" must not keep the custom status of before it on the page.
   async function tick() {
     if (!st.inst || isFinished(st.inst.status)) return;
-    const changed = await loadWaiting();
-    if (changed) {
-      const [ri] = await Promise.all([api('GET', apiPath.instance(id), { signal: ctx.signal }), loadHistory()]);
-      setInstance(ri.data);
-    }
+    const [ri, waitingChanged] = await Promise.all([
+      api('GET', apiPath.instance(id), { signal: ctx.signal }), loadWaiting()]);
+    if (setInstance(ri.data) || waitingChanged) await loadHistory();
     if (st.timeline) st.timeline.updateBars(Date.now());
   }
 
