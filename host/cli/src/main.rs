@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    GlobalArgs, actor, history, list, raise_event, register, replay, serve, start, status, steer,
-    upgrade, wait, worker,
+    GlobalArgs, actor, history, list, raise_event, register, repair, replay, serve, start, status,
+    steer, upgrade, wait, worker,
 };
 
 /// The engine allocates and frees many small buffers across threads (host
@@ -56,6 +56,8 @@ enum Command {
     Actor(actor::Command),
     Replay(replay::Args),
     Upgrade(upgrade::Args),
+    Fork(repair::ForkArgs),
+    Rewind(repair::RewindArgs),
 }
 
 impl Command {
@@ -78,6 +80,8 @@ impl Command {
             Command::Actor(command) => command.execute(global).await,
             Command::Replay(args) => args.execute(global).await,
             Command::Upgrade(args) => args.execute(global).await,
+            Command::Fork(args) => args.execute(global).await,
+            Command::Rewind(args) => args.execute(global).await,
         }
     }
 }

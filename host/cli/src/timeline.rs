@@ -63,6 +63,16 @@ fn describe(event: &Event) -> String {
         Event::Upgraded { from, to } => {
             format!("moved from {} to new code {}", short(from), short(to))
         }
+        Event::Forked {
+            instance_id: from,
+            execution,
+            event,
+        } => format!("forked from {from} (execution {execution}) after its event #{event}"),
+        Event::Rewound { cut } => {
+            let first = cut.first().map_or(0, |e| e.seq);
+            let last = cut.last().map_or(0, |e| e.seq);
+            format!("rewound: events #{first}..#{last} were cut and kept here")
+        }
     }
 }
 

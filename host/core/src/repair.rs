@@ -59,6 +59,51 @@ pub fn rewind_point(history: &[HistoryEvent]) -> Option<(usize, Option<u32>)> {
     })
 }
 
+/// The last position a fork may keep of `history`: its last event, or the
+/// one before the event that ended the execution (a fork goes on where the
+/// execution was still going). `None` for an empty history.
+pub fn fork_limit(history: &[HistoryEvent]) -> Option<u32> {
+    let last = history.last()?;
+    Some(match last.event {
+        Event::Completed { .. } | Event::Failed { .. } | Event::ContinuedAsNew { .. } => {
+            last.seq.saturating_sub(1)
+        }
+        _ => last.seq,
+    })
+}
+
+/// The component `prefix` was running on at its end: where it last moved
+/// to new code, or else where it started. `None` for a history written
+/// before starts recorded their code.
+pub fn digest_at(prefix: &[HistoryEvent]) -> Option<&str> {
+    prefix.iter().rev().find_map(|e| match &e.event {
+        Event::Upgraded { to, .. } => Some(to.as_str()),
+        Event::Started { digest, .. } => digest.as_deref(),
+        _ => None,
+    })
+}
+
+/// The external events the awaits of `history` after position `after`
+/// took in, as (name, data), in the order they were taken: what a fork at
+/// `after` must receive again to see what the original saw.
+pub fn events_taken_after(history: &[HistoryEvent], after: u32) -> Vec<(&str, &str)> {
+    let name_of = |task: u32| match history.get(usize::try_from(task).ok()?)?.event {
+        Event::EventAwaited { ref name } => Some(name.as_str()),
+        _ => None,
+    };
+    history
+        .iter()
+        .filter(|e| e.seq > after)
+        .filter_map(|e| {
+            let name = name_of(awaited_task(e)?)?;
+            match awaited_outcome(&e.event)? {
+                Ok(data) => Some((name, data.as_str())),
+                Err(_) => None,
+            }
+        })
+        .collect()
+}
+
 /// Whether `event` schedules a task (its position is the task's id).
 fn schedules_task(event: &Event) -> bool {
     matches!(
@@ -196,6 +241,43 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_fork_keeps_up_to_the_event_before_the_end_and_knows_its_code() {
+        let mut history = history();
+        assert_eq!(fork_limit(&history), Some(7));
+        assert_eq!(fork_limit(&history[..5]), Some(4));
+        assert_eq!(fork_limit(&[]), None);
+        assert_eq!(digest_at(&history), None);
+        history[0].event = Event::Started {
+            name: "o".into(),
+            input: "null".into(),
+            digest: Some("v1".into()),
+        };
+        assert_eq!(digest_at(&history), Some("v1"));
+        history.insert(
+            5,
+            at(
+                5,
+                Event::Upgraded {
+                    from: "v1".into(),
+                    to: "v2".into(),
+                },
+            ),
+        );
+        assert_eq!(digest_at(&history[..5]), Some("v1"));
+        assert_eq!(digest_at(&history), Some("v2"));
+    }
+
+    #[test]
+    fn a_fork_receives_again_the_events_taken_after_its_point() {
+        let history = history();
+        // The race at #5 took the approval in; the awaits of activities
+        // took no events.
+        assert_eq!(events_taken_after(&history, 4), [("approval", "true")]);
+        assert!(events_taken_after(&history, 5).is_empty());
+        assert_eq!(events_taken_after(&history, 0), [("approval", "true")]);
     }
 
     #[test]

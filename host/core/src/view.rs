@@ -232,6 +232,14 @@ pub enum EventKindView<'a> {
         from: &'a str,
         to: &'a str,
     },
+    Forked {
+        instance_id: &'a str,
+        execution: u32,
+        event: u32,
+    },
+    Rewound {
+        cut: Vec<EventView<'a>>,
+    },
 }
 
 impl<'a> From<&'a HistoryEvent> for EventView<'a> {
@@ -306,6 +314,18 @@ impl<'a> From<&'a HistoryEvent> for EventView<'a> {
                 failure: failure.into(),
             },
             Event::Upgraded { from, to } => V::Upgraded { from, to },
+            Event::Forked {
+                instance_id,
+                execution,
+                event,
+            } => V::Forked {
+                instance_id,
+                execution: *execution,
+                event: *event,
+            },
+            Event::Rewound { cut } => V::Rewound {
+                cut: cut.iter().map(EventView::from).collect(),
+            },
         };
         EventView {
             seq: event.seq,
@@ -343,7 +363,9 @@ pub fn task_of(event: &HistoryEvent) -> Option<u32> {
         | Event::ContinuedAsNew { .. }
         | Event::Completed { .. }
         | Event::Failed { .. }
-        | Event::Upgraded { .. } => None,
+        | Event::Upgraded { .. }
+        | Event::Forked { .. }
+        | Event::Rewound { .. } => None,
     }
 }
 

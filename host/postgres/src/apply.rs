@@ -229,6 +229,47 @@ impl Ops<'_, '_> {
                 )
                 .await?;
             }
+            Op::Rewind {
+                instance_id,
+                execution,
+                events,
+                marker,
+                at,
+            } => {
+                // Locked first, as for a move: the count is the history cut.
+                let found = self.lock_instance(instance_id).await?;
+                let execution_key = i64::from(*execution);
+                let recorded = self
+                    .query_opt(
+                        "SELECT count(*) FROM history WHERE instance_id = $1 AND execution = $2",
+                        &[instance_id, &execution_key],
+                    )
+                    .await?
+                    .map_or(0, |row| row.get::<_, i64>(0));
+                let recorded = u64::try_from(recorded).unwrap_or_default();
+                let cut_at = marker.seq;
+                verdict::rewind(instance_id, *execution, *events, cut_at, found, recorded)?;
+                let cut_key = i64::from(cut_at);
+                self.execute(
+                    "DELETE FROM history WHERE instance_id = $1 AND execution = $2 AND seq >= $3",
+                    &[instance_id, &execution_key, &cut_key],
+                )
+                .await?;
+                self.append_history(instance_id, *execution, std::slice::from_ref(marker))
+                    .await?;
+                self.execute(
+                    "DELETE FROM inbox WHERE instance_id = $1 AND execution = $2 AND task >= $3",
+                    &[instance_id, &execution_key, &cut_key],
+                )
+                .await?;
+                self.execute(
+                    "UPDATE instances SET status = 'running', output = NULL, waiting = NULL,
+                         updated_at = $2
+                     WHERE id = $1",
+                    &[instance_id, &int(*at)],
+                )
+                .await?;
+            }
             Op::CompleteActivity { task_id, message } => {
                 if verdict::delivers(self.remove_activity(*task_id).await?) {
                     self.send(message).await?;

@@ -32,11 +32,12 @@ mod roles;
 mod sched;
 mod wasm;
 
-pub use reprise_core::{clock, history, names, replay, store, view, waiting};
+pub use reprise_core::{clock, history, names, repair, replay, store, view, waiting};
 
 pub use api::{
-    Compatibility, ComponentInfo, KeptInstance, PlanTotals, PlannedInstance, Runtime,
-    RuntimeBuilder, StartOptions, UpgradePlan, UpgradeReport, WorkerHandle,
+    Compatibility, ComponentInfo, Fork, ForkOptions, KeptInstance, PlanTotals, PlannedInstance,
+    RewindOptions, Rewound, Runtime, RuntimeBuilder, StartOptions, UpgradePlan, UpgradeReport,
+    WorkerHandle,
 };
 pub use error::Error;
 pub use names::NameError;

@@ -12,11 +12,13 @@ const EVENT_LABELS = {
   actor_called: 'Actor call', actor_signaled: 'Actor signal', actors_called_atomically: 'Actor calls',
   event_awaited: 'Event', task_awaited: 'Result', any_awaited: 'First result', now: 'Clock', random: 'Random',
   uuid: 'UUID', custom_status: 'Status', continued_as_new: 'Continued', completed: 'Completed', failed: 'Failed',
+  upgraded: 'Upgraded', forked: 'Forked', rewound: 'Rewound',
 };
 const EVENT_FAMILY = {
   started: 'life', completed: 'ok', failed: 'bad', continued_as_new: 'life', activity_scheduled: 'activity',
   timer_scheduled: 'timer', child_scheduled: 'child', actor_called: 'actor', actor_signaled: 'actor',
   actors_called_atomically: 'actor', event_awaited: 'event', task_awaited: 'result', any_awaited: 'result',
+  upgraded: 'life', forked: 'life', rewound: 'life',
 };
 function taskLabel(ev) {
   if (!ev) return '';
@@ -158,6 +160,15 @@ export function renderTimeline(box, events, inst) {
       case 'continued_as_new': body.push('with ', jsonInline(ev.input, k + 'i')); break;
       case 'completed': body.push('→ ', jsonInline(ev.output, k + 'o')); break;
       case 'failed': failed = true; body.push(failureInline(ev.failure, k + 'f')); break;
+      case 'forked':
+        body.push('from ', h('a', { href: href.instance(ev.instance_id) }, ev.instance_id),
+          ` (execution ${ev.execution}) after its #${ev.event}`);
+        break;
+      case 'rewound': {
+        const cut = Array.isArray(ev.cut) ? ev.cut : [];
+        body.push(`${cut.length} event(s) cut, kept here: `, jsonInline(cut, k + 'c'));
+        break;
+      }
       default: {
         const rest = Object.assign({}, ev);
         delete rest.seq; delete rest.at; delete rest.type;

@@ -23,7 +23,7 @@ pub(crate) fn routes() -> Router {
 }
 
 /// A digest from the path: 64 lowercase hex characters, or a bad request.
-fn check_digest(digest: &str) -> Result<(), ApiError> {
+pub(crate) fn check_digest(digest: &str) -> Result<(), ApiError> {
     let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
     if digest.len() == 64 && digest.chars().all(hex) {
         return Ok(());

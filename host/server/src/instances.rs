@@ -39,14 +39,14 @@ const PAGE: u64 = 50;
 const MAX_PAGE: u64 = 1_000;
 
 /// An instance as JSON (see `reprise::view`).
-fn instance_json(record: &InstanceRecord) -> Value {
+pub(crate) fn instance_json(record: &InstanceRecord) -> Value {
     let failure = record.failure();
     serde_json::to_value(InstanceView::new(record, failure.as_ref())).unwrap_or(Value::Null)
 }
 
 /// Where to see and steer an instance: what a client of the asynchronous
 /// HTTP API pattern follows after a 202.
-fn links(id: &str) -> Value {
+pub(crate) fn links(id: &str) -> Value {
     let base = format!("/api/instances/{}", path_segment(id));
     json!({
         "status": base,

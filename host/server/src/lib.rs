@@ -25,6 +25,7 @@ mod error;
 mod instances;
 mod metrics;
 mod params;
+mod repairs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,6 +79,7 @@ pub fn router(runtime: Runtime, options: &ServerOptions) -> Router {
         .merge(instances::routes())
         .merge(actors::routes())
         .merge(components::routes())
+        .merge(repairs::routes())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::from_fn_with_state(

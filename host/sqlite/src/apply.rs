@@ -233,6 +233,37 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             tx.prepare_cached("UPDATE instances SET digest = ?2, updated_at = ?3 WHERE id = ?1")?
                 .execute(params![instance_id, to, sql_int(*at)])?;
         }
+        Op::Rewind {
+            instance_id,
+            execution,
+            events,
+            marker,
+            at,
+        } => {
+            let recorded: u64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM history WHERE instance_id = ?1 AND execution = ?2",
+                )?
+                .query_row(params![instance_id, execution], |row| row.get(0))?;
+            let found = instance_state(tx, instance_id)?;
+            let cut_at = marker.seq;
+            verdict::rewind(instance_id, *execution, *events, cut_at, found, recorded)?;
+            tx.prepare_cached(
+                "DELETE FROM history WHERE instance_id = ?1 AND execution = ?2 AND seq >= ?3",
+            )?
+            .execute(params![instance_id, execution, cut_at])?;
+            append_history(tx, instance_id, *execution, std::slice::from_ref(marker))?;
+            tx.prepare_cached(
+                "DELETE FROM inbox WHERE instance_id = ?1 AND execution = ?2 AND task >= ?3",
+            )?
+            .execute(params![instance_id, execution, cut_at])?;
+            tx.prepare_cached(
+                "UPDATE instances SET status = 'running', output = NULL, waiting = NULL,
+                     updated_at = ?2
+                 WHERE id = ?1",
+            )?
+            .execute(params![instance_id, sql_int(*at)])?;
+        }
         Op::CompleteActivity { task_id, message } => {
             if verdict::delivers(remove_activity(tx, *task_id)?) {
                 send(tx, message, out)?;

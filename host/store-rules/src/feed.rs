@@ -110,6 +110,7 @@ impl FeedEntries {
             Op::CreateInstance { record, .. } => self.instance(&record.id),
             Op::SetStatus { instance_id, .. }
             | Op::ContinueAsNew { instance_id, .. }
+            | Op::Rewind { instance_id, .. }
             | Op::Purge { instance_id } => self.instance(instance_id),
             Op::MoveInstance { instance_id, .. } => self.push(FeedEntry {
                 kind: FeedKind::Moved,

@@ -112,6 +112,40 @@ pub fn move_instance(
     )))
 }
 
+/// [`Op::Rewind`](reprise_core::store::Op::Rewind): the instance must
+/// have failed in `execution`, with the history that was read (`recorded`
+/// is how many events it holds, `events` how many were read), and the cut
+/// must fall inside it.
+pub fn rewind(
+    instance_id: &str,
+    execution: u32,
+    events: u32,
+    cut_at: u32,
+    found: Option<InstanceState>,
+    recorded: u64,
+) -> Result<(), StoreError> {
+    let Some(found) = found else {
+        return Err(no_instance(instance_id));
+    };
+    let problem = if found.status != Status::Failed {
+        format!(
+            "it is {}; only a failed instance is rewound",
+            found.status.as_str()
+        )
+    } else if found.execution != execution {
+        format!("it moved on to execution {}", found.execution)
+    } else if recorded != u64::from(events) {
+        format!("its history holds {recorded} events, not the {events} that were read")
+    } else if cut_at == 0 || cut_at >= events {
+        format!("a cut at #{cut_at} is not inside its {events} events of history")
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Conflict(format!(
+        "instance {instance_id} was not rewound: {problem}"
+    )))
+}
+
 /// Whether [`Op::Send`](reprise_core::store::Op::Send) of `message` must
 /// read its addressee first (and then ask [`accept_event`]). Only events
 /// are refused: a task result answers work the instance scheduled itself,
@@ -374,5 +408,43 @@ mod tests {
         assert_eq!(message(twice), "actor message 4 was already handled");
         let twice = handled_once(Handled::Atomic, 9, 0).unwrap_err();
         assert_eq!(message(twice), "atomic request 9 was already handled");
+    }
+
+    #[test]
+    fn only_a_failed_execution_with_the_history_that_was_read_is_rewound() {
+        let state = |status| {
+            Some(InstanceState {
+                status,
+                execution: 1,
+                digest: "d".into(),
+            })
+        };
+        assert!(rewind("a", 1, 9, 7, state(Status::Failed), 9).is_ok());
+        let refused = |found, execution, recorded, cut_at| match rewind(
+            "a", execution, 9, cut_at, found, recorded,
+        ) {
+            Err(StoreError::Conflict(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            refused(state(Status::Running), 1, 9, 7),
+            "instance a was not rewound: it is running; only a failed instance is rewound"
+        );
+        assert_eq!(
+            refused(state(Status::Failed), 0, 9, 7),
+            "instance a was not rewound: it moved on to execution 1"
+        );
+        assert_eq!(
+            refused(state(Status::Failed), 1, 10, 7),
+            "instance a was not rewound: its history holds 10 events, not the 9 that were read"
+        );
+        assert_eq!(
+            refused(state(Status::Failed), 1, 9, 9),
+            "instance a was not rewound: a cut at #9 is not inside its 9 events of history"
+        );
+        match rewind("a", 1, 9, 7, None, 0) {
+            Err(StoreError::NotFound(why)) => assert_eq!(why, "no instance a"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -65,6 +65,8 @@ macro_rules! conformance {
             counts_follow_what_the_store_holds,
             a_move_to_new_code_needs_the_history_that_was_checked,
             the_next_execution_runs_the_code_continue_as_new_names,
+            a_rewind_cuts_only_the_failed_history_that_was_read,
+            an_instance_takes_its_history_and_events_in_the_batch_that_creates_it,
         );
     };
 }

@@ -21,6 +21,7 @@ mod lifecycle;
 mod polyglot;
 mod postgres;
 mod python;
+mod repairs;
 mod sandbox;
 mod server;
 mod timers;

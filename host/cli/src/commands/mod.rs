@@ -12,6 +12,7 @@ mod lease;
 pub(crate) mod list;
 pub(crate) mod raise_event;
 pub(crate) mod register;
+pub(crate) mod repair;
 pub(crate) mod replay;
 pub(crate) mod serve;
 pub(crate) mod start;

@@ -7,7 +7,7 @@
 //! varint length and UTF-8 bytes, options and results as a 0/1 byte and the
 //! value. Events written as JSON text by earlier versions still decode.
 
-use super::{ActivityOptions, Event, Failure, Outcome, RetryPolicy};
+use super::{ActivityOptions, Event, Failure, HistoryEvent, Outcome, RetryPolicy};
 use crate::actor::{ActorId, ActorOperation};
 
 /// First byte of every encoded event. JSON text never starts with it.
@@ -22,120 +22,7 @@ pub struct DecodeError(&'static str);
 pub fn encode(event: &Event) -> Vec<u8> {
     let mut out = Writer(Vec::with_capacity(64));
     out.byte(FORMAT);
-    match event {
-        Event::Started {
-            name,
-            input,
-            digest: None,
-        } => {
-            out.byte(0);
-            out.str(name);
-            out.str(input);
-        }
-        Event::Started {
-            name,
-            input,
-            digest: Some(digest),
-        } => {
-            out.byte(17);
-            out.str(name);
-            out.str(input);
-            out.str(digest);
-        }
-        Event::ActivityScheduled {
-            name,
-            input,
-            options,
-        } => {
-            out.byte(1);
-            out.str(name);
-            out.str(input);
-            out.options(options);
-        }
-        Event::TimerScheduled { delay_ms, fire_at } => {
-            out.byte(2);
-            out.uint(*delay_ms);
-            out.uint(*fire_at);
-        }
-        Event::ChildScheduled {
-            name,
-            input,
-            instance_id,
-            explicit_id,
-        } => {
-            out.byte(3);
-            out.str(name);
-            out.str(input);
-            out.str(instance_id);
-            out.byte(u8::from(*explicit_id));
-        }
-        Event::ActorCalled { operation } => {
-            out.byte(4);
-            out.operation(operation);
-        }
-        Event::ActorSignaled { operation } => {
-            out.byte(5);
-            out.operation(operation);
-        }
-        Event::ActorsCalledAtomically { operations } => {
-            out.byte(6);
-            out.uint(operations.len() as u64);
-            operations.iter().for_each(|op| out.operation(op));
-        }
-        Event::EventAwaited { name } => {
-            out.byte(7);
-            out.str(name);
-        }
-        Event::TaskAwaited { task, outcome } => {
-            out.byte(8);
-            out.uint(u64::from(*task));
-            out.outcome(outcome);
-        }
-        Event::AnyAwaited {
-            tasks,
-            winner,
-            outcome,
-        } => {
-            out.byte(9);
-            out.uint(tasks.len() as u64);
-            tasks.iter().for_each(|t| out.uint(u64::from(*t)));
-            out.uint(u64::from(*winner));
-            out.outcome(outcome);
-        }
-        Event::Now { ms } => {
-            out.byte(10);
-            out.uint(*ms);
-        }
-        Event::Random { value } => {
-            out.byte(11);
-            out.uint(*value);
-        }
-        Event::Uuid { value } => {
-            out.byte(12);
-            out.str(value);
-        }
-        Event::CustomStatus { status } => {
-            out.byte(13);
-            out.opt_str(status.as_deref());
-        }
-        Event::ContinuedAsNew { input } => {
-            out.byte(14);
-            out.str(input);
-        }
-        Event::Completed { output } => {
-            out.byte(15);
-            out.str(output);
-        }
-        Event::Failed { failure } => {
-            out.byte(16);
-            out.failure(failure);
-        }
-        Event::Upgraded { from, to } => {
-            out.byte(18);
-            out.str(from);
-            out.str(to);
-        }
-    }
+    out.event(event);
     out.0
 }
 
@@ -157,6 +44,142 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
 struct Writer(Vec<u8>);
 
 impl Writer {
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::Started {
+                name,
+                input,
+                digest: None,
+            } => {
+                self.byte(0);
+                self.str(name);
+                self.str(input);
+            }
+            Event::Started {
+                name,
+                input,
+                digest: Some(digest),
+            } => {
+                self.byte(17);
+                self.str(name);
+                self.str(input);
+                self.str(digest);
+            }
+            Event::ActivityScheduled {
+                name,
+                input,
+                options,
+            } => {
+                self.byte(1);
+                self.str(name);
+                self.str(input);
+                self.options(options);
+            }
+            Event::TimerScheduled { delay_ms, fire_at } => {
+                self.byte(2);
+                self.uint(*delay_ms);
+                self.uint(*fire_at);
+            }
+            Event::ChildScheduled {
+                name,
+                input,
+                instance_id,
+                explicit_id,
+            } => {
+                self.byte(3);
+                self.str(name);
+                self.str(input);
+                self.str(instance_id);
+                self.byte(u8::from(*explicit_id));
+            }
+            Event::ActorCalled { operation } => {
+                self.byte(4);
+                self.operation(operation);
+            }
+            Event::ActorSignaled { operation } => {
+                self.byte(5);
+                self.operation(operation);
+            }
+            Event::ActorsCalledAtomically { operations } => {
+                self.byte(6);
+                self.uint(operations.len() as u64);
+                operations.iter().for_each(|op| self.operation(op));
+            }
+            Event::EventAwaited { name } => {
+                self.byte(7);
+                self.str(name);
+            }
+            Event::TaskAwaited { task, outcome } => {
+                self.byte(8);
+                self.uint(u64::from(*task));
+                self.outcome(outcome);
+            }
+            Event::AnyAwaited {
+                tasks,
+                winner,
+                outcome,
+            } => {
+                self.byte(9);
+                self.uint(tasks.len() as u64);
+                tasks.iter().for_each(|t| self.uint(u64::from(*t)));
+                self.uint(u64::from(*winner));
+                self.outcome(outcome);
+            }
+            Event::Now { ms } => {
+                self.byte(10);
+                self.uint(*ms);
+            }
+            Event::Random { value } => {
+                self.byte(11);
+                self.uint(*value);
+            }
+            Event::Uuid { value } => {
+                self.byte(12);
+                self.str(value);
+            }
+            Event::CustomStatus { status } => {
+                self.byte(13);
+                self.opt_str(status.as_deref());
+            }
+            Event::ContinuedAsNew { input } => {
+                self.byte(14);
+                self.str(input);
+            }
+            Event::Completed { output } => {
+                self.byte(15);
+                self.str(output);
+            }
+            Event::Failed { failure } => {
+                self.byte(16);
+                self.failure(failure);
+            }
+            Event::Upgraded { from, to } => {
+                self.byte(18);
+                self.str(from);
+                self.str(to);
+            }
+            Event::Forked {
+                instance_id,
+                execution,
+                event,
+            } => {
+                self.byte(19);
+                self.str(instance_id);
+                self.uint(u64::from(*execution));
+                self.uint(u64::from(*event));
+            }
+            Event::Rewound { cut } => {
+                self.byte(20);
+                self.uint(cut.len() as u64);
+                for recorded in cut {
+                    self.uint(u64::from(recorded.seq));
+                    self.uint(recorded.at);
+                    self.event(&recorded.event);
+                }
+            }
+        }
+    }
+
     fn byte(&mut self, b: u8) {
         self.0.push(b);
     }
@@ -425,140 +448,27 @@ impl Reader<'_> {
                 from: self.str()?,
                 to: self.str()?,
             },
+            19 => Event::Forked {
+                instance_id: self.str()?,
+                execution: self.u32()?,
+                event: self.u32()?,
+            },
+            20 => {
+                let n = self.count()?;
+                let mut cut = Vec::with_capacity(n);
+                for _ in 0..n {
+                    cut.push(HistoryEvent {
+                        seq: self.u32()?,
+                        at: self.uint()?,
+                        event: self.event()?,
+                    });
+                }
+                Event::Rewound { cut }
+            }
             _ => return Err(DecodeError("unknown event type")),
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn operation(key: &str) -> ActorOperation {
-        ActorOperation {
-            target: ActorId {
-                kind: "account".into(),
-                key: key.into(),
-            },
-            operation: "deposit".into(),
-            input: "30".into(),
-        }
-    }
-
-    /// One of every variant, with the optional parts both present and absent.
-    fn every_event() -> Vec<Event> {
-        let failure = Failure {
-            message: "no".into(),
-            details: Some(r#"{"code":7}"#.into()),
-        };
-        vec![
-            Event::Started {
-                name: "o".into(),
-                input: "[1,2]".into(),
-                digest: None,
-            },
-            Event::Started {
-                name: "o".into(),
-                input: "[1,2]".into(),
-                digest: Some("ab12".into()),
-            },
-            Event::Upgraded {
-                from: "ab12".into(),
-                to: "cd34".into(),
-            },
-            Event::ActivityScheduled {
-                name: "a".into(),
-                input: "{}".into(),
-                options: ActivityOptions::default(),
-            },
-            Event::ActivityScheduled {
-                name: "ä".into(),
-                input: "\"ünï\"".into(),
-                options: ActivityOptions {
-                    retry: Some(RetryPolicy {
-                        max_attempts: 5,
-                        first_retry_ms: 100,
-                        backoff_coefficient: 1.5,
-                        max_retry_ms: u64::MAX,
-                    }),
-                    timeout_ms: Some(30_000),
-                },
-            },
-            Event::TimerScheduled {
-                delay_ms: 0,
-                fire_at: 1_790_000_000_000,
-            },
-            Event::ChildScheduled {
-                name: "c".into(),
-                input: "null".into(),
-                instance_id: "i:1".into(),
-                explicit_id: true,
-            },
-            Event::ActorCalled {
-                operation: operation("alice"),
-            },
-            Event::ActorSignaled {
-                operation: operation("bob"),
-            },
-            Event::ActorsCalledAtomically {
-                operations: vec![operation("alice"), operation("bob")],
-            },
-            Event::EventAwaited {
-                name: "approval".into(),
-            },
-            Event::TaskAwaited {
-                task: 3,
-                outcome: Ok("\"hi\"".into()),
-            },
-            Event::AnyAwaited {
-                tasks: vec![4, 300],
-                winner: 1,
-                outcome: Err(failure.clone()),
-            },
-            Event::Now { ms: u64::MAX },
-            Event::Random { value: 42 },
-            Event::Uuid {
-                value: "0190-abcd".into(),
-            },
-            Event::CustomStatus { status: None },
-            Event::CustomStatus {
-                status: Some("\"busy\"".into()),
-            },
-            Event::ContinuedAsNew { input: "1".into() },
-            Event::Completed { output: "".into() },
-            Event::Failed {
-                failure: Failure::new("trap"),
-            },
-        ]
-    }
-
-    #[test]
-    fn every_event_round_trips() {
-        for event in every_event() {
-            assert_eq!(decode(&encode(&event)), Ok(event.clone()), "{event:?}");
-        }
-    }
-
-    #[test]
-    fn json_written_by_earlier_versions_still_decodes() {
-        for event in every_event() {
-            let json = serde_json::to_vec(&event).unwrap();
-            assert_eq!(decode(&json), Ok(event));
-        }
-    }
-
-    #[test]
-    fn truncated_or_corrupt_bytes_are_an_error_not_a_panic() {
-        for event in every_event() {
-            let bytes = encode(&event);
-            for cut in 0..bytes.len() {
-                assert!(decode(&bytes[..cut]).is_err(), "{event:?} cut at {cut}");
-            }
-            let mut extra = bytes.clone();
-            extra.push(0);
-            assert!(decode(&extra).is_err());
-        }
-        assert!(decode(&[FORMAT, 99]).is_err());
-        assert!(decode(&[FORMAT, 6, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
-    }
-}
+mod tests;

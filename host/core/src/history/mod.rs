@@ -7,8 +7,10 @@
 //!   of the call that scheduled it;
 //! - [`Event::Completed`], [`Event::Failed`] and [`Event::ContinuedAsNew`] are
 //!   last when present;
-//! - an [`Event::Upgraded`] marks where the execution moved to new code. It
-//!   records no call: replay steps over it, and the calls after it keep
+//! - markers record what was done to an execution, not a call: an
+//!   [`Event::Upgraded`] where it moved to new code, an [`Event::Forked`]
+//!   where a fork's copied history ends, an [`Event::Rewound`] where a
+//!   rewind cut it. Replay steps over them, and the calls after them keep
 //!   their own positions.
 
 pub mod codec;
@@ -200,6 +202,25 @@ pub enum Event {
         /// The digest it runs from here on.
         to: String,
     },
+    /// The history before this point was copied from another instance's
+    /// (a fork), whose events after `event` this instance does not share.
+    /// Not a call: replay steps over it.
+    Forked {
+        /// The instance forked.
+        instance_id: String,
+        /// Its execution.
+        execution: u32,
+        /// The last of its events copied here.
+        event: u32,
+    },
+    /// A rewind cut the failed execution here: `cut` holds the events it
+    /// removed, from the await that returned the failure to `Failed`, kept
+    /// as they were. The execution goes on from here as if they had never
+    /// happened. Not a call: replay steps over it.
+    Rewound {
+        /// The removed events, in order, with their own positions.
+        cut: Vec<HistoryEvent>,
+    },
 }
 
 /// What replay compares at each position: the kind of call, its name and a
@@ -292,13 +313,18 @@ impl Event {
                 | Event::Completed { .. }
                 | Event::Failed { .. }
                 | Event::Upgraded { .. }
+                | Event::Forked { .. }
+                | Event::Rewound { .. }
         )
     }
 
     /// Whether this event is a marker within an execution that replay steps
     /// over ([`Event::Upgraded`]).
     pub fn is_marker(&self) -> bool {
-        matches!(self, Event::Upgraded { .. })
+        matches!(
+            self,
+            Event::Upgraded { .. } | Event::Forked { .. } | Event::Rewound { .. }
+        )
     }
 
     /// Hands the call this event records to `visit` as its kind, name and
@@ -309,7 +335,9 @@ impl Event {
             Event::Started { .. }
             | Event::Completed { .. }
             | Event::Failed { .. }
-            | Event::Upgraded { .. } => return None,
+            | Event::Upgraded { .. }
+            | Event::Forked { .. }
+            | Event::Rewound { .. } => return None,
             Event::ActivityScheduled {
                 name,
                 input,

@@ -144,6 +144,27 @@ pub enum Op {
         /// When (ms since the Unix epoch, by the runtime's clock).
         at: u64,
     },
+    /// Rewinds a failed execution to before its failure: removes its
+    /// history from position `marker.seq` on and puts `marker` (an
+    /// [`Event::Rewound`](crate::history::Event::Rewound) holding what was
+    /// removed) there, drops the execution's unconsumed results for tasks
+    /// from that position on (those tasks are gone), and makes the
+    /// instance running again with no output. Fails the batch with a
+    /// conflict unless the instance has failed in `execution` with exactly
+    /// `events` events of history: the history that was read is the
+    /// history cut.
+    Rewind {
+        /// The instance.
+        instance_id: String,
+        /// Its execution.
+        execution: u32,
+        /// How many events its history held when it was read.
+        events: u32,
+        /// What takes the place of the events removed.
+        marker: HistoryEvent,
+        /// When (ms since the Unix epoch, by the runtime's clock).
+        at: u64,
+    },
     /// Records an activity's final result: removes the task and sends the
     /// outcome to its instance, once. A task already gone sends nothing.
     CompleteActivity {

@@ -7,22 +7,28 @@
 //!
 //! One file per concern: `builder` (configuration), `components`
 //! (registering and checking code), `upgrades` (moving live instances to
-//! new code), `instances` (starting and steering), `actors`, `waiting`
-//! (results and what blocks them), `worker`.
+//! new code), `fork` and `rewind` (repairs, with `reissue` for the tasks
+//! they issue again), `instances` (starting and steering), `actors`,
+//! `waiting` (results and what blocks them), `worker`.
 
 use std::sync::Arc;
 
 mod actors;
 mod builder;
 mod components;
+mod fork;
 mod instances;
+mod reissue;
+mod rewind;
 mod upgrades;
 mod waiting;
 mod worker;
 
 pub use builder::RuntimeBuilder;
 pub use components::ComponentInfo;
+pub use fork::{Fork, ForkOptions};
 pub use instances::StartOptions;
+pub use rewind::{RewindOptions, Rewound};
 pub use upgrades::{
     Compatibility, KeptInstance, PlanTotals, PlannedInstance, UpgradePlan, UpgradeReport,
 };

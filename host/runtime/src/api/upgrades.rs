@@ -217,7 +217,10 @@ impl Runtime {
     /// A registered component, loaded (from the registry's cache when it
     /// can); not found if the store holds no component with this digest
     /// (components are stored only by registering them).
-    async fn registered_component(&self, digest: &str) -> Result<Arc<LoadedComponent>, Error> {
+    pub(super) async fn registered_component(
+        &self,
+        digest: &str,
+    ) -> Result<Arc<LoadedComponent>, Error> {
         match self.shared.code.registry.load(digest).await {
             Ok(component) => Ok(component),
             Err(missing @ ComponentError::Missing(_)) => Err(Error::NotFound(missing.to_string())),
@@ -389,7 +392,7 @@ async fn check_all(
 }
 
 /// The verdict of a replay of a live instance's history.
-fn verdict(replayed: Result<ReplayVerdict, ReplayError>) -> Compatibility {
+pub(super) fn verdict(replayed: Result<ReplayVerdict, ReplayError>) -> Compatibility {
     match replayed {
         Ok(ReplayVerdict::Returned(Err(failure))) => Compatibility::Fails {
             message: failure.message,

@@ -61,6 +61,7 @@ pub(crate) struct Plan {
     actor_results: bool,
     finished: Vec<String>,
     moved: Vec<String>,
+    rerun: Vec<String>,
     created: Vec<Seed>,
     wakes: Vec<Loop>,
 }
@@ -92,11 +93,47 @@ impl Plan {
                 self.moved.push(instance_id.clone());
                 None
             }
+            Op::Rewind { instance_id, .. } => {
+                self.rerun.push(instance_id.clone());
+                None
+            }
             Op::CreateInstance { record, started } => {
                 self.created.push(Seed {
                     record: record.clone(),
                     history: vec![started.clone()],
                 });
+                None
+            }
+            // A fork writes its instance's history and custom status in
+            // the batch that creates it: the seed is all of that.
+            Op::AppendHistory {
+                instance_id,
+                events,
+                ..
+            } => {
+                if let Some(seed) = self.seed_of(instance_id) {
+                    seed.history.extend(events.iter().cloned());
+                }
+                None
+            }
+            Op::SetCustomStatus {
+                instance_id,
+                status,
+                ..
+            } => {
+                if let Some(seed) = self.seed_of(instance_id) {
+                    seed.record.custom_status.clone_from(status);
+                }
+                None
+            }
+            // A seed has no inbox: an instance sent messages in the batch
+            // that creates it reads itself from the store instead.
+            Op::Send(message) => {
+                let id = &message.instance_id;
+                if self.seed_of(id).is_some() {
+                    self.created.retain(|seed| seed.record.id != *id);
+                    self.rerun.push(id.clone());
+                }
                 None
             }
             _ => None,
@@ -106,6 +143,13 @@ impl Plan {
         {
             self.wakes.push(wake);
         }
+    }
+
+    /// The seed of an instance this batch creates.
+    fn seed_of(&mut self, instance_id: &str) -> Option<&mut Seed> {
+        self.created
+            .iter_mut()
+            .find(|seed| seed.record.id == instance_id)
     }
 
     /// The reactions, now that the batch is committed: waiters first, then
@@ -122,6 +166,7 @@ impl Plan {
         }
         reactions.extend(self.finished.into_iter().map(Reaction::Finished));
         reactions.extend(self.moved.into_iter().map(Reaction::Reload));
+        reactions.extend(self.rerun.into_iter().map(|id| Reaction::Run(id, None)));
         reactions.extend(messages.into_iter().map(Reaction::Deliver));
         reactions.extend(
             self.created
