@@ -205,13 +205,7 @@ impl Ops<'_, '_> {
                 // Locked first: no episode of the old code commits between
                 // the count and the move.
                 let found = self.lock_instance(instance_id).await?;
-                let recorded = self
-                    .query_opt(
-                        "SELECT count(*) FROM history WHERE instance_id = $1 AND execution = $2",
-                        &[instance_id, &i64::from(*execution)],
-                    )
-                    .await?
-                    .map_or(0, |row| row.get::<_, i64>(0));
+                let recorded = self.history_len(instance_id, *execution).await?;
                 let checked = verdict::Move {
                     execution: *execution,
                     from,
@@ -219,7 +213,6 @@ impl Ops<'_, '_> {
                     events: *events,
                     at: *at,
                 };
-                let recorded = u64::try_from(recorded).unwrap_or_default();
                 let moved = verdict::move_instance(instance_id, checked, found, recorded)?;
                 self.append_history(instance_id, *execution, std::slice::from_ref(&moved))
                     .await?;
@@ -239,14 +232,7 @@ impl Ops<'_, '_> {
                 // Locked first, as for a move: the count is the history cut.
                 let found = self.lock_instance(instance_id).await?;
                 let execution_key = i64::from(*execution);
-                let recorded = self
-                    .query_opt(
-                        "SELECT count(*) FROM history WHERE instance_id = $1 AND execution = $2",
-                        &[instance_id, &execution_key],
-                    )
-                    .await?
-                    .map_or(0, |row| row.get::<_, i64>(0));
-                let recorded = u64::try_from(recorded).unwrap_or_default();
+                let recorded = self.history_len(instance_id, *execution).await?;
                 let cut_at = marker.seq;
                 verdict::rewind(instance_id, *execution, *events, cut_at, found, recorded)?;
                 let cut_key = i64::from(cut_at);

@@ -95,6 +95,19 @@ impl Ops<'_, '_> {
         row.map(|row| row::instance_state(&row)).transpose()
     }
 
+    /// How many events an execution's history holds (read after its
+    /// instance's row was locked, so no episode adds to it meanwhile).
+    pub(crate) async fn history_len(&mut self, id: &str, execution: u32) -> Result<u64, PgError> {
+        let count = self
+            .query_opt(
+                "SELECT count(*) FROM history WHERE instance_id = $1 AND execution = $2",
+                &[&id, &i64::from(execution)],
+            )
+            .await?
+            .map_or(0, |row| row.get::<_, i64>(0));
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
     /// A lease's row, locked until commit.
     pub(crate) async fn lock_lease(&mut self, name: &str) -> Result<Lease, PgError> {
         // The row exists before it is locked, so two first takers queue on

@@ -215,11 +215,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             events,
             at,
         } => {
-            let recorded: u64 = tx
-                .prepare_cached(
-                    "SELECT count(*) FROM history WHERE instance_id = ?1 AND execution = ?2",
-                )?
-                .query_row(params![instance_id, execution], |row| row.get(0))?;
+            let recorded = history_len(tx, instance_id, *execution)?;
             let checked = verdict::Move {
                 execution: *execution,
                 from,
@@ -240,11 +236,7 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             marker,
             at,
         } => {
-            let recorded: u64 = tx
-                .prepare_cached(
-                    "SELECT count(*) FROM history WHERE instance_id = ?1 AND execution = ?2",
-                )?
-                .query_row(params![instance_id, execution], |row| row.get(0))?;
+            let recorded = history_len(tx, instance_id, *execution)?;
             let found = instance_state(tx, instance_id)?;
             let cut_at = marker.seq;
             verdict::rewind(instance_id, *execution, *events, cut_at, found, recorded)?;
@@ -400,6 +392,13 @@ fn instance_state(tx: &Transaction<'_>, id: &str) -> Result<Option<InstanceState
         .prepare_cached("SELECT id, status, execution, digest FROM instances WHERE id = ?1")?
         .query_row([id], read_instance_state)
         .optional()?)
+}
+
+/// How many events an execution's history holds.
+fn history_len(tx: &Transaction<'_>, id: &str, execution: u32) -> Result<u64, SqliteError> {
+    Ok(tx
+        .prepare_cached("SELECT count(*) FROM history WHERE instance_id = ?1 AND execution = ?2")?
+        .query_row(params![id, execution], |row| row.get(0))?)
 }
 
 fn lease_row(tx: &Transaction<'_>, name: &str) -> Result<Option<Lease>, SqliteError> {

@@ -308,7 +308,7 @@ async fn fork_and_rewind_over_http_answer_with_their_statuses() {
         ("/api/instances/req-1/rewind", "{}", 409),
         ("/api/instances/nobody/rewind", "{}", 404),
         ("/api/instances/nobody/fork", "{}", 404),
-        ("/api/instances/req-1/fork", r#"{"at": 99}"#, 400),
+        ("/api/instances/req-1/fork", r#"{"at": 99}"#, 409),
         (
             "/api/instances/req-1/fork",
             r#"{"instance_id": "req-1"}"#,

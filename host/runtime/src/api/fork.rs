@@ -77,7 +77,7 @@ impl Runtime {
         };
         let at = options.at.unwrap_or(limit);
         if at > limit {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::Conflict(format!(
                 "instance {source} can be forked at events #0 to #{limit} of execution {}, \
                  not at #{at}",
                 record.execution
@@ -202,7 +202,7 @@ impl Runtime {
         let code = &self.shared.code;
         let exported = orchestration::names(&code.guests, &code.directory, &component).await?;
         if !exported.contains(&record.name) {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::Conflict(format!(
                 "component {digest} does not export orchestration {:?}",
                 record.name
             )));

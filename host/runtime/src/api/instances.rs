@@ -7,7 +7,7 @@ use crate::history::HistoryEvent;
 use crate::ids::random_id;
 use crate::names::{self, NameKind};
 use crate::sched::Reaction;
-use crate::store::{InstanceQuery, InstanceRecord, MessageKind, NewMessage, Op, Status};
+use crate::store::{InstanceQuery, InstanceRecord, Op, Status};
 
 /// Options for [`Runtime::start`].
 #[derive(Debug, Clone, Default)]
@@ -54,14 +54,7 @@ impl Runtime {
         names::check(NameKind::EventName, name)?;
         self.check_payload("event data", data)?;
         self.shared
-            .commit(vec![Op::Send(NewMessage {
-                instance_id: instance_id.to_owned(),
-                execution: None,
-                task: None,
-                kind: MessageKind::Event,
-                name: Some(name.to_owned()),
-                payload: data.to_owned(),
-            })])
+            .commit(vec![super::reissue::event(instance_id, name, data)])
             .await?;
         Ok(())
     }

@@ -93,7 +93,8 @@ fn fail(to: &ParentRef, kind: MessageKind, why: String) -> Op {
     Op::Send(NewMessage::task_result(to, kind, &outcome))
 }
 
-/// An external event for `instance_id`, as [`Runtime::raise_event`] sends it.
+/// An external event for `instance_id`: what [`Runtime::raise_event`] sends,
+/// and what a fork or a rewind raises again.
 pub(super) fn event(instance_id: &str, name: &str, data: &str) -> Op {
     Op::Send(NewMessage {
         instance_id: instance_id.to_owned(),
