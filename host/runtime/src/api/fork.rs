@@ -198,7 +198,12 @@ impl Runtime {
         record: &InstanceRecord,
         history: &[HistoryEvent],
     ) -> Result<(), Error> {
-        let component = self.registered_component(digest).await?;
+        // The code is named in the request, not its path: one that is not
+        // registered is a conflict with what the store holds.
+        let component = match self.registered_component(digest).await {
+            Err(Error::NotFound(why)) => return Err(Error::Conflict(why)),
+            other => other?,
+        };
         let code = &self.shared.code;
         let exported = orchestration::names(&code.guests, &code.directory, &component).await?;
         if !exported.contains(&record.name) {
