@@ -9,6 +9,8 @@
 //! - [`store`]: the [`store::Store`] contract every backend keeps, its
 //!   records and its writes ([`store::Op`]).
 //! - [`actor`]: actor ids and operations.
+//! - [`archive`]: a store's rows in a backend-neutral archive (backups,
+//!   moving to another database).
 //! - [`names`]: the rules for ids and names users and guests choose.
 //! - [`view`]: instances and events as JSON for people and programs.
 //! - [`waiting`]: what a blocked instance awaits, explained from the store.
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actor;
+pub mod archive;
 pub mod clock;
 pub mod history;
 pub mod names;

@@ -19,6 +19,7 @@
 //! - [`testing`]: a fresh database for each test.
 
 mod apply;
+mod archive;
 mod batch;
 mod feed;
 mod listen;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
@@ -556,6 +558,14 @@ impl Store for PostgresStore {
 
     fn changes_signal(&self) -> Option<Arc<Notify>> {
         Some(self.changed.clone())
+    }
+
+    async fn export(&self, out: mpsc::Sender<Piece>) -> Result<Counts, StoreError> {
+        Ok(archive::export(&self.connect, out).await?)
+    }
+
+    async fn import(&self, input: mpsc::Receiver<Piece>, now: u64) -> Result<Counts, StoreError> {
+        Ok(archive::import(&self.connect, input, now).await?)
     }
 
     async fn leases(&self) -> Result<Vec<Lease>, StoreError> {

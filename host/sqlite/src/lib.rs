@@ -2,6 +2,7 @@
 //! with group commit, and a few reader connections.
 
 mod apply;
+mod archive;
 mod feed;
 mod readers;
 mod row;
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use schema::Durability;
 
+use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
@@ -100,6 +102,18 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Writes a consistent snapshot of the whole database to a new file at
+    /// `to`, while this and other handles go on committing (`VACUUM INTO`
+    /// on a reader's snapshot). The copy is a database to open as it is;
+    /// its workers wait for the leases it records to run out. A conflict
+    /// if `to` exists.
+    pub async fn backup_into(&self, to: impl AsRef<Path>) -> Result<(), StoreError> {
+        let to = to.as_ref().to_path_buf();
+        self.read(move |conn| Ok(archive::backup(conn, &to)))
+            .await?
+            .map_err(StoreError::from)
     }
 
     async fn read<T: Send + 'static>(
@@ -471,6 +485,31 @@ impl Store for SqliteStore {
             Ok(Outstanding { activities, timers })
         })
         .await
+    }
+
+    async fn export(&self, out: tokio::sync::mpsc::Sender<Piece>) -> Result<Counts, StoreError> {
+        self.read(move |conn| Ok(archive::export(conn, &out)))
+            .await?
+            .map_err(StoreError::from)
+    }
+
+    async fn import(
+        &self,
+        input: tokio::sync::mpsc::Receiver<Piece>,
+        now: u64,
+    ) -> Result<Counts, StoreError> {
+        let path = self.path.clone();
+        let (reply, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("reprise-sqlite-import".into())
+            .spawn(move || {
+                let _ = reply.send(archive::import(&path, input, now));
+            })
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::from)
     }
 
     async fn leases(&self) -> Result<Vec<Lease>, StoreError> {

@@ -8,6 +8,8 @@
 //! without a database; the conformance suite of `reprise-store-tests`
 //! judges each backend by what it does.
 //!
+//! - [`archive`]: when a database may take an archive, and whether all of
+//!   it arrived.
 //! - [`verdict`]: what an op may do given what the backend read: refusals
 //!   and their messages, a duplicate id reported to the parent.
 //! - [`lease`]: taking, renewing and checking leases and fencing tokens.
@@ -18,6 +20,7 @@
 //! - [`group`]: how a writer cuts its queue of batches into transactions.
 //! - [`query`]: the SQL of an instance listing, for either placeholder style.
 
+pub mod archive;
 pub mod cleanup;
 pub mod feed;
 pub mod group;

@@ -67,6 +67,9 @@ macro_rules! conformance {
             the_next_execution_runs_the_code_continue_as_new_names,
             a_rewind_cuts_only_the_failed_history_that_was_read,
             an_instance_takes_its_history_and_events_in_the_batch_that_creates_it,
+            an_archive_restores_every_row_into_an_empty_database,
+            an_export_is_one_snapshot_while_others_commit,
+            an_import_changes_nothing_unless_it_all_arrives_into_an_empty_database,
         );
     };
 }

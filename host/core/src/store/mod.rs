@@ -25,6 +25,7 @@ pub use records::*;
 
 use std::sync::Arc;
 
+use crate::archive;
 use crate::history::HistoryEvent;
 
 /// What can go wrong in the store, grouped by what the caller must do.
@@ -49,6 +50,10 @@ pub enum StoreError {
     /// The writer is gone (the store is shutting down).
     #[error("the store is closed")]
     Closed,
+    /// A restore's input ended before its end, or did not hold what its
+    /// end said ([`Store::import`]). Nothing was written.
+    #[error("{0}")]
+    Incomplete(String),
     /// A stored row cannot be decoded. Nothing was guessed in its place.
     #[error("corrupt row in table {table} (key {key}): {why}")]
     Corrupt {
@@ -139,6 +144,29 @@ pub trait Store: Send + Sync + 'static {
     async fn outstanding(&self, id: &str, execution: u32) -> Result<Outstanding, StoreError>;
     /// Every lease taken on this database, held or not, by name.
     async fn leases(&self) -> Result<Vec<Lease>, StoreError>;
+    /// Sends every row of the archived tables ([`archive::TABLES`], in
+    /// that order) to `out`, read from one consistent snapshot while other
+    /// handles go on committing: pieces of rows of one table, never
+    /// [`archive::Piece::End`]. Returns how many rows it sent. A receiver
+    /// that goes away ends the export with [`StoreError::Closed`].
+    async fn export(
+        &self,
+        out: tokio::sync::mpsc::Sender<archive::Piece>,
+    ) -> Result<archive::Counts, StoreError>;
+    /// Restores an archive into this store, in one transaction: the rows
+    /// that arrive on `input` are committed once [`archive::Piece::End`]
+    /// arrives with the counts of the rows received, and rows numbered by
+    /// the store are numbered after them from then on. Refused with a
+    /// conflict, before anything is read, when the store holds any
+    /// archived row or somebody holds a lease on it at `now` (ms since the
+    /// Unix epoch): a worker there would not see the work arrive. If the input ends before `End`, or the counts
+    /// differ ([`StoreError::Incomplete`]), or a row is refused, nothing is
+    /// written.
+    async fn import(
+        &self,
+        input: tokio::sync::mpsc::Receiver<archive::Piece>,
+        now: u64,
+    ) -> Result<archive::Counts, StoreError>;
     /// A signal woken when other handles may have committed changes, for
     /// a backend that can be told (PostgreSQL's LISTEN/NOTIFY): a feed
     /// reader then reads at once instead of at its next poll. A signal is

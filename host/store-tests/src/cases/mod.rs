@@ -3,6 +3,7 @@
 //! database.
 
 mod actors;
+mod archive;
 mod commit;
 mod components;
 mod feed;
@@ -14,6 +15,7 @@ mod versions;
 mod waits;
 
 pub use actors::*;
+pub use archive::*;
 pub use commit::*;
 pub use components::*;
 pub use feed::*;
