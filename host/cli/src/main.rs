@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    GlobalArgs, actor, history, list, raise_event, register, repair, replay, serve, start, status,
-    steer, upgrade, wait, worker,
+    GlobalArgs, actor, archive, history, list, raise_event, register, repair, replay, serve, start,
+    status, steer, upgrade, wait, worker,
 };
 
 /// The engine allocates and frees many small buffers across threads (host
@@ -58,6 +58,9 @@ enum Command {
     Upgrade(upgrade::Args),
     Fork(repair::ForkArgs),
     Rewind(repair::RewindArgs),
+    Backup(archive::BackupArgs),
+    Export(archive::ExportArgs),
+    Import(archive::ImportArgs),
 }
 
 impl Command {
@@ -82,6 +85,9 @@ impl Command {
             Command::Upgrade(args) => args.execute(global).await,
             Command::Fork(args) => args.execute(global).await,
             Command::Rewind(args) => args.execute(global).await,
+            Command::Backup(args) => args.execute(global).await,
+            Command::Export(args) => args.execute(global).await,
+            Command::Import(args) => args.execute(global).await,
         }
     }
 }

@@ -32,7 +32,7 @@ mod roles;
 mod sched;
 mod wasm;
 
-pub use reprise_core::{clock, history, names, repair, replay, store, view, waiting};
+pub use reprise_core::{archive, clock, history, names, repair, replay, store, view, waiting};
 
 pub use api::{
     Compatibility, ComponentInfo, Fork, ForkOptions, KeptInstance, PlanTotals, PlannedInstance,

@@ -6,6 +6,7 @@
 //! requests that the worker picks up.
 
 pub(crate) mod actor;
+pub(crate) mod archive;
 pub(crate) mod bench;
 pub(crate) mod history;
 mod lease;

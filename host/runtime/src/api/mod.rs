@@ -9,11 +9,13 @@
 //! (registering and checking code), `upgrades` (moving live instances to
 //! new code), `fork` and `rewind` (repairs, with `reissue` for the tasks
 //! they issue again), `instances` (starting and steering), `actors`,
-//! `waiting` (results and what blocks them), `worker`.
+//! `waiting` (results and what blocks them), `worker`, `archive` (export
+//! and import).
 
 use std::sync::Arc;
 
 mod actors;
+mod archive;
 mod builder;
 mod components;
 mod fork;

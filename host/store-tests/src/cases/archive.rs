@@ -330,7 +330,10 @@ pub async fn an_import_changes_nothing_unless_it_all_arrives_into_an_empty_datab
         matches!(&refused, Err(StoreError::Conflict(why)) if why.contains("w-1")),
         "{refused:?}"
     );
-    assert_eq!(export_all(&*leased).await, vec![Piece::End(Counts::default())]);
+    assert_eq!(
+        export_all(&*leased).await,
+        vec![Piece::End(Counts::default())]
+    );
 
     let target_db = B::create().await;
     let target = target_db.connect().await;
