@@ -3,6 +3,7 @@
 
 mod eventually;
 pub mod http;
+mod polyglot_bank;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use eventually::{Look, eventually};
+pub use polyglot_bank::PolyglotBank;
 use reprise::history::Event;
 use reprise::store::{InstanceRecord, MessageKind};
 use reprise::waiting::AwaitedKind;

@@ -2,6 +2,7 @@
 //! host with a real SQLite file.
 
 mod actors;
+mod archive;
 mod awaiting;
 mod bad_input;
 mod bank;
