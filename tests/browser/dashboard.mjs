@@ -3,9 +3,8 @@
 //   node tests/browser/dashboard.mjs <base-url> <artifacts-dir>
 //
 // Precondition: a fresh `reprise serve` at <base-url> with the approval and
-// hello_sequence example components uploaded. Needs `playwright-core` (pinned
-// in package.json; scripts/toolchains installs it) and Debian's Chromium at
-// /usr/bin/chromium (or $CHROMIUM): playwright-core downloads no browser.
+// hello_sequence example components uploaded (what a harness needs besides:
+// harness.mjs).
 //
 // It starts the approval example from the start form, watches the instance
 // wait for the manager, raises the approval from the page, sees the instance
@@ -13,84 +12,10 @@
 // payloads through ids, inputs and event data and checks none of them runs.
 // Screenshots go to <artifacts-dir>. The first failed check prints
 // "FAIL: <reason>" and exits 1; success prints a short summary and exits 0.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { runHarness } from './harness.mjs';
 
-const [base, artifacts] = process.argv.slice(2).map((a, i) => (i === 0 ? a.replace(/\/+$/, '') : a));
-if (!base || !artifacts) {
-  console.error('usage: node tests/browser/dashboard.mjs <base-url> <artifacts-dir>');
-  process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-// The machine is shared with compiles: generous waits, but each one is a wait
-// for a condition, never a fixed sleep.
-const TIMEOUT = 20_000;
-const t0 = Date.now();
-const passed = [];
-
-class CheckFailed extends Error {}
-// Runs one check; its failure becomes the one-line reason for exiting.
-async function check(what, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    const why = e instanceof CheckFailed ? e.message : String(e.message || e).split('\n')[0];
-    throw new CheckFailed(`${what}: ${why}`);
-  }
-  passed.push(what);
-}
-function assert(cond, msg) { if (!cond) throw new CheckFailed(msg); }
-
-// The API from node, for the setup the dashboard is not being tested on.
-async function api(method, path, body) {
-  const res = await fetch(base + path, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, data: text ? JSON.parse(text) : null };
-}
-const instPath = (id) => '/api/instances/' + encodeURIComponent(id);
-
-// Debian's Chromium, headless: no sandbox (it runs as root in a container),
-// and nothing that reaches out to the network on its own.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-page.setDefaultTimeout(TIMEOUT);
-
-// Anything that would show an injected script ran, or that the page broke:
-// a dialog (alert/confirm/prompt), an uncaught exception, a CSP refusal (an
-// inline handler or script that reached the HTML parser).
-const incidents = [];
-page.on('dialog', (d) => { incidents.push(`dialog ${d.type()}: ${d.message()}`); d.dismiss().catch(() => {}); });
-page.on('pageerror', (e) => incidents.push(`page error: ${e.message}`));
-page.on('console', (m) => {
-  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) incidents.push(`console: ${m.text()}`);
-});
-const noIncidents = () => assert(incidents.length === 0, incidents[0]);
-
-const shot = (name) => page.screenshot({ path: join(artifacts, name), fullPage: true });
-// A confirmation toast: it must show, then it is dismissed as a person would,
-// so that it does not cover the timeline in the screenshot.
-async function toast(text) {
-  const t = page.locator('#toasts .msg', { hasText: text });
-  await t.waitFor();
-  await t.getByRole('button', { name: 'Dismiss' }).click();
-  await t.waitFor({ state: 'detached' });
-}
-const goto = async (hash) => { await page.goto(`${base}/${hash}`); };
-const heading = (root, text) => root.filter({ has: page.locator('h2', { hasText: text }) });
-
-let approvalId = null;
-try {
+await runHarness('dashboard', '', async ({ page, check, assert, api, instPath, shot, toast, goto, heading, noIncidents }) => {
+  let approvalId = null;
   // ------------------------------------------------ a. start from the form
   await check('start the approval example from the start form', async () => {
     await goto('#/start');
@@ -261,14 +186,4 @@ try {
         .map((bar) => `${row.querySelector('.ev-type').textContent} ${row.querySelector('.ev-seq').textContent} (${bar.className})`)));
     assert(unseen.length === 0, `transparent span bar: ${unseen.join(', ')}`);
   });
-} catch (e) {
-  const reason = e instanceof CheckFailed ? e.message : `unexpected: ${String(e.message || e).split('\n')[0]}`;
-  await page.screenshot({ path: join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
-  console.log(`FAIL: ${reason}`);
-  await browser.close();
-  process.exit(1);
-}
-
-await browser.close();
-console.log(`dashboard: ${passed.length} checks passed in ${((Date.now() - t0) / 1000).toFixed(1)} s (screenshots in ${artifacts})`);
-for (const p of passed) console.log(`  ok  ${p}`);
+});

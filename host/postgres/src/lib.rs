@@ -39,7 +39,7 @@ use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
-    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
+    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::handle_origin;
@@ -496,15 +496,24 @@ impl Store for PostgresStore {
         let tx = snapshot(&mut client).await?;
         let rows = tx
             .query(
-                "SELECT status, count(*) FROM instances GROUP BY status",
+                "SELECT digest, status, count(*) FROM instances
+                 GROUP BY digest, status ORDER BY digest",
                 &[],
             )
             .await
             .map_err(PgError::from)?;
         let mut by_status = std::collections::HashMap::new();
+        let mut versions = Vec::new();
         for r in &rows {
             let f = Fields::new(r, "instances");
-            by_status.insert(f.parse("status", Status::parse)?, f.uint("count")?);
+            let (status, instances) = (f.parse("status", Status::parse)?, f.uint("count")?);
+            *by_status.entry(status).or_insert(0) += instances;
+            let digest = f.get("digest")?;
+            versions.push(VersionCount {
+                digest,
+                status,
+                instances,
+            });
         }
         let row = tx
             .query_one(
@@ -521,6 +530,7 @@ impl Store for PostgresStore {
                 .into_iter()
                 .map(|status| (status, by_status.get(&status).copied().unwrap_or(0)))
                 .collect(),
+            versions,
             activities: count(0),
             timers: count(1),
             inbox: count(2),

@@ -35,9 +35,9 @@ mod wasm;
 pub use reprise_core::{archive, clock, history, names, repair, replay, store, view, waiting};
 
 pub use api::{
-    Compatibility, ComponentInfo, Fork, ForkOptions, KeptInstance, PlanTotals, PlannedInstance,
-    RewindOptions, Rewound, Runtime, RuntimeBuilder, StartOptions, UpgradePlan, UpgradeReport,
-    WorkerHandle,
+    Compatibility, ComponentInfo, Fork, ForkOptions, KeptInstance, Names, PlanTotals,
+    PlannedInstance, RegisteredComponent, RewindOptions, Rewound, Runtime, RuntimeBuilder,
+    StartOptions, StatusTally, UpgradePlan, UpgradeReport, WorkerHandle,
 };
 pub use error::Error;
 pub use names::NameError;

@@ -16,6 +16,9 @@ export const apiPath = {
   actor: (kind, key) => '/api/actors/' + enc(kind) + '/' + enc(key),
   signal: (kind, key, op) => apiPath.actor(kind, key) + '/signal/' + enc(op),
   call: (kind, key, op) => apiPath.actor(kind, key) + '/call/' + enc(op),
+  components: '/api/components',
+  upgradePlan: (digest) => '/api/components/' + enc(digest) + '/upgrade-plan',
+  upgrade: (digest) => '/api/components/' + enc(digest) + '/upgrade',
 };
 
 export const isAbort = (e) => e && e.name === 'AbortError';
@@ -33,6 +36,18 @@ export class ApiError extends Error {
 // api('GET', path, {query, body, signal}) -> {status, data}. Throws ApiError
 // carrying the server's {"error":{...}} fields.
 export async function api(method, path, opts = {}) {
+  const json = opts.body !== undefined ? { type: 'application/json', bytes: JSON.stringify(opts.body) } : undefined;
+  return request(method, path, opts, json);
+}
+
+// POSTs raw bytes (a component) to `path`; `opts` as for api(), its other
+// keys than `signal` going into the query.
+export async function upload(path, bytes, opts = {}) {
+  const { signal, ...query } = opts;
+  return request('POST', path, { signal, query }, { type: 'application/wasm', bytes });
+}
+
+async function request(method, path, opts, body) {
   let url = path;
   if (opts.query) {
     const qs = new URLSearchParams();
@@ -44,9 +59,9 @@ export async function api(method, path, opts = {}) {
   const t = token.get();
   if (t) headers.Authorization = 'Bearer ' + t;
   const init = { method, headers, signal: opts.signal, cache: 'no-store' };
-  if (opts.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(opts.body);
+  if (body !== undefined) {
+    headers['Content-Type'] = body.type;
+    init.body = body.bytes;
   }
   let res;
   try {
@@ -68,8 +83,10 @@ export async function api(method, path, opts = {}) {
   return { status: res.status, data, headers: res.headers };
 }
 
-// The component list changes rarely: ask once per page load.
+// The component list changes rarely: ask once per page load, or again
+// after a registration.
 let componentsPromise = null;
+export function forgetComponents() { componentsPromise = null; }
 export function components() {
   if (!componentsPromise) {
     componentsPromise = api('GET', '/api/components')

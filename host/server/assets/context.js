@@ -10,21 +10,25 @@ export function newContext() {
     signal: ctrl.signal,
     cleanups: [],
     dispose() { ctx.alive = false; ctrl.abort(); ctx.cleanups.forEach((f) => f()); },
-    // Run fn every ms while the tab is visible, never two at once.
+    // Run fn every ms while the tab is visible, never two at once, until
+    // the page is left or the function returned is called.
     every(ms, fn) {
       let timer = null;
       let running = false;
+      let stopped = false;
       const run = async () => {
-        if (!ctx.alive || running || document.hidden) return;
+        if (!ctx.alive || stopped || running || document.hidden) return;
         running = true;
         try { await fn(); } catch (e) { if (ctx.alive) reportError(e); }
         running = false;
       };
-      const loop = () => { timer = setTimeout(async () => { await run(); if (ctx.alive) loop(); }, ms); };
+      const loop = () => { timer = setTimeout(async () => { await run(); if (ctx.alive && !stopped) loop(); }, ms); };
       const onVis = () => { if (!document.hidden) run(); };
+      const stop = () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVis); };
       document.addEventListener('visibilitychange', onVis);
-      ctx.cleanups.push(() => { clearTimeout(timer); document.removeEventListener('visibilitychange', onVis); });
+      ctx.cleanups.push(stop);
       loop();
+      return stop;
     },
     sleep(ms) {
       return new Promise((resolve) => {

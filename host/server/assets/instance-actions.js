@@ -1,8 +1,10 @@
 // Steering an instance from its page: suspend, resume, terminate, purge,
-// and raising an event.
+// raising an event, and the repairs: rewinding a failed instance, forking
+// one from an event of its timeline.
 import { api, apiPath } from './api.js';
 import { h } from './dom.js';
 import { isFinished } from './format.js';
+import { href, navigate } from './router.js';
 import { reportError, showMessage } from './messages.js';
 import { jsonField } from './widgets.js';
 
@@ -31,7 +33,16 @@ export function instanceActions(ctx, id, on) {
     if (!window.confirm(`Purge instance ${id}? Its history is deleted for good.`)) return;
     run(purgeBtn, async () => { await api('DELETE', apiPath.instance(id), { signal: ctx.signal }); on.purged(); });
   } }, 'Purge');
-  const buttons = h('div', { class: 'head-actions' }, suspendBtn, resumeBtn, terminateBtn, purgeBtn);
+  const rewindBtn = h('button', { type: 'button', class: 'btn', title: 'Take it back to before its failure and run the failed task again', onclick: () => {
+    if (!window.confirm(`Rewind instance ${id} to before its failure? The failed task runs again; what is cut stays in its history.`)) return;
+    run(rewindBtn, async () => {
+      const r = await post('rewind', {});
+      const task = r.data.rewound.failed_task;
+      showMessage('info', task != null ? `Rewound: task #${task} runs again.` : 'Rewound: it runs again from before its failure.');
+      on.instance(r.data.instance);
+    });
+  } }, 'Rewind');
+  const buttons = h('div', { class: 'head-actions' }, rewindBtn, suspendBtn, resumeBtn, terminateBtn, purgeBtn);
 
   const reasonIn = h('input', { type: 'text', placeholder: 'Reason (optional)', maxlength: 2000 });
   const doTerminate = h('button', { type: 'submit', class: 'btn danger' }, 'Terminate');
@@ -78,7 +89,14 @@ export function instanceActions(ctx, id, on) {
       terminateBtn.hidden = !active;
       if (!active) terminateForm.hidden = true;
       purgeBtn.hidden = !isFinished(s);
+      rewindBtn.hidden = s !== 'failed';
       raiseCard.hidden = !active;
+    },
+    // A new instance that goes on from after event #seq; its page opens.
+    async fork(seq) {
+      const r = await post('fork', { at: seq });
+      const fork = r.data.fork;
+      navigate(href.instance(fork.instance_id), `Forked ${id} after #${seq} as ${fork.instance_id}.`);
     },
     prefillEvent(name) {
       if (!inst) return;

@@ -15,6 +15,7 @@ export const href = {
   actor: (kind, key) => '#/actors/' + enc(kind) + '/' + enc(key),
   actorRef: (ref) => { const a = splitActor(ref); return href.actor(a.kind, a.key); },
   start: (orch) => '#/start' + (orch ? '?orchestration=' + enc(orch) : ''),
+  components: () => '#/components',
 };
 
 let pageFor = null; // (segs, query) -> the page function; set by startRouter

@@ -34,7 +34,8 @@ function taskLabel(ev) {
   }
 }
 
-export function renderTimeline(box, events, inst) {
+// `fork(seq)`, when given, is offered on every event: "fork from here".
+export function renderTimeline(box, events, inst, fork) {
   const fin = isFinished(inst.status);
   const t0 = events.length && typeof events[0].at === 'number' ? events[0].at : inst.created_at;
   const lastAt = events.length ? events[events.length - 1].at : t0;
@@ -180,11 +181,14 @@ export function renderTimeline(box, events, inst) {
       bars.push({ el: tick, start: ev.at, end: ev.at });
       barEl.appendChild(tick);
     }
+    const forkBtn = fork ? h('button', { type: 'button', class: 'btn small ghost fork', 'data-seq': ev.seq,
+      title: `Fork from here: a new instance with the events up to #${ev.seq}, going on from there` }, 'Fork') : null;
+    if (forkBtn) forkBtn.addEventListener('click', () => { forkBtn.disabled = true; fork(ev.seq).finally(() => { forkBtn.disabled = false; }); });
     return h('li', { class: ['ev', `f-${family}`, failed && 'failed'] },
       h('span', { class: 'ev-time', title: dateTime(ev.at) }, typeof ev.at === 'number' ? offset(ev.at - t0) : ''),
       h('span', { class: 'ev-seq' }, `#${ev.seq}`),
       h('span', { class: 'ev-type' }, label),
-      h('div', { class: 'ev-body' }, body),
+      h('div', { class: 'ev-body' }, forkBtn, body),
       barEl);
   };
 

@@ -56,6 +56,7 @@ const ASSETS: &[Asset] = &[
     module!("pages/actors.js"),
     module!("pages/actor.js"),
     module!("pages/start.js"),
+    module!("pages/components.js"),
 ];
 
 /// The dashboard's only Content-Security-Policy (the page carries none of

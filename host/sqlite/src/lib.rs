@@ -23,7 +23,7 @@ use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
     Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
     Outstanding, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
-    TimerRecord,
+    TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
@@ -440,12 +440,22 @@ impl Store for SqliteStore {
             // One snapshot; each count reads an index or a table's rows once.
             let tx = conn.unchecked_transaction()?;
             let mut by_status = std::collections::HashMap::new();
-            let mut stmt =
-                tx.prepare_cached("SELECT status, count(*) FROM instances GROUP BY status")?;
+            let mut versions = Vec::new();
+            let mut stmt = tx.prepare_cached(
+                "SELECT digest, status, count(*) FROM instances
+                 GROUP BY digest, status ORDER BY digest",
+            )?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                let f = Fields::new(row, "instances", &["status"]);
-                by_status.insert(f.parse(0, Status::parse)?, f.get::<u64>(1)?);
+                let f = Fields::new(row, "instances", &["digest", "status"]);
+                let (status, instances) = (f.parse(1, Status::parse)?, f.get::<u64>(2)?);
+                *by_status.entry(status).or_insert(0) += instances;
+                let digest = f.get(0)?;
+                versions.push(VersionCount {
+                    digest,
+                    status,
+                    instances,
+                });
             }
             let count = |table: &str| -> rusqlite::Result<u64> {
                 tx.prepare_cached(&format!("SELECT count(*) FROM {table}"))?
@@ -456,6 +466,7 @@ impl Store for SqliteStore {
                     .into_iter()
                     .map(|status| (status, by_status.get(&status).copied().unwrap_or(0)))
                     .collect(),
+                versions,
                 activities: count("activity_tasks")?,
                 timers: count("timers")?,
                 inbox: count("inbox")?,

@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use reprise_tests::guest_path;
 use reprise_tests::http::{Http, ServerProcess};
+use reprise_tests::{guest_path, js_guest_path, python_guest_path};
 
 fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -86,6 +86,44 @@ fn the_dashboard_runs_the_approval_in_a_browser_and_shows_scripts_as_text() {
         "2-instance-completed.png",
         "3-instances.png",
         "4-script-injection.png",
+    ] {
+        let size = std::fs::metadata(artifacts.join(shot)).map_or(0, |m| m.len());
+        assert!(size > 10_000, "screenshot {shot} missing or empty");
+    }
+}
+
+/// Live work through change from the dashboard: the Components page shows
+/// the instances on each version, registers v2, shows an incompatible
+/// plan with nothing to move and applies a compatible one; a moved
+/// approval is forked from its timeline and the fork's page names its
+/// source; an order that failed for want of its pricing component is
+/// rewound from its page once it is deployed, and completes. Screenshots
+/// are kept in target/test-artifacts/change.
+#[test]
+fn the_dashboard_moves_live_work_to_new_code_forks_it_and_rewinds_it_in_a_browser() {
+    let (_dir, server) = server_with(&["approval", "orders"]);
+    let artifacts = repository().join("target/test-artifacts/change");
+    let mut command = Command::new("node");
+    command
+        .arg("tests/browser/change.mjs")
+        .arg(format!("http://{}", server.addr))
+        .arg(&artifacts)
+        .arg(guest_path("upgrades_v2"))
+        .arg(guest_path("upgrades_v3"))
+        .arg(js_guest_path("js_pricing"))
+        .arg(python_guest_path("py_shipping"));
+    run(
+        command,
+        "the browser harness",
+        "run scripts/toolchains (it installs playwright-core and Chromium)",
+    );
+    for shot in [
+        "1-components.png",
+        "2-plan-diverges.png",
+        "3-upgrade-applied.png",
+        "4-fork.png",
+        "5-failed.png",
+        "6-rewound.png",
     ] {
         let size = std::fs::metadata(artifacts.join(shot)).map_or(0, |m| m.len());
         assert!(size > 10_000, "screenshot {shot} missing or empty");

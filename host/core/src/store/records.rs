@@ -22,6 +22,17 @@ pub enum Status {
     Terminated,
 }
 
+/// How many instances of one status run one component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionCount {
+    /// The component's digest.
+    pub digest: String,
+    /// Their status.
+    pub status: Status,
+    /// How many.
+    pub instances: u64,
+}
+
 impl Status {
     /// The name stored in the database and shown to users.
     pub fn as_str(self) -> &'static str {
@@ -305,6 +316,10 @@ pub struct ActivityTask {
 pub struct StoreCounts {
     /// Instances by status, every status listed (zeros included).
     pub instances: Vec<(Status, u64)>,
+    /// Instances by the component their current execution runs, then by
+    /// status: one entry for each digest and status that has any, in the
+    /// order of the digests.
+    pub versions: Vec<VersionCount>,
     /// Activity tasks queued, running or waiting for a retry.
     pub activities: u64,
     /// Timers not yet fired.
@@ -372,7 +387,7 @@ pub struct TimerRecord {
 }
 
 /// Which world's export a registered name belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// An orchestration.

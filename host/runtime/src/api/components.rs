@@ -1,5 +1,5 @@
 //! Code: registering components (validated and compiled before anything
-//! is stored), listing them, and checking them against recorded history.
+//! is stored) and checking them against recorded history.
 
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -109,40 +109,6 @@ impl Runtime {
         code.registry.insert_compiled(loaded);
         code.registry.refresh().await?;
         Ok(info)
-    }
-
-    /// The registered components, oldest first, with the names each is
-    /// registered for (a name registered again to a newer component is
-    /// listed with both; the newest takes new instances).
-    pub async fn components(&self) -> Result<Vec<ComponentInfo>, Error> {
-        let mut components: Vec<ComponentInfo> = Vec::new();
-        for registration in self.shared.store.registrations().await? {
-            let index = match components
-                .iter()
-                .position(|c| c.digest == registration.digest)
-            {
-                Some(index) => index,
-                None => {
-                    components.push(ComponentInfo {
-                        digest: registration.digest.clone(),
-                        orchestrations: Vec::new(),
-                        activities: Vec::new(),
-                        actors: Vec::new(),
-                    });
-                    components.len() - 1
-                }
-            };
-            let component = &mut components[index];
-            let names = match registration.role {
-                Role::Orchestration => &mut component.orchestrations,
-                Role::Activity => &mut component.activities,
-                Role::Actor => &mut component.actors,
-            };
-            if !names.contains(&registration.name) {
-                names.push(registration.name);
-            }
-        }
-        Ok(components)
     }
 
     /// Replays an instance's history against its component, or against

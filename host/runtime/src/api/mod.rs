@@ -6,7 +6,8 @@
 //! makes this process execute orchestrations, activities, timers and actors.
 //!
 //! One file per concern: `builder` (configuration), `components`
-//! (registering and checking code), `upgrades` (moving live instances to
+//! (registering and checking code), `catalog` (what is registered and how
+//! many instances run each component), `upgrades` (moving live instances to
 //! new code), `fork` and `rewind` (repairs, with `reissue` for the tasks
 //! they issue again), `instances` (starting and steering), `actors`,
 //! `waiting` (results and what blocks them), `worker`, `archive` (export
@@ -17,6 +18,7 @@ use std::sync::Arc;
 mod actors;
 mod archive;
 mod builder;
+mod catalog;
 mod components;
 mod fork;
 mod instances;
@@ -27,6 +29,7 @@ mod waiting;
 mod worker;
 
 pub use builder::RuntimeBuilder;
+pub use catalog::{Names, RegisteredComponent, StatusTally};
 pub use components::ComponentInfo;
 pub use fork::{Fork, ForkOptions};
 pub use instances::StartOptions;

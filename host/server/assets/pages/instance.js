@@ -18,14 +18,14 @@ export function instancePage(ctx, main, id) {
   const dataBox = h('div', { class: 'data-grid' });
   const timelineBox = h('section', { class: 'card timeline' }, h('h2', {}, 'Timeline'), h('p', { class: 'muted' }, 'Loading…'));
   const actions = instanceActions(ctx, id, {
-    instance: (inst) => { setInstance(inst); loadHistory(); },
+    instance: (inst) => { setInstance(inst); loadHistory(); follow(); },
     purged: () => navigate(href.instances(), `Instance ${id} purged.`),
   });
 
   main.append(h('p', { class: 'crumbs' }, h('a', { href: href.instances() }, '← Instances')),
     head, waitingBox, failureBox, dataBox, timelineBox, actions.raiseCard);
 
-  const st = { inst: null, instKey: '', events: null, histKey: '', waitKey: '', timeline: null };
+  const st = { inst: null, instKey: '', events: null, histKey: '', waitKey: '', timeline: null, forked: null, following: false };
 
   function setInstance(inst) {
     const key = compact(inst);
@@ -33,7 +33,7 @@ export function instancePage(ctx, main, id) {
     st.inst = inst;
     st.instKey = key;
     setTitle(`${inst.name || 'Instance'} ${inst.id}`);
-    renderHead(head, inst, actions);
+    renderHead(head, inst, actions, st.forked);
     renderData(dataBox, failureBox, inst);
     actions.update(inst);
     if (isFinished(inst.status)) waitingBox.hidden = true;
@@ -53,7 +53,12 @@ export function instancePage(ctx, main, id) {
     const key = `${st.events.length}|${st.inst.status}`;
     if (key === st.histKey) return;
     st.histKey = key;
-    st.timeline = renderTimeline(timelineBox, st.events, st.inst);
+    st.timeline = renderTimeline(timelineBox, st.events, st.inst, (seq) => actions.fork(seq).catch((e) => { if (ctx.alive) reportError(e); }));
+    const forked = st.events.find((ev) => ev.type === 'forked') || null;
+    if (compact(forked) !== compact(st.forked)) {
+      st.forked = forked;
+      renderHead(head, st.inst, actions, forked);
+    }
   }
 
   async function loadWaiting() {
@@ -121,12 +126,21 @@ export function instancePage(ctx, main, id) {
     setInstance(r.data);
     if (isFinished(r.data.status)) { await loadHistory(); return; }
     await Promise.all([loadHistory(), ctx.guard(loadWaiting())]);
-    ctx.every(2000, tick);
-    longPoll();
+    follow();
   })();
+
+  // Keeps the page live while the instance runs: from the start, and again
+  // when a rewind sets a finished instance going.
+  function follow() {
+    if (st.following || !st.inst || isFinished(st.inst.status)) return;
+    st.following = true;
+    const stop = ctx.every(2000, tick);
+    longPoll().finally(() => { st.following = false; stop(); });
+  }
 }
 
-function renderHead(head, inst, actions) {
+// `forked`: the history's `forked` event, when the instance is a fork.
+function renderHead(head, inst, actions, forked) {
   const meta = (label, ...value) => h('div', { class: 'meta-item' }, h('dt', {}, label), h('dd', {}, value));
   const fin = isFinished(inst.status);
   const items = [
@@ -142,6 +156,10 @@ function renderHead(head, inst, actions) {
   if (inst.parent && inst.parent.instance_id != null) {
     items.push(meta('Parent', h('a', { class: 'mono', href: href.instance(inst.parent.instance_id) }, String(inst.parent.instance_id)),
       inst.parent.task != null ? h('span', { class: 'rel' }, ` task #${inst.parent.task}`) : null));
+  }
+  if (forked) {
+    items.push(meta('Forked from', h('a', { class: 'mono lineage', href: href.instance(forked.instance_id) }, String(forked.instance_id)),
+      h('span', { class: 'rel' }, ` after #${forked.event}${forked.execution ? ` of execution ${forked.execution}` : ''}`)));
   }
   head.replaceChildren(
     h('div', { class: 'head-row' },

@@ -333,8 +333,8 @@ pub async fn instances_are_listed_by_filter_and_paged_by_cursor<B: Backend>() {
 }
 
 /// The counts monitoring reads follow what is stored: instances by status
-/// (every status listed), queued activities, timers, inbox messages and
-/// actor operations.
+/// (every status listed) and by the component they run, queued
+/// activities, timers, inbox messages and actor operations.
 pub async fn counts_follow_what_the_store_holds<B: Backend>() {
     let db = B::create().await;
     let store = db.connect().await;
@@ -343,7 +343,9 @@ pub async fn counts_follow_what_the_store_holds<B: Backend>() {
         empty.instances,
         Status::ALL.map(|status| (status, 0)).to_vec()
     );
+    assert_eq!(empty.versions, []);
     assert_eq!((empty.activities, empty.timers, empty.inbox), (0, 0, 0));
+    let on_v2 = Op::create_instance("d".into(), "o", "v2".into(), "null", None, 1);
     let account = crate::fixtures::actor("account", "a");
     ok(
         &*store,
@@ -351,6 +353,7 @@ pub async fn counts_follow_what_the_store_holds<B: Backend>() {
             create("a"),
             create("b"),
             create("c"),
+            on_v2,
             set_status("b", Status::Completed),
             set_status("c", Status::Suspended),
             Op::ScheduleActivity(activity("a", 1)),
@@ -373,10 +376,28 @@ pub async fn counts_follow_what_the_store_holds<B: Backend>() {
             .find(|(s, _)| *s == status)
             .map(|(_, n)| *n)
     };
-    assert_eq!(of(Status::Running), Some(1));
+    assert_eq!(of(Status::Running), Some(2));
     assert_eq!(of(Status::Completed), Some(1));
     assert_eq!(of(Status::Suspended), Some(1));
     assert_eq!(of(Status::Failed), Some(0));
+    let mut versions: Vec<(&str, Status, u64)> = counts
+        .versions
+        .iter()
+        .map(|v| (v.digest.as_str(), v.status, v.instances))
+        .collect();
+    // By digest; within one, in no particular order.
+    versions.sort_by_key(|&(digest, status, _)| (digest, status as u8));
+    assert_eq!(
+        versions,
+        [
+            ("digest", Status::Running, 1),
+            ("digest", Status::Suspended, 1),
+            ("digest", Status::Completed, 1),
+            ("v2", Status::Running, 1),
+        ]
+    );
+    let digests: Vec<&str> = counts.versions.iter().map(|v| v.digest.as_str()).collect();
+    assert!(digests.is_sorted(), "{digests:?}");
     assert_eq!((counts.activities, counts.timers, counts.inbox), (1, 2, 1));
     assert_eq!((counts.actor_mailbox, counts.atomic_requests), (1, 0));
 }
