@@ -92,8 +92,8 @@ function renderPlan(box, { totals, plan }, apply, report) {
     h('td', {}, i.name, ' ', badge(i.status), i.pinned ? h('span', { class: 'muted' }, ' pinned') : null),
     h('td', {}, h('code', { class: 'mono', title: i.from }, shortDigest(i.from))),
     h('td', {}, verdict(i)),
-    h('td', { class: 'outcome' }, moved.has(i.instance_id) ? h('span', { class: 'verdict ok' }, 'moved')
-      : (kept.has(i.instance_id) ? h('span', { class: 'muted' }, `kept: ${kept.get(i.instance_id)}`) : ''))));
+    report ? h('td', { class: 'outcome' }, moved.has(i.instance_id) ? h('span', { class: 'verdict ok' }, 'moved')
+      : (kept.has(i.instance_id) ? h('span', { class: 'muted' }, `kept: ${kept.get(i.instance_id)}`) : '')) : null));
   box.replaceChildren(
     h('div', { class: 'card-title' }, h('h2', {}, 'Upgrade plan for ', h('code', { class: 'mono', title: plan.digest }, shortDigest(plan.digest))),
       applyBtn),
@@ -103,7 +103,7 @@ function renderPlan(box, { totals, plan }, apply, report) {
       h('strong', {}, String(totals.fails)), ' fail',
       h('span', { class: 'muted' }, ` — live instances of ${plan.orchestrations.join(', ')} on other code`)),
     rows.length ? h('table', { class: 'list plan-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Instance'), h('th', {}, 'Orchestration'), h('th', {}, 'Runs'), h('th', {}, 'Verdict'), h('th', {}, report ? 'Applied' : ''))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Instance'), h('th', {}, 'Orchestration'), h('th', {}, 'Runs'), h('th', {}, 'Verdict'), report ? h('th', {}, 'Applied') : null)),
       h('tbody', {}, rows))
       : h('p', { class: 'muted' }, 'No live instance runs other code of these orchestrations.'));
 }
