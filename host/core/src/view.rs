@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::history::{ActivityOptions, Event, Failure, HistoryEvent, Outcome};
-use crate::store::{ActorOperation, InstanceRecord, ParentRef, Status};
+use crate::store::{ActorOperation, InstanceRecord, Lineage, ParentRef, Status};
 
 /// A JSON payload embedded as it is.
 fn raw(text: &str) -> Box<RawValue> {
@@ -89,6 +89,9 @@ pub struct InstanceView<'a> {
     /// Set for sub-orchestrations.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<&'a ParentRef>,
+    /// Set for forks: where its history came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<&'a Lineage>,
     /// ms since the Unix epoch.
     pub created_at: u64,
     /// ms since the Unix epoch.
@@ -115,6 +118,7 @@ impl<'a> InstanceView<'a> {
             failure: failure.map(FailureView::from),
             custom_status: record.custom_status.as_deref().map(raw),
             parent: record.parent.as_ref(),
+            forked_from: record.forked_from.as_ref(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

@@ -210,11 +210,13 @@ impl Ops<'_, '_> {
     /// Inserts the instance; false if its id was taken.
     pub(crate) async fn insert_instance(&mut self, r: &InstanceRecord) -> Result<bool, PgError> {
         let parent = r.parent.as_ref();
+        let fork = r.forked_from.as_ref();
         let inserted = self
             .execute(
                 "INSERT INTO instances (id, name, digest, execution, input, status,
-                     parent_id, parent_execution, parent_task, created_at, updated_at, pinned)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+                     parent_id, parent_execution, parent_task, created_at, updated_at, pinned,
+                     forked_from_id, forked_from_execution, forked_from_event)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &r.id,
@@ -228,6 +230,9 @@ impl Ops<'_, '_> {
                     &parent.map(|p| i64::from(p.task)),
                     &int(r.created_at),
                     &r.pinned,
+                    &fork.map(|f| &f.instance_id),
+                    &fork.map(|f| i64::from(f.execution)),
+                    &fork.map(|f| i64::from(f.event)),
                 ],
             )
             .await?;

@@ -7,7 +7,7 @@ use std::fmt::Display;
 use reprise_core::history::codec;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, InstanceRecord, Lease,
-    Message, MessageKind, ParentRef, Status, StoreError, TimerRecord,
+    Lineage, Message, MessageKind, ParentRef, Status, StoreError, TimerRecord,
 };
 use reprise_store_rules::verdict::InstanceState;
 use serde::de::DeserializeOwned;
@@ -149,6 +149,14 @@ pub(crate) fn instance(row: &Row) -> Result<InstanceRecord, PgError> {
         }),
         None => None,
     };
+    let forked_from = match f.get::<Option<String>>("forked_from_id")? {
+        Some(instance_id) => Some(Lineage {
+            instance_id,
+            execution: f.u32("forked_from_execution")?,
+            event: f.u32("forked_from_event")?,
+        }),
+        None => None,
+    };
     Ok(InstanceRecord {
         id: f.get("id")?,
         name: f.get("name")?,
@@ -160,6 +168,7 @@ pub(crate) fn instance(row: &Row) -> Result<InstanceRecord, PgError> {
         output: f.get("output")?,
         custom_status: f.get("custom_status")?,
         parent,
+        forked_from,
         created_at: f.uint("created_at")?,
         updated_at: f.uint("updated_at")?,
         waiting: f.json_nullable("waiting")?,

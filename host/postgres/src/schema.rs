@@ -145,6 +145,12 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE instances ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE;
     ",
+    // 3: where a fork came from.
+    "
+    ALTER TABLE instances ADD COLUMN forked_from_id TEXT;
+    ALTER TABLE instances ADD COLUMN forked_from_execution BIGINT;
+    ALTER TABLE instances ADD COLUMN forked_from_event BIGINT;
+    ",
 ];
 
 /// The advisory lock key under which migrations run (any fixed number

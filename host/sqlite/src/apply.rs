@@ -482,10 +482,12 @@ fn append_history(
 
 fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), SqliteError> {
     let parent = r.parent.as_ref();
+    let fork = r.forked_from.as_ref();
     tx.prepare_cached(
         "INSERT INTO instances (id, name, digest, execution, input, status, output, custom_status,
-             parent_id, parent_execution, parent_task, created_at, updated_at, pinned)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9, ?10, ?10, ?11)",
+             parent_id, parent_execution, parent_task, created_at, updated_at, pinned,
+             forked_from_id, forked_from_execution, forked_from_event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, NULL, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         r.id,
@@ -499,6 +501,9 @@ fn insert_instance(tx: &Transaction<'_>, r: &InstanceRecord) -> Result<(), Sqlit
         parent.map(|p| p.task),
         r.created_at,
         r.pinned,
+        fork.map(|f| &f.instance_id),
+        fork.map(|f| f.execution),
+        fork.map(|f| f.event),
     ])?;
     Ok(())
 }

@@ -11,8 +11,8 @@ use rusqlite::{Row, RowIndex};
 use serde::de::DeserializeOwned;
 
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorRecord, InstanceRecord, Lease, Message, MessageKind, ParentRef,
-    Status, StoreError, TimerRecord,
+    ActivityTask, ActorId, ActorRecord, InstanceRecord, Lease, Lineage, Message, MessageKind,
+    ParentRef, Status, StoreError, TimerRecord,
 };
 use reprise_store_rules::verdict::InstanceState;
 
@@ -189,6 +189,14 @@ pub(crate) fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         }),
         None => None,
     };
+    let forked_from = match f.get::<Option<String>>("forked_from_id")? {
+        Some(instance_id) => Some(Lineage {
+            instance_id,
+            execution: f.get("forked_from_execution")?,
+            event: f.get("forked_from_event")?,
+        }),
+        None => None,
+    };
     Ok(InstanceRecord {
         id: f.get("id")?,
         name: f.get("name")?,
@@ -200,6 +208,7 @@ pub(crate) fn read_instance(row: &Row<'_>) -> rusqlite::Result<InstanceRecord> {
         output: f.get("output")?,
         custom_status: f.get("custom_status")?,
         parent,
+        forked_from,
         created_at: f.get("created_at")?,
         updated_at: f.get("updated_at")?,
         waiting: f.json_nullable("waiting")?,

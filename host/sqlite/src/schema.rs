@@ -200,6 +200,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE instances ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
     ",
+    // 10: where a fork came from.
+    "
+    ALTER TABLE instances ADD COLUMN forked_from_id TEXT;
+    ALTER TABLE instances ADD COLUMN forked_from_execution INTEGER;
+    ALTER TABLE instances ADD COLUMN forked_from_event INTEGER;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

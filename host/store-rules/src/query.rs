@@ -13,7 +13,7 @@ use crate::sql_int;
 /// The columns a backend reads an instance record from, in this order.
 pub const INSTANCE_COLUMNS: &str = "id, name, digest, execution, input, status, output, \
     custom_status, parent_id, parent_execution, parent_task, created_at, updated_at, waiting, \
-    pinned";
+    pinned, forked_from_id, forked_from_execution, forked_from_event";
 
 /// How a backend's SQL numbers its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

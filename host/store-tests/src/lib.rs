@@ -42,6 +42,7 @@ macro_rules! conformance {
             events_for_unknown_or_finished_instances_are_refused,
             a_duplicate_instance_id_is_refused_or_reported_to_its_parent,
             continue_as_new_keeps_events_and_drops_the_old_execution,
+            a_fork_keeps_its_lineage_for_its_life,
             an_instance_resumes_from_its_record_current_history_and_inbox,
             finishing_drops_pending_activities_and_timers,
             an_activity_result_is_delivered_once,

@@ -300,6 +300,12 @@ async fn fork_and_rewind_over_http_answer_with_their_statuses() {
     assert_eq!(body["fork"]["from"], "req-1");
     assert_eq!(body["instance"]["id"], "req-1-again");
     assert_eq!(body["links"]["status"], "/api/instances/req-1-again");
+    // Its status names its lineage; the source's names none.
+    assert_eq!(
+        body["instance"]["forked_from"],
+        json!({"instance_id": "req-1", "execution": 0, "event": 4})
+    );
+    assert!(http.get("/api/instances/req-1").json()["forked_from"].is_null());
     let history = http.get("/api/instances/req-1-again/history").json();
     assert_eq!(history["events"][5]["type"], "forked");
     assert_eq!(history["events"][5]["instance_id"], "req-1");

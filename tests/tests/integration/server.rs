@@ -310,6 +310,12 @@ fn bad_requests_get_their_status_and_change_nothing() {
         &http,
         json!({"orchestration": "hello_sequence", "input": ["x"], "instance_id": "taken"}),
     );
+    // The snapshot is taken once the instance has finished: the components'
+    // tallies count instances by status, and only bad requests may not move them.
+    let done = http
+        .get(&format!("/api/instances/{taken}?wait_ms=20000"))
+        .json();
+    assert_eq!(done["status"], "completed", "{done}");
     let (instances, components) = (instance_count(&http), http.get("/api/components").json());
 
     let oversized = format!("[\"{}\"]", "x".repeat(2 << 20));

@@ -77,6 +77,18 @@ pub struct ParentRef {
     pub task: u32,
 }
 
+/// Where a fork came from: the instance, its execution, and the last of its
+/// events the fork kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The instance forked.
+    pub instance_id: String,
+    /// Its execution.
+    pub execution: u32,
+    /// The last of its events the fork kept.
+    pub event: u32,
+}
+
 /// An instance as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceRecord {
@@ -102,6 +114,10 @@ pub struct InstanceRecord {
     pub custom_status: Option<String>,
     /// Set for sub-orchestrations.
     pub parent: Option<ParentRef>,
+    /// Set for forks: where the fork's history came from. Kept for the
+    /// instance's life, through continue-as-new.
+    #[serde(default)]
+    pub forked_from: Option<Lineage>,
     /// ms since the Unix epoch.
     pub created_at: u64,
     /// ms since the Unix epoch.
@@ -148,6 +164,7 @@ impl InstanceRecord {
             output: None,
             custom_status: None,
             parent,
+            forked_from: None,
             created_at: at,
             updated_at: at,
             waiting: None,

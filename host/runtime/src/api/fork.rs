@@ -29,7 +29,7 @@ use crate::ids::random_id;
 use crate::names::{self, NameKind};
 use crate::repair;
 use crate::roles::orchestration;
-use crate::store::{InstanceRecord, Op, ParentRef};
+use crate::store::{InstanceRecord, Lineage, Op, ParentRef};
 
 /// Options for [`Runtime::fork`].
 #[derive(Debug, Clone, Default)]
@@ -109,6 +109,11 @@ impl Runtime {
         let (mut fork, _) =
             InstanceRecord::starting(id.clone(), &record.name, digest.clone(), input, None, now);
         fork.pinned = record.pinned;
+        fork.forked_from = Some(Lineage {
+            instance_id: source.to_owned(),
+            execution: record.execution,
+            event: at,
+        });
         let custom_status = prefix.iter().rev().find_map(|e| match &e.event {
             Event::CustomStatus { status } => Some(status.clone()),
             _ => None,

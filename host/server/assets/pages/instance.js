@@ -25,7 +25,7 @@ export function instancePage(ctx, main, id) {
   main.append(h('p', { class: 'crumbs' }, h('a', { href: href.instances() }, '← Instances')),
     head, waitingBox, failureBox, dataBox, timelineBox, actions.raiseCard);
 
-  const st = { inst: null, instKey: '', events: null, histKey: '', waitKey: '', timeline: null, forked: null, following: false };
+  const st = { inst: null, instKey: '', events: null, histKey: '', waitKey: '', timeline: null, following: false };
 
   function setInstance(inst) {
     const key = compact(inst);
@@ -33,7 +33,7 @@ export function instancePage(ctx, main, id) {
     st.inst = inst;
     st.instKey = key;
     setTitle(`${inst.name || 'Instance'} ${inst.id}`);
-    renderHead(head, inst, actions, st.forked);
+    renderHead(head, inst, actions);
     renderData(dataBox, failureBox, inst);
     actions.update(inst);
     if (isFinished(inst.status)) waitingBox.hidden = true;
@@ -54,11 +54,6 @@ export function instancePage(ctx, main, id) {
     if (key === st.histKey) return;
     st.histKey = key;
     st.timeline = renderTimeline(timelineBox, st.events, st.inst, (seq) => actions.fork(seq).catch((e) => { if (ctx.alive) reportError(e); }));
-    const forked = st.events.find((ev) => ev.type === 'forked') || null;
-    if (compact(forked) !== compact(st.forked)) {
-      st.forked = forked;
-      renderHead(head, st.inst, actions, forked);
-    }
   }
 
   async function loadWaiting() {
@@ -139,8 +134,7 @@ export function instancePage(ctx, main, id) {
   }
 }
 
-// `forked`: the history's `forked` event, when the instance is a fork.
-function renderHead(head, inst, actions, forked) {
+function renderHead(head, inst, actions) {
   const meta = (label, ...value) => h('div', { class: 'meta-item' }, h('dt', {}, label), h('dd', {}, value));
   const fin = isFinished(inst.status);
   const items = [
@@ -157,7 +151,8 @@ function renderHead(head, inst, actions, forked) {
     items.push(meta('Parent', h('a', { class: 'mono', href: href.instance(inst.parent.instance_id) }, String(inst.parent.instance_id)),
       inst.parent.task != null ? h('span', { class: 'rel' }, ` task #${inst.parent.task}`) : null));
   }
-  if (forked) {
+  const forked = inst.forked_from;
+  if (forked && forked.instance_id != null) {
     items.push(meta('Forked from', h('a', { class: 'mono lineage', href: href.instance(forked.instance_id) }, String(forked.instance_id)),
       h('span', { class: 'rel' }, ` after #${forked.event}${forked.execution ? ` of execution ${forked.execution}` : ''}`)));
   }

@@ -1,9 +1,9 @@
 //! Instances and their inboxes: arrival order, events, continue-as-new,
-//! finishing, purging.
+//! finishing, purging, a fork's lineage.
 
 use reprise_core::history::Event;
 use reprise_core::store::{
-    InstanceCursor, InstanceQuery, InstanceRecord, MessageKind, Op, Status, StoreError,
+    InstanceCursor, InstanceQuery, InstanceRecord, Lineage, MessageKind, Op, Status, StoreError,
 };
 
 use crate::Backend;
@@ -151,6 +151,40 @@ pub async fn continue_as_new_keeps_events_and_drops_the_old_execution<B: Backend
     )
     .await;
     assert_conflict(stale);
+}
+
+/// A fork's lineage is kept as written, and through continue-as-new and a
+/// change of status; an instance that is no fork has none.
+pub async fn a_fork_keeps_its_lineage_for_its_life<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    let (mut record, started) =
+        InstanceRecord::starting("f".into(), "o", "digest".into(), "null", None, 1);
+    let lineage = Lineage {
+        instance_id: "source".into(),
+        execution: 2,
+        event: 7,
+    };
+    record.forked_from = Some(lineage.clone());
+    ok(
+        &*store,
+        vec![create("a"), Op::CreateInstance { record, started }],
+    )
+    .await;
+    let read = |id: &'static str| {
+        let store = store.clone();
+        async move { store.instance(id).await.unwrap().unwrap().forked_from }
+    };
+    assert_eq!(read("f").await, Some(lineage.clone()));
+    assert_eq!(read("a").await, None);
+    ok(&*store, vec![continue_as_new("f", 0, "2")]).await;
+    ok(&*store, vec![set_status("f", Status::Completed)]).await;
+    assert_eq!(read("f").await, Some(lineage.clone()));
+    let listed = store
+        .instances(&InstanceQuery::status(Some(Status::Completed), 10))
+        .await
+        .unwrap();
+    assert_eq!(listed[0].forked_from, Some(lineage));
 }
 
 /// A finished instance's pending activities and timers go with it: nothing

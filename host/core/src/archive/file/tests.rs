@@ -31,6 +31,7 @@ fn instance(id: &str) -> Row {
         Value::Null,
     ]);
     row.extend([Value::Int(1), Value::Int(-3), Value::Null]);
+    row.extend([Value::Null, Value::Null, Value::Null]);
     row
 }
 
@@ -164,7 +165,7 @@ fn rows_that_break_the_format_are_named_by_line() {
     let cases = [
         (
             "[\"instances\",1]",
-            "line 2: a row of instances has 1 values, not 15",
+            "line 2: a row of instances has 1 values, not 18",
         ),
         ("[\"nope\",1]", "line 2: no table is named \"nope\""),
         ("not json", "line 2: it is neither a row nor the end line"),
