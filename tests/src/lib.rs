@@ -265,19 +265,23 @@ pub fn tight_limits() -> Limits {
 /// The `reprise` binary, built (once per test run) in the profile the tests use.
 pub fn reprise_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("reprise-cli", "reprise"))
-        .clone()
+    BIN.get_or_init(|| workspace_bin("reprise")).clone()
 }
 
 /// The `bank-demo` binary, built (once per test run) like [`reprise_bin`].
 pub fn bank_demo_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("bank-demo", "bank-demo"))
-        .clone()
+    BIN.get_or_init(|| workspace_bin("bank-demo")).clone()
 }
 
-/// Builds binary `bin` of `package` in the profile the tests use.
-fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+/// Builds binary `bin` in the profile the tests use.
+///
+/// It builds every target of the workspace's default members, as
+/// `cargo test` at the top does, rather than the one package: cargo unifies
+/// features over what one command builds, so `-p reprise-cli` alone would
+/// give serde, wasmtime and their kin other features than the tests' own
+/// build and compile them all a second time (and `-p bank-demo` a third).
+fn workspace_bin(bin: &str) -> PathBuf {
     // target/<profile>/deps/<test binary>
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
@@ -286,7 +290,11 @@ fn workspace_bin(package: &str, bin: &str) -> PathBuf {
         .expect("target profile dir");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    // From the top: inside `tests/` cargo would select this package alone.
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    cargo
+        .current_dir(workspace)
+        .args(["build", "--quiet", "--all-targets"]);
     if release {
         cargo.arg("--release");
     }
