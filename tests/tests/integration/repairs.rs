@@ -340,9 +340,10 @@ async fn fork_and_rewind_over_http_answer_with_their_statuses() {
 /// A Python orchestration fans out to three Rust activities, then calls a
 /// shouting activity that fails while the service behind it is down.
 /// Rewound after the fix, it replays its fan-out from history (no
-/// greeting is said again) and completes.
+/// greeting is said again) and completes; a fork of it from the middle of
+/// its fan-out runs the rest again.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_completes() {
+async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_runs_the_rest() {
     let down = Arc::new(AtomicBool::new(true));
     let shouts = Arc::new(AtomicU32::new(0));
     let (is_down, count) = (down.clone(), shouts.clone());
@@ -385,4 +386,42 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_completes
     );
     assert_eq!(shouts.load(Ordering::SeqCst), 2);
     assert_replays_identically(&host.runtime, &id).await;
+
+    // Forked once the first greeting was taken in: the other two greetings
+    // were still open there, so the fork says them again itself, then
+    // shouts, and ends as the rewound source did.
+    let history = host.runtime.history(&id).await.unwrap();
+    assert_eq!(
+        types(&history)[1..5],
+        [
+            "activity_scheduled",
+            "activity_scheduled",
+            "activity_scheduled",
+            "task_awaited"
+        ]
+    );
+    let options = ForkOptions {
+        at: Some(4),
+        instance_id: Some("py-fork".into()),
+        component: None,
+    };
+    let fork = host.runtime.fork(&id, options).await.unwrap();
+    assert_eq!(fork.reissued, [2, 3]);
+    let forked = host.wait("py-fork").await;
+    assert_eq!(completed_output(&forked), output);
+    assert_eq!(shouts.load(Ordering::SeqCst), 3);
+    let lineage = forked.forked_from.expect("the fork's lineage");
+    assert_eq!(
+        (
+            lineage.instance_id.as_str(),
+            lineage.execution,
+            lineage.event
+        ),
+        (id.as_str(), 0, 4)
+    );
+    let fork_history = host.runtime.history("py-fork").await.unwrap();
+    assert_eq!(&fork_history[..5], &history[..5]);
+    assert_eq!(types(&fork_history)[5], "forked");
+    assert_replays_identically(&host.runtime, "py-fork").await;
+    assert_eq!(host.runtime.history(&id).await.unwrap(), history);
 }
