@@ -151,12 +151,22 @@ async fn bad_archives_and_targets_are_refused_with_one_line_and_change_nothing()
         ("text.archive", b"hello\n".to_vec(), "not a Reprise archive"),
     ];
     let target = path("target.db");
+    assert_eq!(export(&target), nothing);
     for (name, bytes, want) in bad {
         std::fs::write(path(name), bytes).unwrap();
         let why = refused(reprise(&target, &["import", &path(name)]));
         assert!(why.contains(want), "{name}: {why}");
         assert_eq!(export(&target), nothing, "{name} left something");
+        // Into a file that was not there, a refused import leaves none.
+        let new_file = path(&format!("{name}.db"));
+        let why = refused(reprise(&new_file, &["import", &path(name)]));
+        assert!(why.contains(want), "{name}: {why}");
+        assert!(!Path::new(&new_file).exists(), "{name} left {new_file}");
     }
+    // Nor does an archive that is not there.
+    let why = refused(reprise(&path("new.db"), &["import", &path("gone.archive")]));
+    assert!(why.contains("cannot read"), "{why}");
+    assert!(!Path::new(&path("new.db")).exists());
     // Still empty: the good archive goes in whole.
     succeeded(reprise(&target, &["import", &archive]));
     assert_eq!(export(&target), before);

@@ -2,7 +2,7 @@
 //! running installation, and moving one to another database.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -105,21 +105,46 @@ pub(crate) struct ImportArgs {
 
 impl ImportArgs {
     pub(crate) async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
-        let runtime = global.runtime().await?;
-        let imported = match self.file.as_deref() {
-            None => runtime.import(BufReader::new(std::io::stdin())).await,
-            Some(path) if path == Path::new("-") => {
-                runtime.import(BufReader::new(std::io::stdin())).await
-            }
-            Some(path) => {
-                let file =
-                    File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-                runtime.import(BufReader::new(file)).await
-            }
+        // The archive is opened before the database, so that a name that is
+        // wrong creates no database file.
+        let input: Box<dyn Read + Send> = match self.file.as_deref() {
+            None => Box::new(std::io::stdin()),
+            Some(path) if path == Path::new("-") => Box::new(std::io::stdin()),
+            Some(path) => Box::new(
+                File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
         };
-        let counts = imported.with_context(|| format!("cannot import into {}", global.db))?;
-        println!("imported {} into {}", counts.summary(), global.db);
-        Ok(())
+        let new_file = match &global.db {
+            Database::Sqlite(path) if !path.exists() => Some(path.clone()),
+            _ => None,
+        };
+        let runtime = global.runtime().await?;
+        let imported = runtime.import(BufReader::new(input)).await;
+        drop(runtime);
+        match imported {
+            Ok(counts) => {
+                println!("imported {} into {}", counts.summary(), global.db);
+                Ok(())
+            }
+            Err(refused) => {
+                // Nothing was imported: a SQLite file made for the import
+                // goes too, so that the command leaves no trace.
+                if let Some(path) = new_file {
+                    remove_sqlite_files(&path);
+                }
+                Err(refused).with_context(|| format!("cannot import into {}", global.db))
+            }
+        }
+    }
+}
+
+/// Removes a SQLite database and the journal files beside it.
+fn remove_sqlite_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        // Best effort: the import's own error is the one to report.
+        let _ = std::fs::remove_file(name);
     }
 }
 
