@@ -425,3 +425,99 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_ru
     assert_replays_identically(&host.runtime, "py-fork").await;
     assert_eq!(host.runtime.history(&id).await.unwrap(), history);
 }
+
+/// A Rust order runs its shipping as a Python sub-orchestration, whose
+/// receipt activity fails while the printer is down; the order fails with
+/// its child. Rewound after the fix, the child is rewound in the same
+/// commit: the courier booked before the failure stays booked (the child
+/// replays it from history), the receipt is rendered again, and the order
+/// completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_child_is_rewound_with_its_parent_and_both_go_on() {
+    let down = Arc::new(AtomicBool::new(true));
+    let receipts = Arc::new(AtomicU32::new(0));
+    let (is_down, count) = (down.clone(), receipts.clone());
+    let host = Host::with(move |builder| {
+        builder
+            .activity("price_order", |_call| async {
+                Ok(r#"{"subtotal_cents":900,"discount_cents":0,"total_cents":900}"#.to_owned())
+            })
+            .activity("render_receipt", move |call| {
+                let (is_down, count) = (is_down.clone(), count.clone());
+                async move {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    if is_down.load(Ordering::SeqCst) {
+                        return Err(Failure::new("the receipt printer is down"));
+                    }
+                    let receipt: Value = serde_json::from_str(&call.input).unwrap();
+                    Ok(json!(format!("receipt for {}", receipt["tracking"])).to_string())
+                }
+            })
+    })
+    .await;
+    for component in [guest("orders"), python_guest("py_shipping")] {
+        host.runtime.register(&component).await.unwrap();
+    }
+    let order = r#"{"id":"B-7","lines":[{"sku":"tea","quantity":2,"unit_cents":450}],"coupon":null,"address":"2 Quay St"}"#;
+    let id = host.start("place_order", order).await;
+    let failed = host.wait(&id).await;
+    assert_eq!(failed.status, Status::Failed);
+    let children = host
+        .runtime
+        .list(&InstanceQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.parent.as_ref().is_some_and(|p| p.instance_id == id))
+        .collect::<Vec<_>>();
+    let [child] = children.as_slice() else {
+        panic!("one child: {children:?}")
+    };
+    assert_eq!(
+        (child.name.as_str(), child.status),
+        ("ship_order", Status::Failed)
+    );
+    let child_before = host.runtime.history(&child.id).await.unwrap();
+    let booked = types(&child_before)
+        .iter()
+        .filter(|t| *t == "activity_scheduled")
+        .count();
+    assert_eq!(booked, 2, "the courier, then the receipt");
+
+    // Rewinding the child alone is refused; rewinding the order takes both.
+    let alone = host
+        .runtime
+        .rewind(&child.id, RewindOptions::default())
+        .await
+        .unwrap_err();
+    assert!(alone.to_string().contains(&id), "{alone}");
+    down.store(false, Ordering::SeqCst);
+    let rewound = host
+        .runtime
+        .rewind(&id, RewindOptions::default())
+        .await
+        .unwrap();
+    let [child_rewound] = rewound.children.as_slice() else {
+        panic!("the child is rewound with its parent: {rewound:?}")
+    };
+    assert_eq!(child_rewound.instance_id, child.id);
+    assert!(child_rewound.failed_task.is_some(), "{child_rewound:?}");
+    assert_eq!(child_rewound.reissued, [child_rewound.failed_task.unwrap()]);
+
+    let done = host.wait(&id).await;
+    let output = completed_output(&done);
+    assert_eq!(output["tracking"], "TRK-B-7");
+    assert_eq!(output["receipt"], "receipt for \"TRK-B-7\"");
+    // Rendered once before the fix (the receipt is not retried) and once
+    // after it.
+    assert_eq!(receipts.load(Ordering::SeqCst), 2);
+    let child_after = host.runtime.history(&child.id).await.unwrap();
+    assert_eq!(
+        &child_after[..child_rewound.cut_at as usize],
+        &child_before[..child_rewound.cut_at as usize],
+        "the child keeps what it did before the failure"
+    );
+    assert!(types(&child_after).contains(&"rewound".to_owned()));
+    assert_replays_identically(&host.runtime, &id).await;
+    assert_replays_identically(&host.runtime, &child.id).await;
+}
