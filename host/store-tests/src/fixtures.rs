@@ -3,8 +3,8 @@
 
 use reprise_core::history::{ActivityOptions, Event, HistoryEvent};
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorOperation, Batch, Committed, Message, MessageKind, NewMessage, Op,
-    ParentRef, Status, Store, StoreError, TimerRecord,
+    ActivityTask, ActorId, ActorOperation, Batch, Committed, InstanceRecord, Lineage, Message,
+    MessageKind, NewMessage, Op, ParentRef, Status, Store, StoreError, TimerRecord,
 };
 
 /// Commits one batch and waits until it is durable (or refused).
@@ -38,6 +38,24 @@ pub(crate) fn create_child(id: &str, parent: &str) -> Op {
         }),
         1,
     )
+}
+
+/// Creates running instance `id`, a fork of `source`'s execution 2 at
+/// event #7.
+pub(crate) fn create_fork(id: &str, source: &str) -> Op {
+    let (mut record, started) =
+        InstanceRecord::starting(id.into(), "o", "digest".into(), "null", None, 1);
+    record.forked_from = Some(lineage(source));
+    Op::CreateInstance { record, started }
+}
+
+/// The lineage [`create_fork`] gives its fork of `source`.
+pub(crate) fn lineage(source: &str) -> Lineage {
+    Lineage {
+        instance_id: source.into(),
+        execution: 2,
+        event: 7,
+    }
 }
 
 /// An external event for `id`.

@@ -66,6 +66,52 @@ async fn approved(host: &Host) -> String {
     id
 }
 
+/// The service behind an activity, down until it is fixed: while down,
+/// the activity fails saying `why`; up or down, it counts its calls.
+#[derive(Clone)]
+struct Outage {
+    down: Arc<AtomicBool>,
+    calls: Arc<AtomicU32>,
+}
+
+impl Outage {
+    fn new() -> Self {
+        Self {
+            down: Arc::new(AtomicBool::new(true)),
+            calls: Arc::default(),
+        }
+    }
+
+    fn fix(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    fn calls(&self) -> u32 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Installs activity `name`, which answers `answer(input)` once fixed.
+    fn install(
+        &self,
+        builder: RuntimeBuilder,
+        name: &str,
+        why: &'static str,
+        answer: fn(&str) -> String,
+    ) -> RuntimeBuilder {
+        let outage = self.clone();
+        builder.activity(name, move |call| {
+            let outage = outage.clone();
+            async move {
+                outage.calls.fetch_add(1, Ordering::SeqCst);
+                if outage.down.load(Ordering::SeqCst) {
+                    return Err(Failure::new(why));
+                }
+                Ok(answer(&call.input))
+            }
+        })
+    }
+}
+
 fn types(events: &[reprise::history::HistoryEvent]) -> Vec<String> {
     events
         .iter()
@@ -344,21 +390,18 @@ async fn fork_and_rewind_over_http_answer_with_their_statuses() {
 /// its fan-out runs the rest again.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_runs_the_rest() {
-    let down = Arc::new(AtomicBool::new(true));
-    let shouts = Arc::new(AtomicU32::new(0));
-    let (is_down, count) = (down.clone(), shouts.clone());
+    let shouting = Outage::new();
+    let outage = shouting.clone();
     let host = Host::with(move |builder| {
-        builder.activity("py_shout", move |call| {
-            let (is_down, count) = (is_down.clone(), count.clone());
-            async move {
-                count.fetch_add(1, Ordering::SeqCst);
-                if is_down.load(Ordering::SeqCst) {
-                    return Err(Failure::new("the shouting service is down"));
-                }
-                let text: String = serde_json::from_str(&call.input).unwrap();
-                Ok(serde_json::to_string(&text.to_uppercase()).unwrap())
-            }
-        })
+        outage.install(
+            builder,
+            "py_shout",
+            "the shouting service is down",
+            |input| {
+                let text: String = serde_json::from_str(input).unwrap();
+                serde_json::to_string(&text.to_uppercase()).unwrap()
+            },
+        )
     })
     .await;
     host.runtime
@@ -369,7 +412,7 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_ru
     assert_eq!(host.wait(&id).await.status, Status::Failed);
     let before = host.runtime.history(&id).await.unwrap();
 
-    down.store(false, Ordering::SeqCst);
+    shouting.fix();
     let rewound = host
         .runtime
         .rewind(&id, RewindOptions::default())
@@ -384,7 +427,7 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_ru
         output["shouted"],
         "HELLO, OSLO! / HELLO, LIMA! / HELLO, PUNE!"
     );
-    assert_eq!(shouts.load(Ordering::SeqCst), 2);
+    assert_eq!(shouting.calls(), 2);
     assert_replays_identically(&host.runtime, &id).await;
 
     // Forked once the first greeting was taken in: the other two greetings
@@ -409,7 +452,7 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_ru
     assert_eq!(fork.reissued, [2, 3]);
     let forked = host.wait("py-fork").await;
     assert_eq!(completed_output(&forked), output);
-    assert_eq!(shouts.load(Ordering::SeqCst), 3);
+    assert_eq!(shouting.calls(), 3);
     let lineage = forked.forked_from.expect("the fork's lineage");
     assert_eq!(
         (
@@ -434,25 +477,21 @@ async fn a_failed_python_orchestration_rewound_replays_its_fan_out_and_a_fork_ru
 /// completes.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_child_is_rewound_with_its_parent_and_both_go_on() {
-    let down = Arc::new(AtomicBool::new(true));
-    let receipts = Arc::new(AtomicU32::new(0));
-    let (is_down, count) = (down.clone(), receipts.clone());
+    let printer = Outage::new();
+    let outage = printer.clone();
     let host = Host::with(move |builder| {
-        builder
-            .activity("price_order", |_call| async {
-                Ok(r#"{"subtotal_cents":900,"discount_cents":0,"total_cents":900}"#.to_owned())
-            })
-            .activity("render_receipt", move |call| {
-                let (is_down, count) = (is_down.clone(), count.clone());
-                async move {
-                    count.fetch_add(1, Ordering::SeqCst);
-                    if is_down.load(Ordering::SeqCst) {
-                        return Err(Failure::new("the receipt printer is down"));
-                    }
-                    let receipt: Value = serde_json::from_str(&call.input).unwrap();
-                    Ok(json!(format!("receipt for {}", receipt["tracking"])).to_string())
-                }
-            })
+        let builder = builder.activity("price_order", |_call| async {
+            Ok(r#"{"subtotal_cents":900,"discount_cents":0,"total_cents":900}"#.to_owned())
+        });
+        outage.install(
+            builder,
+            "render_receipt",
+            "the receipt printer is down",
+            |input| {
+                let receipt: Value = serde_json::from_str(input).unwrap();
+                json!(format!("receipt for {}", receipt["tracking"])).to_string()
+            },
+        )
     })
     .await;
     for component in [guest("orders"), python_guest("py_shipping")] {
@@ -491,7 +530,7 @@ async fn a_failed_child_is_rewound_with_its_parent_and_both_go_on() {
         .await
         .unwrap_err();
     assert!(alone.to_string().contains(&id), "{alone}");
-    down.store(false, Ordering::SeqCst);
+    printer.fix();
     let rewound = host
         .runtime
         .rewind(&id, RewindOptions::default())
@@ -510,7 +549,7 @@ async fn a_failed_child_is_rewound_with_its_parent_and_both_go_on() {
     assert_eq!(output["receipt"], "receipt for \"TRK-B-7\"");
     // Rendered once before the fix (the receipt is not retried) and once
     // after it.
-    assert_eq!(receipts.load(Ordering::SeqCst), 2);
+    assert_eq!(printer.calls(), 2);
     let child_after = host.runtime.history(&child.id).await.unwrap();
     assert_eq!(
         &child_after[..child_rewound.cut_at as usize],

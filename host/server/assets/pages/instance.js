@@ -152,7 +152,7 @@ function renderHead(head, inst, actions) {
       inst.parent.task != null ? h('span', { class: 'rel' }, ` task #${inst.parent.task}`) : null));
   }
   const forked = inst.forked_from;
-  if (forked && forked.instance_id != null) {
+  if (forked) {
     items.push(meta('Forked from', h('a', { class: 'mono lineage', href: href.instance(forked.instance_id) }, String(forked.instance_id)),
       h('span', { class: 'rel' }, ` after #${forked.event}${forked.execution ? ` of execution ${forked.execution}` : ''}`)));
   }

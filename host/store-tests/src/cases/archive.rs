@@ -10,13 +10,13 @@ use tokio::sync::mpsc;
 
 use crate::Backend;
 use crate::fixtures::{
-    activity, actor, assert_conflict, create, create_child, event, history_event, ok, operation,
-    result, set_status, timer,
+    activity, actor, assert_conflict, create, create_child, create_fork, event, history_event, ok,
+    operation, result, set_status, timer,
 };
 
 /// Rows in every archived table: a component registered under two names,
 /// a running instance with history, events, a task result, a pending
-/// activity that failed once and a timer; a child; a finished instance; an
+/// activity that failed once and a timer; a child; a finished fork; an
 /// actor with state and a mailbox, an atomic operation and a client's
 /// outcome.
 async fn fill(store: &dyn Store) {
@@ -43,7 +43,7 @@ async fn fill(store: &dyn Store) {
         vec![
             create("a"),
             create_child("a-child", "a"),
-            create("done"),
+            create_fork("done", "a"),
             Op::AppendHistory {
                 instance_id: "a".into(),
                 execution: 0,

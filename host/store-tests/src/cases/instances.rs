@@ -3,13 +3,13 @@
 
 use reprise_core::history::Event;
 use reprise_core::store::{
-    InstanceCursor, InstanceQuery, InstanceRecord, Lineage, MessageKind, Op, Status, StoreError,
+    InstanceCursor, InstanceQuery, InstanceRecord, MessageKind, Op, Status, StoreError,
 };
 
 use crate::Backend;
 use crate::fixtures::{
     activity, assert_conflict, assert_not_found, commit, continue_as_new, create, create_child,
-    event, events, history_event, ok, result, set_status, started, timer,
+    create_fork, event, events, history_event, lineage, ok, result, set_status, started, timer,
 };
 
 /// Messages come out of an instance's inbox in the order they went in,
@@ -158,19 +158,8 @@ pub async fn continue_as_new_keeps_events_and_drops_the_old_execution<B: Backend
 pub async fn a_fork_keeps_its_lineage_for_its_life<B: Backend>() {
     let db = B::create().await;
     let store = db.connect().await;
-    let (mut record, started) =
-        InstanceRecord::starting("f".into(), "o", "digest".into(), "null", None, 1);
-    let lineage = Lineage {
-        instance_id: "source".into(),
-        execution: 2,
-        event: 7,
-    };
-    record.forked_from = Some(lineage.clone());
-    ok(
-        &*store,
-        vec![create("a"), Op::CreateInstance { record, started }],
-    )
-    .await;
+    ok(&*store, vec![create("a"), create_fork("f", "source")]).await;
+    let lineage = lineage("source");
     let read = |id: &'static str| {
         let store = store.clone();
         async move { store.instance(id).await.unwrap().unwrap().forked_from }
