@@ -40,7 +40,7 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     for dir in ["wit", "guest-sdk", "examples", "tests/guests"] {
-        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+        watch(&root.join(dir));
     }
     let target_dir = root.join("target").join("guests");
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -68,6 +68,31 @@ fn main() {
     println!("cargo:rustc-env=REPRISE_GUESTS={}", out.display());
     build_python_guests(&root, &target_dir);
     build_js_guests(&root, &target_dir);
+}
+
+/// Builds again when a source file under `dir` changes. Files, not the
+/// directory: componentize-py writes bytecode caches beside the Python
+/// sources, and a watched directory would count them as changes, so every
+/// build would build every guest again.
+fn watch(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        if matches!(
+            name.to_str(),
+            Some("__pycache__" | "target" | "node_modules")
+        ) {
+            continue;
+        }
+        if path.is_dir() {
+            watch(&path);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
 }
 
 /// Python guests, with the componentize-py that `scripts/toolchains`

@@ -511,6 +511,11 @@ impl WorkerProcess {
         .await;
     }
 
+    /// The process id, to look at the process from outside.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, and reap the process.
     pub fn kill(mut self) {
         self.stop();

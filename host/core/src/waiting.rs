@@ -421,6 +421,7 @@ mod tests {
                 input: "1".into(),
             },
             reply,
+            atomic: None,
         };
         Surroundings {
             outstanding: Outstanding {

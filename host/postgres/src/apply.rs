@@ -301,28 +301,16 @@ impl Ops<'_, '_> {
                 operation,
                 reply,
                 visible_at,
+                capacity,
             } => {
-                self.execute(
-                    "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[
-                        &operation.target.kind,
-                        &operation.target.key,
-                        &operation.operation,
-                        &operation.input,
-                        &json(reply)?,
-                        &int(*visible_at),
-                    ],
-                )
-                .await?;
+                self.enqueue(operation, reply, *visible_at, *capacity)
+                    .await?
             }
-            Op::EnqueueAtomic { operations, reply } => {
-                self.execute(
-                    "INSERT INTO actor_atomic (operations, reply) VALUES ($1, $2)",
-                    &[&json(operations)?, &json(reply)?],
-                )
-                .await?;
-            }
+            Op::EnqueueAtomic {
+                operations,
+                reply,
+                capacity,
+            } => self.enqueue_atomic(operations, reply, *capacity).await?,
             Op::ApplyActors {
                 dequeued,
                 atomic,

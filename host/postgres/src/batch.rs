@@ -11,7 +11,7 @@ use reprise_core::store::{
 };
 use reprise_store_rules::cleanup::Owned;
 use reprise_store_rules::feed::FeedEntries;
-use reprise_store_rules::verdict::{self, Handled, InstanceState};
+use reprise_store_rules::verdict::InstanceState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Statement, Transaction};
 
@@ -20,11 +20,22 @@ use crate::row::{self, PgError, int};
 /// Statements prepared on one connection, by their text.
 pub(crate) type Statements = HashMap<String, Statement>;
 
-/// What one batch wrote: its result and its feed entries.
+/// What one batch wrote: its result, its feed entries, and the turns of
+/// its atomic requests, inserted when the transaction ends.
 #[derive(Debug, Default)]
 pub(crate) struct Applied {
     pub(crate) committed: Committed,
     pub(crate) feed: FeedEntries,
+    pub(crate) turns: Vec<Turn>,
+}
+
+/// An atomic request's turn in one mailbox, inserted when the transaction
+/// ends (see `actors`).
+#[derive(Debug)]
+pub(crate) struct Turn {
+    pub(crate) request: i64,
+    pub(crate) operation: reprise_core::store::ActorOperation,
+    pub(crate) reply: String,
 }
 
 /// Applies one batch's ops in order.
@@ -70,6 +81,15 @@ impl Ops<'_, '_> {
     ) -> Result<u64, PgError> {
         let statement = self.statement(sql).await?;
         Ok(self.tx.execute(&statement, params).await?)
+    }
+
+    pub(crate) async fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, PgError> {
+        let statement = self.statement(sql).await?;
+        Ok(self.tx.query(&statement, params).await?)
     }
 
     pub(crate) async fn query_opt(
@@ -252,18 +272,7 @@ impl Ops<'_, '_> {
         states: &[(ActorId, Option<String>)],
         at: u64,
     ) -> Result<(), PgError> {
-        for id in dequeued {
-            let removed = self
-                .execute("DELETE FROM actor_mailbox WHERE id = $1", &[id])
-                .await?;
-            verdict::handled_once(Handled::Mailbox, *id, removed)?;
-        }
-        if let Some(id) = atomic {
-            let removed = self
-                .execute("DELETE FROM actor_atomic WHERE id = $1", &[&id])
-                .await?;
-            verdict::handled_once(Handled::Atomic, id, removed)?;
-        }
+        self.dequeue(dequeued, atomic).await?;
         let now = int(at);
         for (id, state) in states {
             match state {

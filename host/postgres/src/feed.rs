@@ -24,7 +24,7 @@ use tokio_postgres::{GenericClient, Row};
 use crate::row::{Fields, PgError, int, message};
 
 /// The advisory lock that orders feed positions by commit.
-const FEED_LOCK: i64 = 0x5245_5052_4953_4502;
+pub(crate) const FEED_LOCK: i64 = 0x5245_5052_4953_4502;
 
 /// Appends a group's entries, in order, at positions drawn under the feed
 /// lock: the last statements of the group's transaction.

@@ -18,6 +18,7 @@
 //! - `row`: rows into records, with errors that name table and column.
 //! - [`testing`]: a fresh database for each test.
 
+mod actors;
 mod apply;
 mod archive;
 mod batch;
@@ -392,37 +393,29 @@ impl Store for PostgresStore {
         Ok(row::all(&rows, read)?)
     }
 
-    async fn due_actor_messages(
+    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError> {
+        let client = self.reader().await;
+        Ok(actors::due_actors(&*client, now, sql_limit(limit)).await?)
+    }
+
+    async fn due_actor_operations(
         &self,
+        id: &ActorId,
         now: u64,
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
-                 WHERE visible_at <= $1 ORDER BY id LIMIT $2",
-                &[&int(now), &sql_limit(limit)],
-            )
-            .await?;
-        Ok(row::all(&rows, row::actor_message)?)
+        let client = self.reader().await;
+        Ok(actors::mailbox_page(&*client, id, Some(now), sql_limit(limit)).await?)
+    }
+
+    async fn atomic_request(&self, id: i64) -> Result<Option<AtomicRequest>, StoreError> {
+        let client = self.reader().await;
+        Ok(actors::atomic_request(&*client, id).await?)
     }
 
     async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT $1",
-                &[&sql_limit(limit)],
-            )
-            .await?;
-        let read = |r: &tokio_postgres::Row| {
-            let f = Fields::new(r, "actor_atomic");
-            Ok(AtomicRequest {
-                id: f.get("id")?,
-                operations: f.json("operations")?,
-                reply: f.json("reply")?,
-            })
-        };
-        Ok(row::all(&rows, read)?)
+        let client = self.reader().await;
+        Ok(actors::atomic_requests(&*client, sql_limit(limit)).await?)
     }
 
     async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
@@ -457,23 +450,13 @@ impl Store for PostgresStore {
     }
 
     async fn actor_backlog(&self) -> Result<u64, StoreError> {
-        let row = self
-            .query_opt(
-                "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
-                &[],
-            )
-            .await?;
-        Ok(row.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+        let client = self.reader().await;
+        Ok(actors::backlog(&*client).await?)
     }
 
     async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError> {
-        let row = self
-            .query_opt(
-                "SELECT count(*) FROM actor_mailbox WHERE kind = $1 AND key = $2",
-                &[&id.kind, &id.key],
-            )
-            .await?;
-        Ok(row.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+        let client = self.reader().await;
+        Ok(actors::depth(&*client, id).await?)
     }
 
     async fn actor_queue(
@@ -481,14 +464,8 @@ impl Store for PostgresStore {
         id: &ActorId,
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
-                 WHERE kind = $1 AND key = $2 ORDER BY id LIMIT $3",
-                &[&id.kind, &id.key, &sql_limit(limit)],
-            )
-            .await?;
-        Ok(row::all(&rows, row::actor_message)?)
+        let client = self.reader().await;
+        Ok(actors::mailbox_page(&*client, id, None, sql_limit(limit)).await?)
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -518,7 +495,8 @@ impl Store for PostgresStore {
         let row = tx
             .query_one(
                 "SELECT (SELECT count(*) FROM activity_tasks), (SELECT count(*) FROM timers),
-                        (SELECT count(*) FROM inbox), (SELECT count(*) FROM actor_mailbox),
+                        (SELECT count(*) FROM inbox),
+                        (SELECT count(*) FROM actor_mailbox WHERE atomic IS NULL),
                         (SELECT count(*) FROM actor_atomic)",
                 &[],
             )

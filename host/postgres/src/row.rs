@@ -264,6 +264,7 @@ pub(crate) fn actor_message(row: &Row) -> Result<ActorMessage, PgError> {
             input: f.get("input")?,
         },
         reply: f.json("reply")?,
+        atomic: f.get("atomic")?,
     })
 }
 

@@ -151,6 +151,37 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE instances ADD COLUMN forked_from_execution BIGINT;
     ALTER TABLE instances ADD COLUMN forked_from_event BIGINT;
     ",
+    // 4: one arrival order per actor. An atomic request takes a turn in
+    // each of its actors' mailboxes (`atomic`), given here to the requests
+    // already queued; `actor_queues` counts each actor's rows (its bound)
+    // and says when the first is due (the dispatcher's scan).
+    "
+    ALTER TABLE actor_mailbox ADD COLUMN atomic BIGINT;
+    INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at, atomic)
+        SELECT kind, key, operation, input, reply, 0, request FROM (
+            SELECT DISTINCT ON (request.id, op.value->'target'->>'kind', op.value->'target'->>'key')
+                   request.id AS request, request.reply AS reply, op.n AS n,
+                   op.value->'target'->>'kind' AS kind, op.value->'target'->>'key' AS key,
+                   op.value->>'operation' AS operation, op.value->>'input' AS input
+            FROM actor_atomic AS request,
+                 jsonb_array_elements(request.operations::jsonb) WITH ORDINALITY AS op(value, n)
+            ORDER BY request.id, op.value->'target'->>'kind', op.value->'target'->>'key', op.n
+        ) AS turns
+        ORDER BY request, n;
+    DROP INDEX actor_mailbox_due;
+    CREATE INDEX actor_mailbox_due_by_actor ON actor_mailbox(kind, key, visible_at);
+    CREATE INDEX actor_mailbox_turns ON actor_mailbox(atomic) WHERE atomic IS NOT NULL;
+    CREATE TABLE actor_queues (
+        kind     TEXT COLLATE \"C\" NOT NULL,
+        key      TEXT COLLATE \"C\" NOT NULL,
+        depth    BIGINT NOT NULL,
+        next_due BIGINT NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    CREATE INDEX actor_queues_due ON actor_queues(next_due);
+    INSERT INTO actor_queues (kind, key, depth, next_due)
+        SELECT kind, key, count(*), min(visible_at) FROM actor_mailbox GROUP BY kind, key;
+    ",
 ];
 
 /// The advisory lock key under which migrations run (any fixed number

@@ -14,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::batch::{Applied, Statements, apply_batch};
-use crate::feed;
 use crate::row::PgError;
+use crate::{actors, feed};
 
 /// Runs until every sender is dropped, reconnecting with `connect` when the
 /// connection is lost. `origin` marks this handle's feed rows.
@@ -122,6 +122,7 @@ impl Writer {
         let mut tx = client.transaction().await?;
         let mut results = Vec::with_capacity(group.len());
         let mut entries = Vec::new();
+        let mut turns = Vec::new();
         for Request { batch, .. } in group {
             let result = if savepoints {
                 let mut tries = 1;
@@ -149,8 +150,13 @@ impl Writer {
                 apply_batch(&tx, statements, batch).await
             };
             match result {
-                Ok(Applied { committed, feed }) => {
+                Ok(Applied {
+                    committed,
+                    feed,
+                    turns: batch_turns,
+                }) => {
                     entries.extend(feed.into_entries());
+                    turns.extend(batch_turns);
                     results.push(Ok(committed));
                 }
                 // A lost connection is no batch's fault: the group fails.
@@ -166,7 +172,10 @@ impl Writer {
                 }
             }
         }
+        // Last, under the feed lock, in this order (see actors.rs): an
+        // atomic request always makes a feed entry, so the lock is held.
         feed::append(&tx, *origin, &entries).await?;
+        actors::insert_turns(&tx, &turns).await?;
         *transactions += 1;
         if transactions.is_multiple_of(PRUNE_EVERY) {
             feed::prune(&tx).await?;

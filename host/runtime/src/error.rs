@@ -33,6 +33,17 @@ pub enum Error {
         /// What the guest said.
         failure: Failure,
     },
+    /// The actor's mailbox holds its bound: the request was refused and
+    /// changed nothing. Send it again once the actor has caught up.
+    #[error(
+        "the mailbox of actor {actor} is full: it holds {capacity} operations, its bound; try again later"
+    )]
+    MailboxFull {
+        /// The actor.
+        actor: ActorId,
+        /// Its bound.
+        capacity: u64,
+    },
     /// Code and history disagree.
     #[error("{0}")]
     Nondeterminism(String),
@@ -58,6 +69,7 @@ impl From<StoreError> for Error {
         match error {
             StoreError::NotFound(why) => Error::NotFound(why),
             StoreError::Conflict(why) | StoreError::Fenced(why) => Error::Conflict(why),
+            StoreError::MailboxFull { actor, capacity } => Error::MailboxFull { actor, capacity },
             other => Error::Store(other),
         }
     }

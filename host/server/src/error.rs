@@ -50,6 +50,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNPROCESSABLE_ENTITY => "actor_failed",
             StatusCode::GATEWAY_TIMEOUT => "timeout",
+            StatusCode::TOO_MANY_REQUESTS => "mailbox_full",
             _ => "internal",
         }
     }
@@ -75,6 +76,15 @@ impl From<reprise::Error> for ApiError {
                 };
             }
             E::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            E::MailboxFull { actor, capacity } => {
+                let details = json!({ "actor": actor.to_string(), "capacity": capacity });
+                return Self {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    code: None,
+                    message: error.to_string(),
+                    details: Some(details),
+                };
+            }
             _ => {
                 tracing::error!(%error, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -95,10 +105,19 @@ impl IntoResponse for ApiError {
             error["details"] = details;
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
+            headers.insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            // A full mailbox drains at the actor's pace; a second is a
+            // fair first wait, and the caller may back off further.
+            headers.insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
             );
         }
         response

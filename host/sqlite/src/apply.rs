@@ -5,6 +5,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::actors;
 use crate::row::{SqliteError, read_instance_state, read_lease};
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
@@ -12,7 +13,7 @@ use reprise_core::store::{
 };
 use reprise_store_rules::cleanup::{self, Owned};
 use reprise_store_rules::feed::FeedEntries;
-use reprise_store_rules::verdict::{self, Handled, InstanceState};
+use reprise_store_rules::verdict::{self, InstanceState};
 use reprise_store_rules::{json, lease, sql_int};
 
 /// What one batch wrote: its result and its feed entries.
@@ -290,40 +291,20 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             operation,
             reply,
             visible_at,
-        } => {
-            tx.prepare_cached(
-                "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                operation.target.kind,
-                operation.target.key,
-                operation.operation,
-                operation.input,
-                json(reply)?,
-                visible_at
-            ])?;
-        }
-        Op::EnqueueAtomic { operations, reply } => {
-            tx.prepare_cached("INSERT INTO actor_atomic (operations, reply) VALUES (?1, ?2)")?
-                .execute(params![json(operations)?, json(reply)?])?;
-        }
+            capacity,
+        } => actors::enqueue(tx, operation, &json(reply)?, *visible_at, None, *capacity)?,
+        Op::EnqueueAtomic {
+            operations,
+            reply,
+            capacity,
+        } => actors::enqueue_atomic(tx, operations, reply, *capacity)?,
         Op::ApplyActors {
             dequeued,
             atomic,
             states,
             at,
         } => {
-            let mut delete = tx.prepare_cached("DELETE FROM actor_mailbox WHERE id = ?1")?;
-            for id in dequeued {
-                verdict::handled_once(Handled::Mailbox, *id, delete.execute([id])? as u64)?;
-            }
-            if let Some(id) = atomic {
-                let removed = tx
-                    .prepare_cached("DELETE FROM actor_atomic WHERE id = ?1")?
-                    .execute([id])?;
-                verdict::handled_once(Handled::Atomic, *id, removed as u64)?;
-            }
+            actors::dequeue(tx, dequeued, *atomic)?;
             let now = sql_int(*at);
             for (id, state) in states {
                 match state {

@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode, one writer thread
 //! with group commit, and a few reader connections.
 
+mod actors;
 mod apply;
 mod archive;
 mod feed;
@@ -20,10 +21,9 @@ pub use schema::Durability;
 use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, AtomicRequest, Batch,
-    Changes, CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
-    Outstanding, Registration, Resumable, Role, Status, Store, StoreCounts, StoreError,
-    TimerRecord, VersionCount,
+    ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
+    FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
+    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
@@ -304,53 +304,30 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn due_actor_messages(
+    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError> {
+        self.read(move |conn| actors::due_actors(conn, now, limit))
+            .await
+    }
+
+    async fn due_actor_operations(
         &self,
+        id: &ActorId,
         now: u64,
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, kind, key, operation, input, reply FROM actor_mailbox
-                 WHERE visible_at <= ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![sql_int(now), limit as i64], |row| {
-                // By index, in the order selected: the dispatcher's scan.
-                let f = Fields::new(row, "actor_mailbox", &["id"]);
-                Ok(ActorMessage {
-                    id: f.get(0)?,
-                    operation: ActorOperation {
-                        target: ActorId {
-                            kind: f.get(1)?,
-                            key: f.get(2)?,
-                        },
-                        operation: f.get(3)?,
-                        input: f.get(4)?,
-                    },
-                    reply: f.json(5)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        let id = id.clone();
+        self.read(move |conn| actors::mailbox_page(conn, &id, Some(now), limit))
+            .await
+    }
+
+    async fn atomic_request(&self, id: i64) -> Result<Option<AtomicRequest>, StoreError> {
+        self.read(move |conn| actors::atomic_request(conn, id))
+            .await
     }
 
     async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError> {
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit as i64], |row| {
-                let f = Fields::new(row, "actor_atomic", &["id"]);
-                Ok(AtomicRequest {
-                    id: f.get("id")?,
-                    operations: f.json("operations")?,
-                    reply: f.json("reply")?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(move |conn| actors::atomic_requests(conn, limit))
+            .await
     }
 
     async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError> {
@@ -388,23 +365,12 @@ impl Store for SqliteStore {
     }
 
     async fn actor_backlog(&self) -> Result<u64, StoreError> {
-        self.read(move |conn| {
-            conn.query_row(
-                "SELECT (SELECT count(*) FROM actor_mailbox) + (SELECT count(*) FROM actor_atomic)",
-                [],
-                |row| row.get(0),
-            )
-        })
-        .await
+        self.read(actors::backlog).await
     }
 
     async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError> {
         let id = id.clone();
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT count(*) FROM actor_mailbox WHERE kind = ?1 AND key = ?2")?
-                .query_row(params![id.kind, id.key], |row| row.get(0))
-        })
-        .await
+        self.read(move |conn| actors::depth(conn, &id)).await
     }
 
     async fn actor_queue(
@@ -413,26 +379,8 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError> {
         let id = id.clone();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, operation, input, reply FROM actor_mailbox
-                 WHERE kind = ?1 AND key = ?2 ORDER BY id LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![id.kind, id.key, limit as i64], |row| {
-                let f = Fields::new(row, "actor_mailbox", &["id"]);
-                Ok(ActorMessage {
-                    id: f.get("id")?,
-                    operation: ActorOperation {
-                        target: id.clone(),
-                        operation: f.get("operation")?,
-                        input: f.get("input")?,
-                    },
-                    reply: f.json("reply")?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
+        self.read(move |conn| actors::mailbox_page(conn, &id, None, limit))
+            .await
     }
 
     async fn counts(&self) -> Result<StoreCounts, StoreError> {
@@ -470,7 +418,7 @@ impl Store for SqliteStore {
                 activities: count("activity_tasks")?,
                 timers: count("timers")?,
                 inbox: count("inbox")?,
-                actor_mailbox: count("actor_mailbox")?,
+                actor_mailbox: count("actor_mailbox WHERE atomic IS NULL")?,
                 atomic_requests: count("actor_atomic")?,
             })
         })

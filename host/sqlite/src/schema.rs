@@ -206,6 +206,39 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ALTER TABLE instances ADD COLUMN forked_from_execution INTEGER;
     ALTER TABLE instances ADD COLUMN forked_from_event INTEGER;
     ",
+    // 11: one arrival order per actor. An atomic request takes a turn in
+    // each of its actors' mailboxes (`atomic`), given here to the requests
+    // already queued; `actor_queues` counts each actor's rows (its bound)
+    // and says when the first is due (the dispatcher's scan).
+    "
+    ALTER TABLE actor_mailbox ADD COLUMN atomic INTEGER;
+    INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at, atomic)
+        SELECT kind, key, operation, input, reply, 0, request FROM (
+            SELECT request.id AS request, request.reply AS reply, op.key AS n,
+                   json_extract(op.value, '$.target.kind') AS kind,
+                   json_extract(op.value, '$.target.key') AS key,
+                   json_extract(op.value, '$.operation') AS operation,
+                   json_extract(op.value, '$.input') AS input,
+                   row_number() OVER (
+                       PARTITION BY request.id, json_extract(op.value, '$.target.kind'),
+                                    json_extract(op.value, '$.target.key')
+                       ORDER BY op.key) AS nth
+            FROM actor_atomic AS request, json_each(request.operations) AS op)
+        WHERE nth = 1 ORDER BY request, n;
+    DROP INDEX actor_mailbox_due;
+    CREATE INDEX actor_mailbox_due_by_actor ON actor_mailbox(kind, key, visible_at);
+    CREATE INDEX actor_mailbox_turns ON actor_mailbox(atomic) WHERE atomic IS NOT NULL;
+    CREATE TABLE actor_queues (
+        kind     TEXT NOT NULL,
+        key      TEXT NOT NULL,
+        depth    INTEGER NOT NULL,
+        next_due INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX actor_queues_due ON actor_queues(next_due);
+    INSERT INTO actor_queues (kind, key, depth, next_due)
+        SELECT kind, key, count(*), min(visible_at) FROM actor_mailbox GROUP BY kind, key;
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.
@@ -251,5 +284,62 @@ mod tests {
                 .unwrap();
             assert_eq!(found, 1, "table {table} missing");
         }
+    }
+
+    /// Atomic requests queued before migration 11 get their turns, after
+    /// the operations already queued, and every actor with rows its queue.
+    #[test]
+    fn queued_atomic_requests_get_their_turns_when_migrated() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (index, sql) in MIGRATIONS[..10].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", index + 1).unwrap();
+        }
+        conn.execute_batch(
+            r#"
+            INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at)
+                VALUES ('account', 'a', 'deposit', '5', '"Nobody"', 0),
+                       ('account', 'c', 'remind', '0', '"Nobody"', 9000);
+            INSERT INTO actor_atomic (operations, reply) VALUES (
+                '[{"target":{"kind":"account","key":"b"},"operation":"withdraw","input":"1"},
+                  {"target":{"kind":"account","key":"a"},"operation":"deposit","input":"1"},
+                  {"target":{"kind":"account","key":"b"},"operation":"fee","input":"2"}]',
+                '"Nobody"');
+            "#,
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String, Option<i64>)> = conn
+            .prepare("SELECT key, operation, atomic FROM actor_mailbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let turn = |key: &str, operation: &str| (key.to_owned(), operation.to_owned(), Some(1));
+        assert_eq!(
+            rows,
+            [
+                ("a".to_owned(), "deposit".to_owned(), None),
+                ("c".to_owned(), "remind".to_owned(), None),
+                turn("b", "withdraw"),
+                turn("a", "deposit"),
+            ]
+        );
+        let queues: Vec<(String, i64, i64)> = conn
+            .prepare("SELECT key, depth, next_due FROM actor_queues ORDER BY key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            queues,
+            [
+                ("a".into(), 2, 0),
+                ("b".into(), 1, 0),
+                ("c".into(), 1, 9000)
+            ]
+        );
     }
 }

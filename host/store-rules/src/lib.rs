@@ -13,6 +13,7 @@
 //! - [`verdict`]: what an op may do given what the backend read: refusals
 //!   and their messages, a duplicate id reported to the parent.
 //! - [`lease`]: taking, renewing and checking leases and fencing tokens.
+//! - [`mailbox`]: actors' mailboxes: their bounds, atomic requests' turns.
 //! - [`cleanup`]: what an instance's end, its next execution or its purge
 //!   removes.
 //! - [`feed`]: which op makes which change-feed entry, and what an entry
@@ -25,6 +26,7 @@ pub mod cleanup;
 pub mod feed;
 pub mod group;
 pub mod lease;
+pub mod mailbox;
 pub mod query;
 pub mod verdict;
 

@@ -50,6 +50,8 @@ macro_rules! conformance {
             timers_come_earliest_first_and_fire_once,
             a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once,
             an_atomic_operation_changes_every_actor_or_none,
+            atomic_requests_take_their_turns_in_one_arrival_order,
+            a_full_mailbox_refuses_the_batch_that_would_overfill_it,
             actor_results_are_kept_until_dropped,
             a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows,
             work_fenced_by_a_lease_that_moved_on_is_refused,

@@ -19,6 +19,7 @@ mod js;
 mod languages;
 mod lease;
 mod lifecycle;
+mod mailboxes;
 mod polyglot;
 mod postgres;
 mod python;

@@ -211,12 +211,14 @@ async fn actor_calls_report_their_place_in_line() {
             operation: operation(key),
             reply,
             visible_at: 0,
+            capacity: None,
         });
     }
     for reply in [ReplyTo::Client("c-2".into()), to(2)] {
         batch.push(Op::EnqueueAtomic {
             operations: vec![operation("bob")],
             reply,
+            capacity: None,
         });
     }
     store.commit(batch).await.unwrap().unwrap();

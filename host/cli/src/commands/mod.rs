@@ -61,6 +61,31 @@ pub(crate) struct GlobalArgs {
         default_value_t = 10_000
     )]
     lease_ms: u64,
+    /// How many operations an actor's mailbox may hold: a signal or call
+    /// to a full one is refused, and may be sent again later. The process
+    /// that sends checks it, so give every process of a database the same.
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_MAILBOX_CAPACITY",
+        default_value_t = 10_000
+    )]
+    mailbox_capacity: u64,
+    /// The mailbox bound of one actor kind, as `KIND=N`, in place of
+    /// `--mailbox-capacity`; repeat it for several kinds.
+    #[arg(long, global = true, value_name = "KIND=N", value_parser = kind_capacity)]
+    mailbox_capacity_for: Vec<(String, u64)>,
+}
+
+/// A `KIND=N` mailbox bound.
+fn kind_capacity(text: &str) -> Result<(String, u64), String> {
+    let (kind, n) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KIND=N"))?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("{n:?} is not a number of operations"))?;
+    Ok((kind.to_owned(), n))
 }
 
 impl GlobalArgs {
@@ -79,7 +104,13 @@ impl GlobalArgs {
     /// allows.
     async fn runtime_granting(&self, grants: ActivityGrants) -> anyhow::Result<Runtime> {
         let store = self.db.open().await?;
-        Ok(Runtime::builder(store).grants(grants).build().await?)
+        let mut builder = Runtime::builder(store)
+            .grants(grants)
+            .mailbox_capacity(self.mailbox_capacity);
+        for (kind, capacity) in &self.mailbox_capacity_for {
+            builder = builder.mailbox_capacity_for(kind, *capacity);
+        }
+        Ok(builder.build().await?)
     }
 }
 

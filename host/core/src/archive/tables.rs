@@ -202,9 +202,22 @@ pub const TABLES: &[Table] = &[
             col("input", Text),
             col("reply", Text),
             col("visible_at", Int),
+            nullable("atomic", Int),
         ],
         order_by: "id",
         serial: Some("id"),
+    },
+    Table {
+        name: "actor_queues",
+        label: "actor queues",
+        columns: &[
+            col("kind", Text),
+            col("key", Text),
+            col("depth", Int),
+            col("next_due", Int),
+        ],
+        order_by: "kind, key",
+        serial: None,
     },
     Table {
         name: "actor_atomic",

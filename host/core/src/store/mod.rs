@@ -44,6 +44,16 @@ pub enum StoreError {
     /// The request named something that does not exist. Nothing was written.
     #[error("{0}")]
     NotFound(String),
+    /// An actor's mailbox holds its capacity ([`Op::EnqueueActor`]).
+    /// Nothing of the batch was written; the same batch may succeed once
+    /// the actor has handled some of its operations.
+    #[error("the mailbox of actor {actor} is full: it holds {capacity} operations, its bound")]
+    MailboxFull {
+        /// The actor.
+        actor: ActorId,
+        /// Its bound.
+        capacity: u64,
+    },
     /// The database failed. Nothing of the batch was written.
     #[error("database error: {0}")]
     Database(String),
@@ -111,12 +121,18 @@ pub trait Store: Send + Sync + 'static {
     async fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every registration, oldest first.
     async fn registrations(&self) -> Result<Vec<Registration>, StoreError>;
-    /// Mailbox operations due by `now` (ms), in arrival order.
-    async fn due_actor_messages(
+    /// Actors with an operation due by `now` (ms), those due longest first.
+    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError>;
+    /// One page of an actor's mailbox: its first `limit` operations due by
+    /// `now`, atomic turns included, in arrival order.
+    async fn due_actor_operations(
         &self,
+        id: &ActorId,
         now: u64,
         limit: usize,
     ) -> Result<Vec<ActorMessage>, StoreError>;
+    /// A pending multi-actor operation.
+    async fn atomic_request(&self, id: i64) -> Result<Option<AtomicRequest>, StoreError>;
     /// Pending multi-actor operations, in arrival order.
     async fn atomic_requests(&self, limit: usize) -> Result<Vec<AtomicRequest>, StoreError>;
     /// An actor's committed state, without waiting behind its mailbox.
@@ -125,12 +141,13 @@ pub trait Store: Send + Sync + 'static {
     async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError>;
     /// The outcome of a client's actor call, once handled.
     async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError>;
-    /// Operations not yet handled: mailbox rows plus atomic requests.
+    /// Operations not yet handled: mailbox operations plus atomic requests.
     async fn actor_backlog(&self) -> Result<u64, StoreError>;
-    /// Operations queued for one actor, due or not (atomic requests aside).
+    /// How many operations one actor's mailbox holds, due or not, atomic
+    /// turns included: what its capacity bounds.
     async fn actor_mailbox(&self, id: &ActorId) -> Result<u64, StoreError>;
     /// The first `limit` operations queued for one actor, due or not, in
-    /// arrival order (atomic requests aside).
+    /// arrival order, atomic turns included.
     async fn actor_queue(
         &self,
         id: &ActorId,

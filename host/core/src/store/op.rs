@@ -197,7 +197,11 @@ pub enum Op {
         /// Its completion.
         message: NewMessage,
     },
-    /// Puts an operation in an actor's mailbox, visible from `visible_at` (ms).
+    /// Puts an operation at the end of an actor's mailbox, due from
+    /// `visible_at` (ms). With a `capacity`, the batch fails with
+    /// [`StoreError::MailboxFull`](super::StoreError::MailboxFull) when the
+    /// mailbox already holds that many operations (due or not, atomic
+    /// turns included).
     EnqueueActor {
         /// What to do to whom.
         operation: ActorOperation,
@@ -205,18 +209,31 @@ pub enum Op {
         reply: ReplyTo,
         /// Not before this time: 0 for now.
         visible_at: u64,
+        /// The most operations the mailbox may hold; `None`: no bound.
+        capacity: Option<u64>,
     },
-    /// Queues a multi-actor operation.
+    /// Queues a multi-actor operation, and its turn at the end of the
+    /// mailbox of each actor it names (an [`ActorMessage`] whose `atomic`
+    /// names the request): it runs when it is first in every one of them.
+    /// The turns of any two requests are in the same order in every mailbox
+    /// they share, so requests never wait for each other in a circle. With
+    /// a `capacity`, refused like [`Op::EnqueueActor`] when any of the
+    /// mailboxes is full.
+    ///
+    /// [`ActorMessage`]: super::ActorMessage
     EnqueueAtomic {
         /// The operations.
         operations: Vec<ActorOperation>,
         /// Where the outcome goes.
         reply: ReplyTo,
+        /// The most operations each mailbox may hold; `None`: no bound.
+        capacity: Option<u64>,
     },
     /// Applies handled operations: removes them from mailboxes (or removes
-    /// the atomic request) and writes the actors' new states; `None` deletes.
+    /// the atomic request and its turns) and writes the actors' new states;
+    /// `None` deletes.
     ApplyActors {
-        /// Mailbox rows handled.
+        /// Mailbox rows handled (operations, not atomic turns).
         dequeued: Vec<i64>,
         /// The atomic request handled, if any.
         atomic: Option<i64>,

@@ -451,12 +451,16 @@ pub enum ReplyTo {
 /// An operation waiting in an actor's mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorMessage {
-    /// Arrival order.
+    /// Names the row; rows of one actor come in arrival order.
     pub id: i64,
-    /// What to do to whom.
+    /// What to do to whom (for an atomic turn: the request's first
+    /// operation on this actor).
     pub operation: ActorOperation,
     /// Where the outcome goes.
     pub reply: ReplyTo,
+    /// `Some(request)`: this row is the actor's turn in atomic request
+    /// `request`, handled with the request and never dequeued alone.
+    pub atomic: Option<i64>,
 }
 
 /// A multi-actor operation waiting to run all-or-nothing.

@@ -33,6 +33,10 @@ impl Runtime {
         Ok(operation)
     }
 
+    fn mailbox_capacity(&self, kind: &str) -> u64 {
+        self.shared.code.directory.mailbox_capacity(kind)
+    }
+
     /// Sends an operation to an actor, one-way; `delay` makes it a reminder.
     /// The actor is created by its first operation.
     pub async fn signal_actor(
@@ -51,6 +55,7 @@ impl Runtime {
                 operation,
                 reply: ReplyTo::Nobody,
                 visible_at,
+                capacity: Some(self.mailbox_capacity(kind)),
             }])
             .await?;
         Ok(())
@@ -74,6 +79,7 @@ impl Runtime {
                 operation: request,
                 reply: ReplyTo::Client(request_id.clone()),
                 visible_at: 0,
+                capacity: Some(self.mailbox_capacity(kind)),
             }])
             .await?;
         let deadline = tokio::time::Instant::now() + timeout;

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::history::Outcome;
 use crate::metrics::Counters;
 use crate::roles::activity::{Activities, NativeActivity, NativeCall, Natives};
-use crate::roles::directory::Catalog;
+use crate::roles::directory::{Catalog, MailboxBounds};
 use crate::sched::{Code, Scheduler, Settings, Shared, Waiters};
 use crate::store::Store;
 use crate::wasm::sandbox::ActivityGrants;
@@ -26,6 +26,7 @@ pub struct RuntimeBuilder {
     evict_after: Duration,
     evict_for_room_after: Duration,
     clock: Arc<dyn Clock>,
+    mailboxes: MailboxBounds,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -47,6 +48,7 @@ impl RuntimeBuilder {
             evict_after: Duration::from_secs(60),
             evict_for_room_after: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
+            mailboxes: MailboxBounds::default(),
         }
     }
 
@@ -88,6 +90,23 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How many operations an actor's mailbox may hold (default 10,000),
+    /// for kinds without a bound of their own. A client's signal or call
+    /// to a full mailbox is refused with [`Error::MailboxFull`]; an actor
+    /// operation that sends to one fails and changes nothing; an
+    /// orchestration that sends to one waits until there is room.
+    pub fn mailbox_capacity(mut self, operations: u64) -> Self {
+        self.mailboxes.default = operations;
+        self
+    }
+
+    /// The mailbox bound of actors of kind `kind`, in place of
+    /// [`mailbox_capacity`](Self::mailbox_capacity).
+    pub fn mailbox_capacity_for(mut self, kind: &str, operations: u64) -> Self {
+        self.mailboxes.per_kind.insert(kind.to_owned(), operations);
+        self
+    }
+
     /// Registers an activity implemented in Rust. It takes precedence over
     /// component activities of the same name.
     pub fn activity<F, Fut>(mut self, name: &str, f: F) -> Self
@@ -119,6 +138,7 @@ impl RuntimeBuilder {
             activities: activities.clone(),
             limits: self.limits,
             clock: self.clock.clone(),
+            mailboxes: self.mailboxes,
         });
         let code = Code {
             registry,

@@ -72,14 +72,18 @@ impl Runtime {
                     format!("no orchestration named {name:?} is registered"),
                 )],
             },
+            // Bounded like a client's send: a repair that would overfill a
+            // mailbox is refused whole, and can be tried again.
             Event::ActorCalled { operation } => vec![Op::EnqueueActor {
                 operation: operation.clone(),
                 reply: ReplyTo::Task(to),
                 visible_at: 0,
+                capacity: Some(directory.mailbox_capacity(&operation.target.kind)),
             }],
             Event::ActorsCalledAtomically { operations } => vec![Op::EnqueueAtomic {
                 operations: operations.clone(),
                 reply: ReplyTo::Task(to),
+                capacity: Some(directory.atomic_capacity(operations)),
             }],
             // An event comes from outside; nothing issues it.
             _ => Vec::new(),

@@ -4,6 +4,7 @@
 //! `Arc<dyn Directory>`, not the runtime, so what they can reach is written
 //! in one place; the runtime's is a [`Catalog`] of the registry's names.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::activity::Activities;
@@ -31,6 +32,18 @@ pub(crate) trait Directory: Send + Sync + 'static {
     fn activity(&self, name: &str, preferred: &str) -> Option<String>;
     /// Whether actor kind `kind` is registered.
     fn has_actor_kind(&self, kind: &str) -> bool;
+    /// How many operations the mailbox of an actor of kind `kind` may hold.
+    fn mailbox_capacity(&self, kind: &str) -> u64;
+
+    /// The bound of an atomic request's mailboxes: the smallest of its
+    /// actors' kinds.
+    fn atomic_capacity(&self, operations: &[ActorOperation]) -> u64 {
+        operations
+            .iter()
+            .map(|op| self.mailbox_capacity(&op.target.kind))
+            .min()
+            .unwrap_or(u64::MAX)
+    }
 
     /// Whether an actor operation can ever be handled: its names follow the
     /// rules, its kind is registered and its input is JSON within the size
@@ -90,6 +103,28 @@ pub(crate) struct Catalog {
     pub(crate) activities: Arc<Activities>,
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) mailboxes: MailboxBounds,
+}
+
+/// How many operations an actor's mailbox may hold, by kind. A full
+/// mailbox refuses a client's send at once and fails an actor operation
+/// that sends to it; an orchestration's send waits for room (see
+/// `sched::driver`). Mailboxes are read a page at a time, so the bound
+/// protects the database and the fairness of the queue, not memory.
+#[derive(Debug, Clone)]
+pub(crate) struct MailboxBounds {
+    /// For every kind not in `per_kind`.
+    pub(crate) default: u64,
+    pub(crate) per_kind: HashMap<String, u64>,
+}
+
+impl Default for MailboxBounds {
+    fn default() -> Self {
+        Self {
+            default: 10_000,
+            per_kind: HashMap::new(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -121,6 +156,11 @@ impl Directory for Catalog {
 
     fn has_actor_kind(&self, kind: &str) -> bool {
         self.registry.actor(kind).is_some()
+    }
+
+    fn mailbox_capacity(&self, kind: &str) -> u64 {
+        let bounds = &self.mailboxes;
+        bounds.per_kind.get(kind).copied().unwrap_or(bounds.default)
     }
 }
 

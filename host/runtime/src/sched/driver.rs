@@ -18,7 +18,7 @@ use super::router::Spawn;
 use crate::history::{Event, Failure, HistoryEvent};
 use crate::roles::activity::ActivityResult;
 use crate::roles::orchestration::{self, ConsumedEvents, Driver, OrchestrationState, Unwind, Wake};
-use crate::store::{Batch, InstanceRecord, Status, StoreError};
+use crate::store::{Batch, InstanceRecord, Op, Status, StoreError};
 use crate::wasm::guest_log;
 
 /// An instance as the commit that created it wrote it: its record and its
@@ -85,8 +85,25 @@ struct InstanceLink {
 
 #[async_trait::async_trait]
 impl Driver for InstanceLink {
-    async fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.shared.commit_as_worker(batch, &self.tenure).await
+    /// An episode that sends to a full mailbox waits for room: it commits
+    /// again, a little later each time, until the actor has caught up (or
+    /// the instance was stopped, or its ownership moved). Its guest holds
+    /// an instance slot meanwhile, never an actor's turn, so the actor it
+    /// waits for goes on.
+    async fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let again = sends_to_bounded_mailboxes(&batch).then(|| batch.clone());
+            match self.shared.commit_as_worker(batch, &self.tenure).await {
+                Err(StoreError::MailboxFull { actor, capacity }) if again.is_some() => {
+                    tracing::debug!(%actor, capacity, "mailbox full; the episode waits for room");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                    batch = again.expect("checked above");
+                }
+                result => return result,
+            }
+        }
     }
 
     fn idle(&self) {
@@ -113,6 +130,23 @@ impl Driver for InstanceLink {
     fn evict_after(&self) -> Duration {
         self.shared.settings.evict_after
     }
+}
+
+/// Whether a commit of `batch` may be refused for a full mailbox: only
+/// then is it worth keeping a copy to commit again.
+fn sends_to_bounded_mailboxes(batch: &Batch) -> bool {
+    batch.iter().any(|op| {
+        matches!(
+            op,
+            Op::EnqueueActor {
+                capacity: Some(_),
+                ..
+            } | Op::EnqueueAtomic {
+                capacity: Some(_),
+                ..
+            }
+        )
+    })
 }
 
 /// Starts an instance task; `seed` is what a commit of this process just

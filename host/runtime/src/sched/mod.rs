@@ -16,6 +16,7 @@
 //! scheduling state, the waiters and the settings.
 
 mod activities;
+mod actor_batch;
 mod actors;
 pub(crate) mod cluster;
 mod driver;

@@ -175,7 +175,7 @@ impl Ownership {
 /// this tenure, so it can never commit under a later one: should the lease
 /// run out and be taken again, by this process or another, the store
 /// refuses it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tenure {
     unit: Unit,
     token: u64,

@@ -297,6 +297,7 @@ mod tests {
             Op::EnqueueAtomic {
                 operations: Vec::new(),
                 reply: crate::store::ReplyTo::Nobody,
+                capacity: None,
             },
             Op::EnqueueActor {
                 operation: crate::store::ActorOperation {
@@ -309,6 +310,7 @@ mod tests {
                 },
                 reply: crate::store::ReplyTo::Nobody,
                 visible_at: 0,
+                capacity: None,
             },
         ];
         batch.iter().for_each(|op| plan.note(op));

@@ -88,10 +88,12 @@ async fn fill(store: &dyn Store) {
                 operation: operation(&account, "deposit", "10"),
                 reply: ReplyTo::Nobody,
                 visible_at: 0,
+                capacity: None,
             },
             Op::EnqueueAtomic {
                 operations: vec![operation(&account, "withdraw", "5")],
                 reply: ReplyTo::Client("req-1".into()),
+                capacity: None,
             },
             Op::ApplyActors {
                 dequeued: vec![],
@@ -167,7 +169,8 @@ pub async fn an_archive_restores_every_row_into_an_empty_database<B: Backend>() 
         ("activity_tasks", 1),
         ("timers", 1),
         ("actors", 1),
-        ("actor_mailbox", 1),
+        ("actor_mailbox", 2),
+        ("actor_queues", 1),
         ("actor_atomic", 1),
         ("actor_results", 1),
     ] {
@@ -224,6 +227,14 @@ pub async fn an_archive_restores_every_row_into_an_empty_database<B: Backend>() 
         source.atomic_requests(10).await.unwrap()
     );
     assert_eq!(
+        target.actor_mailbox(&account).await.unwrap(),
+        source.actor_mailbox(&account).await.unwrap()
+    );
+    assert_eq!(
+        target.due_actors(u64::MAX, 10).await.unwrap(),
+        source.due_actors(u64::MAX, 10).await.unwrap()
+    );
+    assert_eq!(
         target.actor_result("req-0").await.unwrap(),
         source.actor_result("req-0").await.unwrap()
     );
@@ -245,10 +256,15 @@ pub async fn an_archive_restores_every_row_into_an_empty_database<B: Backend>() 
             operation: operation(&account, "deposit", "1"),
             reply: ReplyTo::Nobody,
             visible_at: 0,
+            capacity: None,
         }],
     )
     .await;
-    assert_eq!(target.actor_mailbox(&account).await.unwrap(), 2);
+    // The operation, the atomic turn and the new one, which comes last.
+    let queue = target.actor_queue(&account, 10).await.unwrap();
+    assert_eq!(target.actor_mailbox(&account).await.unwrap(), 3);
+    assert_eq!(queue.len(), 3);
+    assert_eq!(queue[2].operation.input, "1");
 }
 
 /// The export reads one snapshot: what another handle commits after it

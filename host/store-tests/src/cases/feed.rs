@@ -46,6 +46,7 @@ pub async fn the_feed_shows_other_handles_changes_in_commit_order<B: Backend>() 
             operation: operation(&account, "add", "1"),
             reply: reprise_core::store::ReplyTo::Nobody,
             visible_at: 0,
+            capacity: None,
         }],
     )
     .await;

@@ -387,6 +387,7 @@ pub async fn counts_follow_what_the_store_holds<B: Backend>() {
                 operation: crate::fixtures::operation(&account, "add", "1"),
                 reply: reprise_core::store::ReplyTo::Nobody,
                 visible_at: 0,
+                capacity: None,
             },
         ],
     )

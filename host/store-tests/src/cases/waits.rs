@@ -158,6 +158,7 @@ pub async fn an_actor_queue_lists_its_operations_in_arrival_order<B: Backend>() 
         operation: operation(target, "add", input),
         reply: reply.clone(),
         visible_at,
+        capacity: None,
     };
     ok(
         &*store,

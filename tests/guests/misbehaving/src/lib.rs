@@ -10,6 +10,9 @@ use reprise_sdk::{
 };
 use serde::{Deserialize, Serialize};
 
+mod mailboxes;
+use mailboxes::{Journal, flood_tally, journal_rounds};
+
 /// What an orchestration sees when it reaches for the outside world.
 #[derive(Debug, Serialize, Deserialize)]
 struct Probe {
@@ -161,14 +164,14 @@ fn sleepy(_: ()) -> Result<()> {
 
 /// Counts what it is given: proves each operation applied exactly once.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Tally {
+pub(crate) struct Tally {
     count: u64,
     sum: i64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum TallyOp {
+pub(crate) enum TallyOp {
     Add(i64),
     Get,
     /// Adds, then fails: the add must not stick.
@@ -181,6 +184,11 @@ enum TallyOp {
     Forward {
         to: String,
         amount: i64,
+    },
+    /// Adds `count` to itself, then signals `count` adds of 1 to tally `to`.
+    Flood {
+        to: String,
+        count: u64,
     },
 }
 
@@ -211,6 +219,12 @@ impl Actor for Tally {
                 panic!("tally gave up after adding {n}");
             }
             TallyOp::Forward { to, amount } => ctx.signal::<Tally>(&to, TallyOp::Add(amount)),
+            TallyOp::Flood { to, count } => {
+                self.sum += count as i64;
+                for _ in 0..count {
+                    ctx.signal::<Tally>(&to, TallyOp::Add(1));
+                }
+            }
         }
         Ok(serde_json::json!({"count": self.count, "sum": self.sum}))
     }
@@ -326,7 +340,7 @@ fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, flood_tally],
     activities: [echo_after, flaky, sleepy, panicking_activity],
-    actors: [Tally],
+    actors: [Tally, Journal],
 }

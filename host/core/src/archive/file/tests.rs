@@ -209,10 +209,10 @@ fn other_formats_and_versions_are_no_archive() {
     );
     let bytes = archive(&[]);
     let text = String::from_utf8(bytes).unwrap();
-    let newer = text.replacen("\"version\":1", "\"version\":2", 1);
+    let older = text.replacen("\"version\":2", "\"version\":1", 1);
     assert_eq!(
-        read_all(newer.as_bytes()).unwrap_err().to_string(),
-        "not a Reprise archive: it is of version 2, and this Reprise reads version 1"
+        read_all(older.as_bytes()).unwrap_err().to_string(),
+        "not a Reprise archive: it is of version 1, and this Reprise reads version 2"
     );
     let other_columns = text.replacen("\"fire_at\"", "\"fires_at\"", 1);
     assert!(matches!(

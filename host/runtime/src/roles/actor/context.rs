@@ -49,12 +49,14 @@ impl Host for Data {
             .directory
             .check_actor_operation(&operation)
             .map_err(|why| Refused(why.to_string()))?;
+        let directory = &self.state.directory;
+        let capacity = Some(directory.mailbox_capacity(&operation.target.kind));
+        let visible_at = delay_ms.map_or(0, |delay| directory.now_ms().saturating_add(delay));
         self.state.effects.push(Op::EnqueueActor {
             operation,
             reply: ReplyTo::Nobody,
-            visible_at: delay_ms.map_or(0, |delay| {
-                self.state.directory.now_ms().saturating_add(delay)
-            }),
+            visible_at,
+            capacity,
         });
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! The `orchestration-context` host functions: each call is checked against
 //! history when replaying and recorded when live.
 
+use std::collections::BTreeSet;
+
 use wasmtime::Result;
 
 use super::state::{OrchestrationState, TaskKind, Unwind};
@@ -8,7 +10,8 @@ use crate::history::{self, ActivityOptions, Event, Outcome, RetryPolicy};
 use crate::names::{self, NameKind};
 use crate::roles::directory::{find, know_kinds};
 use crate::store::{
-    ActivityTask, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo, TimerRecord,
+    ActivityTask, ActorId, ActorOperation, MessageKind, NewMessage, Op, ParentRef, ReplyTo,
+    TimerRecord,
 };
 use crate::wasm::GuestData;
 use crate::wasm::bindings::outcome_to_wit as to_wit;
@@ -134,25 +137,40 @@ impl OrchestrationState {
         operations: Vec<ActorOperation>,
         reply: ReplyTo,
     ) {
-        let problem = operations.iter().find_map(|op| {
-            let undeliverable = self.directory.check_actor_operation(op).err();
-            undeliverable.map(|why| why.to_string()).or_else(|| {
-                self.oversized("actor operation input", &op.input)
-                    .and_then(|o| o.err())
-                    .map(|f| f.message)
+        let problem = operations
+            .iter()
+            .find_map(|op| {
+                let undeliverable = self.directory.check_actor_operation(op).err();
+                undeliverable.map(|why| why.to_string()).or_else(|| {
+                    self.oversized("actor operation input", &op.input)
+                        .and_then(|o| o.err())
+                        .map(|f| f.message)
+                })
             })
-        });
+            .or_else(|| {
+                let targets: BTreeSet<&ActorId> = operations.iter().map(|o| &o.target).collect();
+                targets
+                    .into_iter()
+                    .find_map(|target| self.count_send(target).err())
+            });
         if let Some(why) = problem {
             self.complete_now(task, MessageKind::Actor, &Err(history::Failure::new(why)));
         } else if operations.len() == 1 {
             let operation = operations.into_iter().next().expect("one operation");
+            let capacity = Some(self.directory.mailbox_capacity(&operation.target.kind));
             self.ops.push(Op::EnqueueActor {
                 operation,
                 reply,
                 visible_at: 0,
+                capacity,
             });
         } else {
-            self.ops.push(Op::EnqueueAtomic { operations, reply });
+            let capacity = Some(self.directory.atomic_capacity(&operations));
+            self.ops.push(Op::EnqueueAtomic {
+                operations,
+                reply,
+                capacity,
+            });
         }
     }
 }
@@ -312,10 +330,13 @@ impl Host for Data {
         if let Err(why) = s.directory.check_actor_operation(&operation) {
             return Err(Refused(why.to_string()).into());
         }
+        s.count_send(&operation.target).map_err(Refused)?;
+        let capacity = Some(s.directory.mailbox_capacity(&operation.target.kind));
         s.ops.push(Op::EnqueueActor {
             operation,
             reply: ReplyTo::Nobody,
             visible_at: 0,
+            capacity,
         });
         Ok(())
     }

@@ -14,7 +14,9 @@ use crate::history::{Event, Failure, HistoryEvent, Outcome};
 use crate::replay::Journal;
 use crate::roles::activity::ActivityResult;
 use crate::roles::directory::SharedDirectory;
-use crate::store::{Batch, InstanceRecord, Message, MessageKind, NewMessage, Op, Status, Waiting};
+use crate::store::{
+    ActorId, Batch, InstanceRecord, Message, MessageKind, NewMessage, Op, Status, Waiting,
+};
 use crate::wasm::sandbox::{self, Determinism};
 
 #[cfg(test)]
@@ -121,6 +123,8 @@ pub(crate) struct OrchestrationState {
     pub(crate) committed_len: usize,
     /// Writes of the current episode besides history.
     pub(crate) ops: Vec<Op>,
+    /// Operations the current episode sends to each actor.
+    pub(crate) sends: HashMap<ActorId, u64>,
     /// Inbox messages consumed in the current episode.
     pub(crate) consumed: Vec<i64>,
     pub(crate) tasks: HashMap<u32, TaskKind>,
@@ -140,6 +144,21 @@ pub(crate) struct OrchestrationState {
 }
 
 impl OrchestrationState {
+    /// Counts a send to `target` into the episode. An episode's commit
+    /// waits while a mailbox is full, so one that sends an actor more than
+    /// its mailbox can ever hold would wait for ever: that send is refused.
+    pub(crate) fn count_send(&mut self, target: &ActorId) -> Result<(), String> {
+        let capacity = self.directory.mailbox_capacity(&target.kind);
+        let sent = self.sends.entry(target.clone()).or_insert(0);
+        *sent += 1;
+        if *sent > capacity {
+            return Err(format!(
+                "one episode sends more than {capacity} operations to actor {target}, the bound of its mailbox: await some of them first"
+            ));
+        }
+        Ok(())
+    }
+
     /// The state of an execution about to run from `history`; `driver`
     /// is `None` for a replay-only run.
     pub(crate) fn new(
@@ -162,6 +181,7 @@ impl OrchestrationState {
             determinism,
             committed_len,
             ops: Vec::new(),
+            sends: HashMap::new(),
             consumed: Vec::new(),
             tasks: HashMap::new(),
             results: HashMap::new(),
@@ -375,6 +395,7 @@ impl OrchestrationState {
             });
         }
         batch.append(&mut self.ops);
+        self.sends.clear();
         if !self.consumed.is_empty() {
             batch.push(Op::Consume(std::mem::take(&mut self.consumed)));
         }

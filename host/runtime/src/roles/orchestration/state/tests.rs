@@ -29,6 +29,9 @@ impl Directory for Fixed {
     fn has_actor_kind(&self, _: &str) -> bool {
         false
     }
+    fn mailbox_capacity(&self, _: &str) -> u64 {
+        10
+    }
 }
 
 fn state_with(parent: Option<ParentRef>) -> (OrchestrationState, InstanceRecord) {

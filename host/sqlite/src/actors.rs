@@ -1,0 +1,209 @@
+//! Actors' mailboxes on SQLite: what the actor ops write and what the
+//! dispatcher and the API read.
+//!
+//! A mailbox is the actor's rows of `actor_mailbox`, in `id` order: its
+//! operations and its turns in atomic requests (`atomic` set). The one
+//! writer numbers rows in commit order, and an atomic request's turns are
+//! inserted together, so any two requests' turns come in the same order in
+//! every mailbox they share. `actor_queues` holds one row per actor with
+//! rows queued (`reprise_store_rules::mailbox`).
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use crate::row::{Fields, SqliteError};
+use reprise_core::store::{ActorId, ActorMessage, ActorOperation, AtomicRequest, ReplyTo};
+use reprise_store_rules::mailbox::{self, removed_per_actor};
+use reprise_store_rules::verdict::{self, Handled};
+use reprise_store_rules::{json, sql_int};
+
+/// Puts one row at the end of an actor's mailbox, within its capacity.
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    operation: &ActorOperation,
+    reply: &str,
+    visible_at: u64,
+    atomic: Option<i64>,
+    capacity: Option<u64>,
+) -> Result<(), SqliteError> {
+    let target = &operation.target;
+    let depth: u64 = tx
+        .prepare_cached(
+            "INSERT INTO actor_queues (kind, key, depth, next_due) VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT (kind, key) DO UPDATE
+             SET depth = depth + 1, next_due = min(next_due, excluded.next_due)
+             RETURNING depth",
+        )?
+        .query_row(
+            params![target.kind, target.key, sql_int(visible_at)],
+            |row| row.get(0),
+        )?;
+    mailbox::admit(target, depth, capacity)?;
+    tx.prepare_cached(
+        "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at, atomic)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        target.kind,
+        target.key,
+        operation.operation,
+        operation.input,
+        reply,
+        sql_int(visible_at),
+        atomic
+    ])?;
+    Ok(())
+}
+
+/// Queues an atomic request and its turn in each of its actors' mailboxes.
+pub(crate) fn enqueue_atomic(
+    tx: &Transaction<'_>,
+    operations: &[ActorOperation],
+    reply: &ReplyTo,
+    capacity: Option<u64>,
+) -> Result<(), SqliteError> {
+    let reply = json(reply)?;
+    tx.prepare_cached("INSERT INTO actor_atomic (operations, reply) VALUES (?1, ?2)")?
+        .execute(params![json(operations)?, reply])?;
+    let request = tx.last_insert_rowid();
+    for turn in mailbox::turns(operations) {
+        enqueue(tx, turn, &reply, 0, Some(request), capacity)?;
+    }
+    Ok(())
+}
+
+/// Removes handled operations (or an atomic request and its turns), once.
+pub(crate) fn dequeue(
+    tx: &Transaction<'_>,
+    dequeued: &[i64],
+    atomic: Option<i64>,
+) -> Result<(), SqliteError> {
+    let mut removed = Vec::new();
+    let mut delete = tx.prepare_cached(
+        "DELETE FROM actor_mailbox WHERE id = ?1 AND atomic IS NULL RETURNING kind, key",
+    )?;
+    for id in dequeued {
+        let actor = delete.query_row([id], actor_id).optional()?;
+        verdict::handled_once(Handled::Mailbox, *id, actor.is_some() as u64)?;
+        removed.extend(actor);
+    }
+    if let Some(id) = atomic {
+        let gone = tx
+            .prepare_cached("DELETE FROM actor_atomic WHERE id = ?1")?
+            .execute([id])?;
+        verdict::handled_once(Handled::Atomic, id, gone as u64)?;
+        let mut turns =
+            tx.prepare_cached("DELETE FROM actor_mailbox WHERE atomic = ?1 RETURNING kind, key")?;
+        for actor in turns.query_map([id], actor_id)? {
+            removed.push(actor?);
+        }
+    }
+    for (actor, count) in removed_per_actor(removed) {
+        tx.prepare_cached(
+            "UPDATE actor_queues SET depth = depth - ?3,
+                 next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
+                                      WHERE kind = ?1 AND key = ?2), 0)
+             WHERE kind = ?1 AND key = ?2",
+        )?
+        .execute(params![actor.kind, actor.key, count as i64])?;
+        tx.prepare_cached("DELETE FROM actor_queues WHERE kind = ?1 AND key = ?2 AND depth <= 0")?
+            .execute(params![actor.kind, actor.key])?;
+    }
+    Ok(())
+}
+
+fn actor_id(row: &Row<'_>) -> rusqlite::Result<ActorId> {
+    Ok(ActorId {
+        kind: row.get(0)?,
+        key: row.get(1)?,
+    })
+}
+
+/// Actors with an operation due by `now`, those due longest first.
+pub(crate) fn due_actors(
+    conn: &Connection,
+    now: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<ActorId>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, key FROM actor_queues WHERE next_due <= ?1 ORDER BY next_due LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![sql_int(now), limit as i64], actor_id)?;
+    rows.collect()
+}
+
+/// The first `limit` rows of an actor's mailbox, only those due by `now`
+/// unless `now` is `None`.
+pub(crate) fn mailbox_page(
+    conn: &Connection,
+    id: &ActorId,
+    now: Option<u64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<ActorMessage>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, operation, input, reply, atomic FROM actor_mailbox
+         WHERE kind = ?1 AND key = ?2 AND visible_at <= ?3 ORDER BY id LIMIT ?4",
+    )?;
+    let until = now.map_or(i64::MAX, sql_int);
+    let rows = stmt.query_map(params![id.kind, id.key, until, limit as i64], |row| {
+        let f = Fields::new(row, "actor_mailbox", &["id"]);
+        Ok(ActorMessage {
+            id: f.get("id")?,
+            operation: ActorOperation {
+                target: id.clone(),
+                operation: f.get("operation")?,
+                input: f.get("input")?,
+            },
+            reply: f.json("reply")?,
+            atomic: f.get("atomic")?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// How many rows an actor's mailbox holds.
+pub(crate) fn depth(conn: &Connection, id: &ActorId) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT depth FROM actor_queues WHERE kind = ?1 AND key = ?2")?
+        .query_row(params![id.kind, id.key], |row| row.get(0))
+        .optional()
+        .map(Option::unwrap_or_default)
+}
+
+fn read_atomic(row: &Row<'_>) -> rusqlite::Result<AtomicRequest> {
+    let f = Fields::new(row, "actor_atomic", &["id"]);
+    Ok(AtomicRequest {
+        id: f.get("id")?,
+        operations: f.json("operations")?,
+        reply: f.json("reply")?,
+    })
+}
+
+/// A queued atomic request.
+pub(crate) fn atomic_request(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<Option<AtomicRequest>> {
+    conn.prepare_cached("SELECT id, operations, reply FROM actor_atomic WHERE id = ?1")?
+        .query_row([id], read_atomic)
+        .optional()
+}
+
+/// The first `limit` queued atomic requests.
+pub(crate) fn atomic_requests(
+    conn: &Connection,
+    limit: usize,
+) -> rusqlite::Result<Vec<AtomicRequest>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, operations, reply FROM actor_atomic ORDER BY id LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], read_atomic)?;
+    rows.collect()
+}
+
+/// Operations not yet handled: mailbox operations plus atomic requests.
+pub(crate) fn backlog(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM actor_mailbox WHERE atomic IS NULL)
+              + (SELECT count(*) FROM actor_atomic)",
+        [],
+        |row| row.get(0),
+    )
+}

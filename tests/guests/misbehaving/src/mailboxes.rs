@@ -1,0 +1,65 @@
+//! Actors under load: a journal that shows the order its operations were
+//! applied in, and senders that flood a mailbox.
+
+use reprise_sdk::{Actor, ActorContext, ActorOp, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::{Tally, TallyOp};
+
+/// Notes down what it is told, in the order it applies it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Journal {
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum JournalOp {
+    Note(String),
+    Get,
+}
+
+impl Actor for Journal {
+    const KIND: &'static str = "journal";
+    type Operation = JournalOp;
+
+    fn handle(&mut self, _: &ActorContext, operation: JournalOp) -> Result<serde_json::Value> {
+        if let JournalOp::Note(note) = operation {
+            self.notes.push(note);
+        }
+        Ok(serde_json::json!(self.notes.len()))
+    }
+}
+
+/// `rounds` times: signals `s{i}` to journal `a`, then notes `t{i}` in `a`
+/// and `b` atomically and waits for it. One commit queues both, the signal
+/// first, so with one arrival order per actor `a` reads s0 t0 s1 t1 …
+pub(crate) fn journal_rounds(ctx: &Context, (a, b, rounds): (String, String, u32)) -> Result<u32> {
+    for i in 0..rounds {
+        ctx.actor::<Journal>(&a)
+            .signal(JournalOp::Note(format!("s{i}")));
+        ctx.call_actors_atomically(&[
+            ActorOp::new::<Journal>(&a, JournalOp::Note(format!("t{i}"))),
+            ActorOp::new::<Journal>(&b, JournalOp::Note(format!("t{i}"))),
+        ])?;
+    }
+    Ok(rounds)
+}
+
+/// Signals `count` adds of 1 to tally `to`, `per_episode` at a time (then
+/// waits for a call to it, which ends the episode).
+pub(crate) fn flood_tally(
+    ctx: &Context,
+    (to, count, per_episode): (String, u64, u64),
+) -> Result<u64> {
+    let mut sent = 0;
+    while sent < count {
+        let now = per_episode.min(count - sent);
+        for _ in 0..now {
+            ctx.actor::<Tally>(&to).signal(TallyOp::Add(1));
+        }
+        sent += now;
+        let _: serde_json::Value = ctx.actor::<Tally>(&to).call(TallyOp::Get)?;
+    }
+    Ok(sent)
+}
