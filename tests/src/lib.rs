@@ -640,6 +640,21 @@ pub fn completed_output(record: &InstanceRecord) -> serde_json::Value {
     serde_json::from_str(record.output.as_deref().expect("an output")).expect("JSON output")
 }
 
+/// A failed instance's failure, and its details as JSON (`null` without
+/// any); panics, showing the output, if it did not fail.
+pub fn failure_of(record: &InstanceRecord) -> (reprise::history::Failure, serde_json::Value) {
+    assert_eq!(
+        record.status,
+        reprise::store::Status::Failed,
+        "{:?}",
+        record.output
+    );
+    let failure = record.failure().expect("a failed instance has a failure");
+    let details =
+        serde_json::from_str(failure.details.as_deref().unwrap_or("null")).expect("JSON details");
+    (failure, details)
+}
+
 /// Replays the instance against its code and checks that it returns what it
 /// returned live.
 pub async fn assert_replays_identically(runtime: &Runtime, id: &str) {

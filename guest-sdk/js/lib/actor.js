@@ -23,13 +23,15 @@ export class ActorContext {
     /** Sends an operation one-way (to any actor, this one included); after
      * `delayMs` when given: a reminder. */
     signal(kind, key, operation, input, { delayMs } = {}) {
-        const target = { target: { kind, key }, operation, input: toJson(input) };
+        const what = `the input to operation "${operation}" of actor ${kind}/${key}`;
+        const target = { target: { kind, key }, operation, input: toJson(input, what) };
         host.signal(target, delayMs ?? null);
     }
 
     /** Starts an orchestration; returns its instance id. */
     startOrchestration(name, input, { instanceId } = {}) {
-        return host.startOrchestration(name, toJson(input), instanceId ?? null);
+        const json = toJson(input, `the input to orchestration "${name}"`);
+        return host.startOrchestration(name, json, instanceId ?? null);
     }
 
     /** Deletes this actor's state when the operation commits. */

@@ -23,6 +23,19 @@ function lookup(table, what, name) {
     return found;
 }
 
+/** What a function returned, unless it is a Promise (an `async` function's
+ * result): as JSON it is `{}`, and what it would resolve to is lost. The
+ * SDK's calls block until they have their result, so nothing needs await. */
+function notPromise(who, value) {
+    if ((typeof value === "object" || typeof value === "function") && typeof value?.then === "function") {
+        throw new Failure(
+            `${who} returned a Promise: write it as a plain (non-async) function; ` +
+                "ctx.callActivity, task.result() and the SDK's other calls return their results without await",
+        );
+    }
+    return value;
+}
+
 export const orchestrator = {
     orchestrations: () => sorted(registry.orchestrations),
 
@@ -30,7 +43,8 @@ export const orchestrator = {
         reportFailures(() => {
             const fn = lookup(registry.orchestrations, "orchestration", name);
             enter(orchestrationHost);
-            return toJson(fn(new OrchestrationContext(), fromJson(input)));
+            const output = fn(new OrchestrationContext(), fromJson(input));
+            return toJson(notPromise(`orchestration "${name}"`, output), "the orchestration's output");
         }),
 };
 
@@ -41,7 +55,8 @@ export const activities = {
         reportFailures(() => {
             const fn = lookup(registry.activities, "activity", name);
             enter(activityHost);
-            return toJson(fn(fromJson(input)));
+            const output = fn(fromJson(input));
+            return toJson(notPromise(`activity "${name}"`, output), "the activity's output");
         }),
 };
 
@@ -68,7 +83,11 @@ export const actors = {
             // prototype; the constructor only makes new ones.
             const actor =
                 state == null ? new cls() : Object.assign(Object.create(cls.prototype), fromJson(state));
-            const output = method.call(actor, fromJson(input));
-            return { state: context.deleted ? null : toJson(actor), output: toJson(output) };
+            const who = `operation "${operation}" of actor ${kind}/${key}`;
+            const output = notPromise(who, method.call(actor, fromJson(input)));
+            return {
+                state: context.deleted ? null : toJson(actor, "the actor's new state"),
+                output: toJson(output, "the operation's output"),
+            };
         }),
 };

@@ -11,10 +11,20 @@ export class Failure extends Error {
 
     /** The WIT `failure` record. */
     toWit() {
-        return {
-            message: this.message,
-            details: this.details == null ? null : JSON.stringify(this.details),
-        };
+        return { message: String(this.message), details: this.detailsJson() };
+    }
+
+    /** The details as JSON text. Details that are not JSON (a BigInt, a
+     * cycle) are described instead: the failure must still reach the host. */
+    detailsJson() {
+        if (this.details == null) {
+            return null;
+        }
+        try {
+            return JSON.stringify(this.details);
+        } catch (error) {
+            return JSON.stringify({ detailsNotJson: `${error?.name}: ${error?.message}` });
+        }
     }
 
     /** Any thrown value: a Failure stays itself; an Error keeps its name,

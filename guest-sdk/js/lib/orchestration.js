@@ -49,7 +49,8 @@ function retryPolicy({
 }
 
 function operation({ kind, key, operation, input }) {
-    return { target: { kind, key }, operation, input: toJson(input) };
+    const what = `the input to operation "${operation}" of actor ${kind}/${key}`;
+    return { target: { kind, key }, operation, input: toJson(input, what) };
 }
 
 /** What an orchestration may ask of the host. Pass it along; never keep it
@@ -74,7 +75,8 @@ export class OrchestrationContext {
             retry: retry == null ? null : retryPolicy(retry),
             timeoutMs: timeoutMs ?? null,
         };
-        return new Task(host.scheduleActivity(name, toJson(input), options));
+        const json = toJson(input, `the input to activity "${name}"`);
+        return new Task(host.scheduleActivity(name, json, options));
     }
 
     /** Runs activity `name` and returns its output (throws TaskFailed). */
@@ -104,7 +106,8 @@ export class OrchestrationContext {
 
     /** Starts orchestration `name` as a child; its output is the Task's. */
     scheduleOrchestration(name, input, { instanceId } = {}) {
-        return new Task(host.scheduleOrchestration(name, toJson(input), instanceId ?? null));
+        const json = toJson(input, `the input to orchestration "${name}"`);
+        return new Task(host.scheduleOrchestration(name, json, instanceId ?? null));
     }
 
     /** Runs a child orchestration and returns its output. */
@@ -175,13 +178,13 @@ export class OrchestrationContext {
     /** Ends this execution and starts the next with `input` and a fresh
      * history; unconsumed events carry over. Does not return. */
     continueAsNew(input) {
-        host.continueAsNew(toJson(input));
+        host.continueAsNew(toJson(input, "the input to continue-as-new"));
         throw new Error("continue-as-new returned");
     }
 
     /** Sets the instance's custom status (any JSON value; null clears). */
     setCustomStatus(status) {
-        host.setCustomStatus(status == null ? null : toJson(status));
+        host.setCustomStatus(status == null ? null : toJson(status, "the custom status"));
     }
 
     /** Logs a line; replays do not log it again. */

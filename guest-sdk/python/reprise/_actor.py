@@ -3,11 +3,11 @@ started orchestrations) happen only if the operation commits, with the
 actor's new state."""
 
 import datetime
-import json
 
 from wit_world.imports import actor_context as host
 from wit_world.imports import types
 
+from ._json import dumps
 from ._log import LEVELS
 
 
@@ -31,13 +31,13 @@ class ActorContext:
         target = types.ActorOperation(
             target=types.ActorId(kind=kind, key=key),
             operation=operation,
-            input=json.dumps(input),
+            input=dumps(input, f"the input to operation {operation!r} of actor {kind}/{key}"),
         )
         host.signal(target, None if delay is None else int(delay * 1000))
 
     def start_orchestration(self, name, input=None, *, instance_id=None):
         """Starts an orchestration; returns its instance id."""
-        return host.start_orchestration(name, json.dumps(input), instance_id)
+        return host.start_orchestration(name, dumps(input, f"the input to orchestration {name!r}"), instance_id)
 
     def delete(self):
         """Deletes this actor's state when the operation commits."""

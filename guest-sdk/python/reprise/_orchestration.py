@@ -11,6 +11,7 @@ from wit_world.imports import orchestration_context as host
 from wit_world.imports import types
 
 from ._failure import Failure, TaskFailed
+from ._json import dumps
 from ._log import LEVELS
 
 
@@ -68,7 +69,7 @@ def _operation(kind, key, operation, input):
     return types.ActorOperation(
         target=types.ActorId(kind=kind, key=key),
         operation=operation,
-        input=json.dumps(input),
+        input=dumps(input, f"the input to operation {operation!r} of actor {kind}/{key}"),
     )
 
 
@@ -94,7 +95,7 @@ class OrchestrationContext:
             retry=retry.to_wit() if retry is not None else None,
             timeout_ms=int(timeout * 1000) if timeout is not None else None,
         )
-        return Task(host.schedule_activity(name, json.dumps(input), options))
+        return Task(host.schedule_activity(name, dumps(input, f"the input to activity {name!r}"), options))
 
     def call_activity(self, name, input=None, *, retry=None, timeout=None):
         """Runs activity `name` and returns its output (raises TaskFailed)."""
@@ -119,7 +120,8 @@ class OrchestrationContext:
 
     def schedule_orchestration(self, name, input=None, *, instance_id=None):
         """Starts orchestration `name` as a child; its output is the Task's."""
-        return Task(host.schedule_orchestration(name, json.dumps(input), instance_id))
+        input = dumps(input, f"the input to orchestration {name!r}")
+        return Task(host.schedule_orchestration(name, input, instance_id))
 
     def call_orchestration(self, name, input=None, *, instance_id=None):
         """Runs a child orchestration and returns its output."""
@@ -180,12 +182,12 @@ class OrchestrationContext:
     def continue_as_new(self, input=None):
         """Ends this execution and starts the next with `input` and a fresh
         history; unconsumed events carry over. Does not return."""
-        host.continue_as_new(json.dumps(input))
+        host.continue_as_new(dumps(input, "the input to continue-as-new"))
         raise RuntimeError("continue-as-new returned")
 
     def set_custom_status(self, status):
         """Sets the instance's custom status (any JSON value; None clears)."""
-        host.set_custom_status(None if status is None else json.dumps(status))
+        host.set_custom_status(None if status is None else dumps(status, "the custom status"))
 
     def log(self, message, level="info"):
         """Logs a line; replays do not log it again."""

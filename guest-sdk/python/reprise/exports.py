@@ -15,11 +15,28 @@ from wit_world.exports.actors import Handled
 
 from . import _actor, _registry
 from ._failure import Failure
+from ._json import dumps
 from ._orchestration import OrchestrationContext
 
 
-def _fail(error):
-    raise Err(Failure.from_exception(error).to_wit())
+def _answer(role, body):
+    """What an export returns: `body()`, or the failure of whatever it
+    raised, in any phase (decoding, the user's code, encoding the result).
+    BaseException too: an exception that escapes to componentize-py becomes
+    a panic that says nothing of it, and `sys.exit(3)` an exit whose status
+    WASI cannot carry."""
+    try:
+        return body()
+    except BaseException as error:  # noqa: BLE001 - every failure is reported
+        failure = Failure.from_exception(error, role)
+    raise Err(failure.to_wit())
+
+
+def _lookup(table, what, name):
+    found = table.get(name)
+    if found is None:
+        raise Failure(f"this component has no {what} {name!r}")
+    return found
 
 
 def _reseed():
@@ -35,15 +52,13 @@ class Orchestrator(exports.Orchestrator):
         return sorted(_registry.orchestrations)
 
     def run(self, name, input):
-        fn = _registry.orchestrations.get(name)
-        if fn is None:
-            _fail(Failure(f"this component has no orchestration {name!r}"))
-        _reseed()
-        try:
+        def body():
+            fn = _lookup(_registry.orchestrations, "orchestration", name)
+            _reseed()
             output = fn(OrchestrationContext(), json.loads(input))
-        except Exception as error:  # noqa: BLE001 - every failure is reported
-            _fail(error)
-        return json.dumps(output)
+            return dumps(output, "the orchestration's output")
+
+        return _answer(f"orchestration {name!r}", body)
 
 
 class Activities(exports.Activities):
@@ -51,15 +66,12 @@ class Activities(exports.Activities):
         return sorted(_registry.activities)
 
     def run(self, name, input):
-        fn = _registry.activities.get(name)
-        if fn is None:
-            _fail(Failure(f"this component has no activity {name!r}"))
-        _reseed()
-        try:
-            output = fn(json.loads(input))
-        except Exception as error:  # noqa: BLE001
-            _fail(error)
-        return json.dumps(output)
+        def body():
+            fn = _lookup(_registry.activities, "activity", name)
+            _reseed()
+            return dumps(fn(json.loads(input)), "the activity's output")
+
+        return _answer(f"activity {name!r}", body)
 
 
 def _takes_input(function):
@@ -72,25 +84,23 @@ class Actors(exports.Actors):
         return sorted(_registry.actors)
 
     def handle(self, kind, key, operation, input, state):
-        cls = _registry.actors.get(kind)
-        if cls is None:
-            _fail(Failure(f"this component has no actor kind {kind!r}"))
-        if state is None:
-            actor = cls()
-        else:
-            actor = cls.__new__(cls)
-            vars(actor).update(json.loads(state))
-        # Looked up on the class: an operation may share its name with a
-        # field of the state (`balance`, say).
-        function = None if operation.startswith("_") else getattr(cls, operation, None)
-        if not callable(function):
-            _fail(Failure(f"actor kind {kind!r} has no operation {operation!r}"))
-        context = _actor.begin()
-        _reseed()
-        try:
+        def body():
+            cls = _lookup(_registry.actors, "actor kind", kind)
+            # Looked up on the class: an operation may share its name with
+            # a field of the state (`balance`, say).
+            function = None if operation.startswith("_") else getattr(cls, operation, None)
+            if not callable(function):
+                raise Failure(f"actor kind {kind!r} has no operation {operation!r}")
+            if state is None:
+                actor = cls()
+            else:
+                actor = cls.__new__(cls)
+                vars(actor).update(json.loads(state))
+            context = _actor.begin()
+            _reseed()
             value = json.loads(input)
             output = function(actor, value) if _takes_input(function) else function(actor)
-        except Exception as error:  # noqa: BLE001
-            _fail(error)
-        new_state = None if context.deleted else json.dumps(vars(actor))
-        return Handled(state=new_state, output=json.dumps(output))
+            new_state = None if context.deleted else dumps(vars(actor), "the actor's new state")
+            return Handled(state=new_state, output=dumps(output, "the operation's output"))
+
+        return _answer(f"operation {operation!r} of actor {kind}/{key}", body)

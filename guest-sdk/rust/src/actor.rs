@@ -49,6 +49,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::bindings::reprise::durable::{actor_context as host, types};
+use crate::json::to_json;
 use crate::orchestration::{LogLevel, Task, millis};
 use crate::{Context, Failure, Result};
 
@@ -152,7 +153,7 @@ impl ActorContext {
         name: &str,
         input: &I,
     ) -> Result<String> {
-        let input = serde_json::to_string(input)?;
+        let input = to_json(input, format_args!("the input to orchestration {name:?}"))?;
         Ok(host::start_orchestration(name, &input, None))
     }
 

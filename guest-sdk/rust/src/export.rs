@@ -5,6 +5,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::bindings::exports::reprise::durable::{activities, actors, orchestrator};
 use crate::bindings::reprise::durable::types;
+use crate::json::to_json;
 use crate::{Actor, ActorContext, Context, Failure, Result};
 
 /// Implemented by the type [`app!`](crate::app) declares.
@@ -50,9 +51,9 @@ pub fn run_actor<A: Actor>(
     let state = if ctx.deleted() {
         None
     } else {
-        Some(encode(&actor)?)
+        Some(to_json(&actor, "the actor's new state")?)
     };
-    Ok((state, encode(&output)?))
+    Ok((state, to_json(&output, "the actor operation's output")?))
 }
 
 /// Decodes the input, runs a typed orchestration and encodes its output.
@@ -62,7 +63,7 @@ where
     O: Serialize,
 {
     let input = decode(input)?;
-    encode(&f(&Context::new(), input)?)
+    to_json(&f(&Context::new(), input)?, "the orchestration's output")
 }
 
 /// Decodes the input, runs a typed activity and encodes its output.
@@ -71,15 +72,11 @@ where
     I: DeserializeOwned,
     O: Serialize,
 {
-    encode(&f(decode(input)?)?)
+    to_json(&f(decode(input)?)?, "the activity's output")
 }
 
 fn decode<I: DeserializeOwned>(input: &str) -> Result<I> {
     serde_json::from_str(input).map_err(|e| Failure::new(format!("cannot decode input: {e}")))
-}
-
-fn encode<O: Serialize>(output: &O) -> Result<String> {
-    serde_json::to_string(output).map_err(|e| Failure::new(format!("cannot encode output: {e}")))
 }
 
 fn unknown(kind: &str, name: &str) -> types::Failure {

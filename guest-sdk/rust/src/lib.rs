@@ -43,6 +43,7 @@ pub mod activity;
 mod actor;
 mod export;
 mod failure;
+mod json;
 mod orchestration;
 
 pub use actor::{Actor, ActorContext, ActorOp, ActorRef};

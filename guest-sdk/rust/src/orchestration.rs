@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::bindings::reprise::durable::{orchestration_context as host, types};
+use crate::json::to_json;
 use crate::{Failure, Result};
 
 /// Identifies a task within one execution of an orchestration.
@@ -116,10 +117,11 @@ fn decode_outcome<T: DeserializeOwned>(outcome: types::Outcome) -> Result<T> {
     serde_json::from_str(&json).map_err(|e| Failure::new(format!("cannot decode task result: {e}")))
 }
 
-fn encode<T: Serialize + ?Sized>(value: &T) -> String {
-    // Serialising plain data to JSON fails only for maps with non-string keys
-    // and similar programming errors; report them where they happen.
-    serde_json::to_string(value).expect("orchestration value must serialise to JSON")
+fn encode<T: Serialize + ?Sized>(value: &T, what: std::fmt::Arguments<'_>) -> String {
+    // Only programming errors fail here (a NaN, a map with non-string keys),
+    // in calls that return no `Result`: the panic's message reaches the
+    // instance's failure.
+    to_json(value, what).unwrap_or_else(|failure| panic!("{failure}"))
 }
 
 pub(crate) fn millis(duration: Duration) -> u64 {
@@ -205,7 +207,7 @@ impl Context {
     ) -> ActivityCall<'a> {
         ActivityCall {
             name,
-            input: encode(input),
+            input: encode(input, format_args!("the input to activity {name:?}")),
             options: types::ActivityOptions {
                 retry: None,
                 timeout_ms: None,
@@ -254,7 +256,11 @@ impl Context {
         I: Serialize + ?Sized,
         O: DeserializeOwned,
     {
-        Task::new(host::schedule_orchestration(name, &encode(input), None))
+        Task::new(host::schedule_orchestration(
+            name,
+            &encode(input, format_args!("the input to orchestration {name:?}")),
+            None,
+        ))
     }
 
     /// Starts a sub-orchestration with a chosen instance id.
@@ -263,7 +269,11 @@ impl Context {
         I: Serialize + ?Sized,
         O: DeserializeOwned,
     {
-        Task::new(host::schedule_orchestration(name, &encode(input), Some(id)))
+        Task::new(host::schedule_orchestration(
+            name,
+            &encode(input, format_args!("the input to orchestration {name:?}")),
+            Some(id),
+        ))
     }
 
     /// Runs a sub-orchestration and waits for its output.
@@ -323,13 +333,13 @@ impl Context {
     /// history; external events not yet consumed carry over. Use it for
     /// eternal orchestrations, so history does not grow without bound.
     pub fn continue_as_new<I: Serialize + ?Sized>(&self, input: &I) -> ! {
-        host::continue_as_new(&encode(input));
+        host::continue_as_new(&encode(input, format_args!("the input to continue-as-new")));
         unreachable!("the host does not return from continue-as-new")
     }
 
     /// Sets the custom status that `reprise status` shows.
     pub fn set_custom_status<S: Serialize + ?Sized>(&self, status: &S) {
-        host::set_custom_status(Some(&encode(status)));
+        host::set_custom_status(Some(&encode(status, format_args!("the custom status"))));
     }
 
     /// Clears the custom status.

@@ -141,8 +141,35 @@ actor(
             actorContext().delete();
             return "closed";
         }
+
+        // Leaves a state JSON cannot carry: the operation must fail, the
+        // state stay as it was.
+        poison() {
+            this.balance = NaN;
+            return "poisoned";
+        }
+
+        // Written as async: refused, saying how to write it.
+        async later() {
+            return this.balance;
+        }
     },
 );
+
+// Mistakes a guest can make with what it returns, by case: each must fail
+// with a line that says what went wrong.
+const HOSTILE = {
+    nan: () => ({ rate: NaN }),
+    activity_output: (ctx) => ctx.callActivity("js_hostile_activity", "nan"),
+    activity_input: (ctx) => ctx.callActivity("js_shout", Infinity),
+    async: () => Promise.resolve("too late"),
+    activity_async: (ctx) => ctx.callActivity("js_hostile_activity", "async"),
+    exit: () => process.exit(3),
+};
+
+orchestration("js_hostile", (ctx, mistake) => HOSTILE[mistake](ctx));
+
+activity("js_hostile_activity", (mistake) => (mistake === "async" ? (async () => 1)() : NaN));
 
 // Loops forever: the host's CPU deadline must stop it.
 orchestration("js_spin", () => {

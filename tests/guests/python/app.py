@@ -6,6 +6,7 @@ import datetime
 import os
 import random
 import socket
+import sys
 import time
 import uuid
 
@@ -149,6 +150,39 @@ class Account:
     def close(self):
         actor_context().delete()
         return "closed"
+
+    def poison(self):
+        """Leaves a state JSON cannot carry: the operation must fail, the
+        state stay as it was."""
+        self.balance = float("nan")
+        return "poisoned"
+
+
+# Mistakes a guest can make, by case: each must fail with a line that says
+# what went wrong, whichever phase (the user's code, or the SDK sending the
+# result) raised.
+HOSTILE = {
+    "nan": lambda ctx: {"rate": float("nan")},
+    "activity_output": lambda ctx: ctx.call_activity("py_hostile_activity", "nan"),
+    "activity_input": lambda ctx: ctx.call_activity("py_shout", float("inf")),
+    "set": lambda ctx: {"tags": {"a"}},
+    "keyboard_interrupt": lambda ctx: _raise(KeyboardInterrupt()),
+    "exit": lambda ctx: sys.exit(3),
+}
+
+
+def _raise(error):
+    raise error
+
+
+@reprise.orchestration
+def py_hostile(ctx, mistake):
+    return HOSTILE[mistake](ctx)
+
+
+@reprise.activity
+def py_hostile_activity(mistake):
+    return float(mistake)
 
 
 @reprise.orchestration

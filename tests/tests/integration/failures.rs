@@ -1,18 +1,9 @@
 //! When a guest fails, the user sees the guest's own message and where it
 //! happened, not just "trapped".
 
-use reprise::history::{Event, Failure};
-use reprise::store::{InstanceRecord, Status};
-use reprise_tests::Host;
+use reprise::history::Event;
+use reprise_tests::{Host, failure_of};
 use serde_json::Value;
-
-/// The failure of a failed instance, and its details as JSON.
-fn failure_of(record: &InstanceRecord) -> (Failure, Value) {
-    assert_eq!(record.status, Status::Failed, "{:?}", record.output);
-    let failure = record.failure().expect("a failed instance has a failure");
-    let details = serde_json::from_str(failure.details.as_deref().unwrap_or("null")).unwrap();
-    (failure, details)
-}
 
 /// The backtrace's frames, innermost first.
 fn frames(details: &Value) -> Vec<String> {
@@ -107,4 +98,37 @@ async fn awaiting_any_of_no_tasks_fails_saying_so() {
     let record = host.run("awaits_nothing", "null").await;
     let (failure, _) = failure_of(&record);
     assert_eq!(failure.message, "await-any needs at least one task");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_non_finite_number_in_an_output_is_refused_saying_where_it_is() {
+    let host = Host::new().await;
+    let record = host.run("returns_nan", "null").await;
+    let (failure, _) = failure_of(&record);
+    assert_eq!(
+        failure.message,
+        "the orchestration's output is not JSON: NaN at .rates[1] (JSON has no NaN or infinity)"
+    );
+}
+
+/// WASI 0.2's `exit` carries success or failure, not a number: a Rust
+/// guest's `std::process::exit(3)` reaches the host as a failing exit, and
+/// the failure says so rather than "trapped".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_that_exits_says_so_with_what_wasi_carries_of_its_status() {
+    let host = Host::new().await;
+    let (failed, details) = failure_of(&host.run("exits", "3").await);
+    assert_eq!(
+        failed.message,
+        "the guest called exit with a failure status before it returned a result (WASI 0.2 carries no number: any status but 0 arrives as 1)"
+    );
+    assert_eq!(
+        details["trap"], "Exited with i32 exit status 1",
+        "{details}"
+    );
+    let (succeeded, _) = failure_of(&host.run("exits", "0").await);
+    assert_eq!(
+        succeeded.message,
+        "the guest called exit with status 0 before it returned a result"
+    );
 }

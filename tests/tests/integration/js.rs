@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use reprise::store::Status;
-use reprise_tests::{Host, assert_replays_identically, completed_output as output, js_guest};
+use reprise_tests::{
+    Host, assert_replays_identically, completed_output as output, failure_of, js_guest,
+};
 use serde_json::Value;
 
 async fn host_with_js() -> Host {
@@ -97,6 +99,34 @@ async fn a_javascript_orchestration_has_no_way_out_of_its_sandbox() {
     for (name, kind) in probe.as_object().unwrap() {
         assert_eq!(kind, "undefined", "{name} is reachable: {probe}");
     }
+}
+
+/// An `async` function (or one that returns a Promise) would complete with
+/// `{}`: it fails instead, saying how to write it, whatever its role.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_async_javascript_function_fails_saying_to_write_it_plain() {
+    const HOW: &str = "returned a Promise: write it as a plain (non-async) function; ctx.callActivity, task.result() and the SDK's other calls return their results without await";
+    let host = host_with_js().await;
+    for (mistake, who) in [
+        ("async", r#"orchestration "js_hostile""#),
+        ("activity_async", r#"activity "js_hostile_activity""#),
+    ] {
+        let (failure, _) = failure_of(&host.run("js_hostile", &format!("{mistake:?}")).await);
+        assert_eq!(failure.message, format!("{who} {HOW}"), "{mistake}");
+    }
+    let refused = host
+        .runtime
+        .call_actor("js_account", "a", "later", "null", Duration::from_secs(60))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains(&format!(r#"operation "later" of actor js_account/a {HOW}"#)),
+        "{refused}"
+    );
+    // The engine has no process to exit: the guest's own error says so.
+    let (failure, _) = failure_of(&host.run("js_hostile", r#""exit""#).await);
+    assert_eq!(failure.message, "ReferenceError: process is not defined");
 }
 
 /// The bank demo with its accounts in JavaScript.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reprise::store::Status;
 use reprise_tests::{
-    Host, actor_json, assert_replays_identically, completed_output as output, js_guest,
+    Host, actor_json, assert_replays_identically, completed_output as output, failure_of, js_guest,
     python_guest,
 };
 use serde_json::{Value, json};
@@ -59,7 +59,14 @@ impl Language {
             info.orchestrations.contains(&self.name("greet")),
             "{info:?}"
         );
-        assert_eq!(info.activities, [self.name("flaky"), self.name("shout")]);
+        assert_eq!(
+            info.activities,
+            [
+                self.name("flaky"),
+                self.name("hostile_activity"),
+                self.name("shout")
+            ]
+        );
         assert_eq!(info.actors, [self.name("account")]);
         host
     }
@@ -95,6 +102,7 @@ for_each_language!(
     an_event_races_a_durable_timer,
     actors_move_money_all_or_nothing,
     the_cpu_deadline_and_the_memory_limit_stop_the_guest,
+    a_value_json_cannot_carry_is_refused_saying_what_it_was,
 );
 
 async fn an_orchestration_calls_rust_and_its_own_activities_and_replays_identically(
@@ -258,4 +266,63 @@ async fn the_cpu_deadline_and_the_memory_limit_stop_the_guest(language: Language
     // The host is unharmed: the next instance runs.
     let greet = host.run(&language.name("greet"), r#"["Oslo"]"#).await;
     assert_eq!(greet.status, Status::Completed, "{:?}", greet.output);
+}
+
+/// NaN and the infinities have no JSON text (Python writes `NaN`, which is
+/// not JSON; JavaScript writes `null`, which is another value): whatever
+/// carries one fails, naming what it was.
+async fn a_value_json_cannot_carry_is_refused_saying_what_it_was(language: Language) {
+    let host = language.host().await;
+    let hostile = language.name("hostile");
+    for (mistake, what) in [
+        ("nan", "the orchestration's output is not JSON: "),
+        ("activity_output", "the activity's output is not JSON: "),
+        ("activity_input", "the input to activity "),
+    ] {
+        let (failure, _) = failure_of(&host.run(&hostile, &format!("{mistake:?}")).await);
+        let message = failure.message;
+        assert!(message.starts_with(what), "{mistake}: {message}");
+        assert!(message.contains("not JSON"), "{mistake}: {message}");
+        let number = if mistake == "activity_input" {
+            "inf"
+        } else {
+            "nan"
+        };
+        assert!(
+            message.to_lowercase().contains(number),
+            "{mistake}: {message}"
+        );
+    }
+    // The whole line, with where in the value the number is.
+    let (failure, _) = failure_of(&host.run(&hostile, r#""nan""#).await);
+    let reason = match language.prefix {
+        "py" => {
+            "Out of range float values are not JSON compliant: nan; when serializing dict item 'rate'"
+        }
+        _ => "NaN at .rate (JSON has no NaN or infinity)",
+    };
+    assert_eq!(
+        failure.message,
+        format!("the orchestration's output is not JSON: {reason}")
+    );
+
+    let (runtime, account) = (&host.runtime, language.name("account"));
+    runtime
+        .call_actor(&account, "p", "deposit", "5", WAIT)
+        .await
+        .unwrap();
+    let refused = runtime
+        .call_actor(&account, "p", "poison", "null", WAIT)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("the actor's new state is not JSON: "),
+        "{refused}"
+    );
+    // The failed operation left the state as it was.
+    assert_eq!(
+        actor_json(runtime, &account, "p").await,
+        json!({"balance": 5, "operations": 1})
+    );
 }

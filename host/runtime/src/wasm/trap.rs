@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use wasmtime::{Trap, WasmBacktrace};
 
+use wasmtime_wasi::I32Exit;
+
 use super::limits::GuestLimit;
 use crate::history::Failure;
 
@@ -89,6 +91,8 @@ pub(crate) fn describe(error: &wasmtime::Error, stderr: &StderrTail) -> Failure 
         limit.to_string()
     } else if let Some(refused) = error.downcast_ref::<Refused>() {
         refused.0.clone()
+    } else if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        exited(exit.0)
     } else if let Some(panic) = panic {
         panic
     } else if is_stack_overflow(error, &backtrace) {
@@ -107,6 +111,17 @@ pub(crate) fn describe(error: &wasmtime::Error, stderr: &StderrTail) -> Failure 
     Failure {
         message,
         details: Some(serde_json::Value::Object(details).to_string()),
+    }
+}
+
+/// A guest that called WASI's `exit` instead of returning. WASI 0.2's
+/// `exit` carries success or failure, not a number: libc sends every
+/// failing status as 1, so that status says only that the guest failed.
+/// (The Python SDK reports `sys.exit(n)` itself, with its number.)
+fn exited(status: i32) -> String {
+    match status {
+        1 => "the guest called exit with a failure status before it returned a result (WASI 0.2 carries no number: any status but 0 arrives as 1)".into(),
+        status => format!("the guest called exit with status {status} before it returned a result"),
     }
 }
 

@@ -318,6 +318,24 @@ fn awaits_nothing(ctx: &Context, _: ()) -> Result<()> {
     ctx.when_any(&[]).result()
 }
 
+/// A quote whose rate is not a number: JSON cannot carry it, and the
+/// failure must say where it is rather than send `null`.
+#[derive(Debug, Serialize)]
+struct Quote {
+    rates: Vec<f64>,
+}
+
+fn returns_nan(_: &Context, _: ()) -> Result<Quote> {
+    Ok(Quote {
+        rates: vec![1.0, f64::NAN],
+    })
+}
+
+/// Exits with the status it is given, as a program would.
+fn exits(_: &Context, status: i32) -> Result<()> {
+    std::process::exit(status)
+}
+
 /// Computes for a while (so the clock moves on from the start event), then
 /// waits for an hour-long timer, so the test can compare its fire times.
 fn long_timer(ctx: &Context, spins: u64) -> Result<()> {
@@ -340,7 +358,7 @@ fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, flood_tally],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, flood_tally, returns_nan, exits],
     activities: [echo_after, flaky, sleepy, panicking_activity],
     actors: [Tally, Journal],
 }
