@@ -128,11 +128,30 @@ impl Http {
 
     /// `method path` with a body of the given content type.
     pub fn send_typed(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> Response {
+        self.request(method, path, &[], body)
+    }
+
+    /// POST with a JSON body and more headers.
+    pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        let body = Some(("application/json", body.as_bytes()));
+        self.request("POST", path, headers, body)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Response {
         let mut stream = TcpStream::connect(self.addr).expect("connect to the server");
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.addr
         );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
         if let Some(token) = &self.token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }

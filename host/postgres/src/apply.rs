@@ -328,6 +328,42 @@ impl Ops<'_, '_> {
                 )
                 .await?;
             }
+            Op::RememberRequest {
+                request,
+                forget_before,
+            } => {
+                let remembered = self
+                    .execute(
+                        "INSERT INTO idempotency (key, fingerprint, answer, call_request, created_at)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (key) DO UPDATE SET fingerprint = $2, answer = $3,
+                             call_request = $4, created_at = $5
+                         WHERE idempotency.created_at < $6",
+                        &[
+                            &request.key,
+                            &request.fingerprint,
+                            &request.answer,
+                            &request.call,
+                            &int(request.at),
+                            &int(*forget_before),
+                        ],
+                    )
+                    .await?;
+                verdict::remembered_once(&request.key, remembered)?;
+            }
+            Op::ForgetRequests { before } => {
+                self.execute(
+                    "DELETE FROM actor_results WHERE request_id IN
+                         (SELECT call_request FROM idempotency WHERE created_at < $1)",
+                    &[&int(*before)],
+                )
+                .await?;
+                self.execute(
+                    "DELETE FROM idempotency WHERE created_at < $1",
+                    &[&int(*before)],
+                )
+                .await?;
+            }
             Op::DropActorResult { request_id } => {
                 self.execute(
                     "DELETE FROM actor_results WHERE request_id = $1",

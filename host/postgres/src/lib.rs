@@ -40,7 +40,8 @@ use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
-    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord, VersionCount,
+    RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
+    VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::handle_origin;
@@ -437,6 +438,27 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(row::all(&rows, row::actor)?)
+    }
+
+    async fn remembered_request(&self, key: &str) -> Result<Option<RememberedRequest>, StoreError> {
+        let row = self
+            .query_opt(
+                "SELECT key, fingerprint, answer, call_request, created_at
+                 FROM idempotency WHERE key = $1",
+                &[&key],
+            )
+            .await?;
+        let read = |r: &tokio_postgres::Row| -> Result<RememberedRequest, PgError> {
+            let f = Fields::new(r, "idempotency");
+            Ok(RememberedRequest {
+                key: f.get("key")?,
+                fingerprint: f.get("fingerprint")?,
+                answer: f.get("answer")?,
+                call: f.get("call_request")?,
+                at: f.uint("created_at")?,
+            })
+        };
+        Ok(row.as_ref().map(read).transpose()?)
     }
 
     async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {

@@ -182,6 +182,17 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO actor_queues (kind, key, depth, next_due)
         SELECT kind, key, count(*), min(visible_at) FROM actor_mailbox GROUP BY kind, key;
     ",
+    // 5: requests made with an idempotency key, and what they answered.
+    "
+    CREATE TABLE idempotency (
+        key          TEXT PRIMARY KEY,
+        fingerprint  TEXT NOT NULL,
+        answer       TEXT NOT NULL,
+        call_request TEXT,
+        created_at   BIGINT NOT NULL
+    );
+    CREATE INDEX idempotency_by_age ON idempotency(created_at);
+    ",
 ];
 
 /// The advisory lock key under which migrations run (any fixed number

@@ -44,6 +44,10 @@ pub enum Error {
         /// Its bound.
         capacity: u64,
     },
+    /// The idempotency key was used before for a different request: the
+    /// request was refused and changed nothing.
+    #[error("idempotency key {0:?} was used for a different request")]
+    IdempotencyKeyReused(String),
     /// Code and history disagree.
     #[error("{0}")]
     Nondeterminism(String),
@@ -70,6 +74,9 @@ impl From<StoreError> for Error {
             StoreError::NotFound(why) => Error::NotFound(why),
             StoreError::Conflict(why) | StoreError::Fenced(why) => Error::Conflict(why),
             StoreError::MailboxFull { actor, capacity } => Error::MailboxFull { actor, capacity },
+            StoreError::Repeated(key) => Error::Conflict(format!(
+                "a request with idempotency key {key:?} was made before"
+            )),
             other => Error::Store(other),
         }
     }

@@ -35,7 +35,7 @@ mod wasm;
 pub use reprise_core::{archive, clock, history, names, repair, replay, store, view, waiting};
 
 pub use api::{
-    Compatibility, ComponentInfo, Fork, ForkOptions, KeptInstance, Names, PlanTotals,
+    Compatibility, ComponentInfo, Fork, ForkOptions, Idempotent, KeptInstance, Names, PlanTotals,
     PlannedInstance, RegisteredComponent, RewindOptions, Rewound, Runtime, RuntimeBuilder,
     StartOptions, StatusTally, UpgradePlan, UpgradeReport, WorkerHandle,
 };

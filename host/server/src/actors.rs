@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use reprise::names::NameKind;
 
+use crate::idempotency::IdempotencyKey;
 use crate::params::{Params, check_name};
 use crate::{ApiError, AppState, body};
 
@@ -78,12 +79,23 @@ async fn state(
 async fn signal(
     State(app): State<AppState>,
     Path((kind, key, operation)): Path<(String, String, String)>,
+    IdempotencyKey(once): IdempotencyKey,
     input: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let input = body::json_text(&app.limits, input, "operation input").await?;
-    app.runtime
-        .signal_actor(&kind, &key, &operation, &input, None)
-        .await?;
+    let runtime = &app.runtime;
+    match &once {
+        Some(once) => {
+            let once = runtime.idempotent(once);
+            once.signal_actor(&kind, &key, &operation, &input, None)
+                .await?
+        }
+        None => {
+            runtime
+                .signal_actor(&kind, &key, &operation, &input, None)
+                .await?
+        }
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({"accepted": true}))))
 }
 
@@ -91,6 +103,7 @@ async fn call(
     State(app): State<AppState>,
     Path((kind, key, operation)): Path<(String, String, String)>,
     params: Params,
+    IdempotencyKey(once): IdempotencyKey,
     input: Body,
 ) -> Result<Json<Value>, ApiError> {
     let timeout = match params.wait("timeout_ms")? {
@@ -101,9 +114,18 @@ async fn call(
         None => CALL_TIMEOUT,
     };
     let input = body::json_text(&app.limits, input, "operation input").await?;
-    let output = app
-        .runtime
-        .call_actor(&kind, &key, &operation, &input, timeout)
-        .await?;
+    let runtime = &app.runtime;
+    let output = match &once {
+        Some(once) => {
+            let once = runtime.idempotent(once);
+            once.call_actor(&kind, &key, &operation, &input, timeout)
+                .await?
+        }
+        None => {
+            runtime
+                .call_actor(&kind, &key, &operation, &input, timeout)
+                .await?
+        }
+    };
     Ok(Json(json!({ "output": embedded(&output) })))
 }

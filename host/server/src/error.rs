@@ -76,6 +76,14 @@ impl From<reprise::Error> for ApiError {
                 };
             }
             E::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            E::IdempotencyKeyReused(_) => {
+                return Self {
+                    status: StatusCode::CONFLICT,
+                    code: Some("idempotency_key_reused"),
+                    message: error.to_string(),
+                    details: None,
+                };
+            }
             E::MailboxFull { actor, capacity } => {
                 let details = json!({ "actor": actor.to_string(), "capacity": capacity });
                 return Self {

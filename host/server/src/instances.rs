@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use reprise::names::NameKind;
 
+use crate::idempotency::IdempotencyKey;
 use crate::params::{Params, check_name};
 use crate::{ApiError, AppState, body};
 
@@ -89,6 +90,7 @@ struct StartRequest {
 async fn start(
     State(state): State<AppState>,
     params: Params,
+    IdempotencyKey(once): IdempotencyKey,
     request: Body,
 ) -> Result<Response, ApiError> {
     let wait = params.wait("wait_ms")?;
@@ -103,10 +105,17 @@ async fn start(
         instance_id: request.instance_id,
         pinned: request.pinned,
     };
-    let id = state
-        .runtime
-        .start(&request.orchestration, input, options)
-        .await?;
+    let name = &request.orchestration;
+    let id = match &once {
+        Some(key) => {
+            state
+                .runtime
+                .idempotent(key)
+                .start(name, input, options)
+                .await?
+        }
+        None => state.runtime.start(name, input, options).await?,
+    };
     if let Some(wait) = wait {
         match state.runtime.wait(&id, wait).await {
             Ok(record) => {
@@ -206,10 +215,20 @@ async fn waiting(
 async fn raise_event(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
+    IdempotencyKey(once): IdempotencyKey,
     data: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let data = body::json_text(&state.limits, data, "event data").await?;
-    state.runtime.raise_event(&id, &name, &data).await?;
+    match &once {
+        Some(key) => {
+            state
+                .runtime
+                .idempotent(key)
+                .raise_event(&id, &name, &data)
+                .await?
+        }
+        None => state.runtime.raise_event(&id, &name, &data).await?,
+    }
     Ok((StatusCode::ACCEPTED, Json(json!({"accepted": true}))))
 }
 

@@ -22,6 +22,7 @@ mod body;
 mod components;
 mod dashboard;
 mod error;
+mod idempotency;
 mod instances;
 mod metrics;
 mod params;

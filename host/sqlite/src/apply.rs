@@ -329,6 +329,37 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
             )?
             .execute(params![request_id, outcome])?;
         }
+        Op::RememberRequest {
+            request,
+            forget_before,
+        } => {
+            let remembered = tx
+                .prepare_cached(
+                    "INSERT INTO idempotency (key, fingerprint, answer, call_request, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (key) DO UPDATE SET fingerprint = ?2, answer = ?3,
+                         call_request = ?4, created_at = ?5
+                     WHERE idempotency.created_at < ?6",
+                )?
+                .execute(params![
+                    request.key,
+                    request.fingerprint,
+                    request.answer,
+                    request.call,
+                    sql_int(request.at),
+                    sql_int(*forget_before)
+                ])?;
+            verdict::remembered_once(&request.key, remembered as u64)?;
+        }
+        Op::ForgetRequests { before } => {
+            tx.prepare_cached(
+                "DELETE FROM actor_results WHERE request_id IN
+                     (SELECT call_request FROM idempotency WHERE created_at < ?1)",
+            )?
+            .execute([sql_int(*before)])?;
+            tx.prepare_cached("DELETE FROM idempotency WHERE created_at < ?1")?
+                .execute([sql_int(*before)])?;
+        }
         Op::DropActorResult { request_id } => {
             tx.prepare_cached("DELETE FROM actor_results WHERE request_id = ?1")?
                 .execute([request_id])?;

@@ -23,7 +23,8 @@ use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
     FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
-    Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord, VersionCount,
+    RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
+    VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
@@ -350,6 +351,28 @@ impl Store for SqliteStore {
             )?;
             let rows = stmt.query_map(params![kind, limit as i64], read_actor)?;
             rows.collect()
+        })
+        .await
+    }
+
+    async fn remembered_request(&self, key: &str) -> Result<Option<RememberedRequest>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT key, fingerprint, answer, call_request, created_at
+                 FROM idempotency WHERE key = ?1",
+            )?
+            .query_row([key], |row| {
+                let f = Fields::new(row, "idempotency", &["key"]);
+                Ok(RememberedRequest {
+                    key: f.get("key")?,
+                    fingerprint: f.get("fingerprint")?,
+                    answer: f.get("answer")?,
+                    call: f.get("call_request")?,
+                    at: f.get("created_at")?,
+                })
+            })
+            .optional()
         })
         .await
     }

@@ -239,6 +239,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     INSERT INTO actor_queues (kind, key, depth, next_due)
         SELECT kind, key, count(*), min(visible_at) FROM actor_mailbox GROUP BY kind, key;
     ",
+    // 12: requests made with an idempotency key, and what they answered.
+    "
+    CREATE TABLE idempotency (
+        key          TEXT PRIMARY KEY,
+        fingerprint  TEXT NOT NULL,
+        answer       TEXT NOT NULL,
+        call_request TEXT,
+        created_at   INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_by_age ON idempotency(created_at);
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -141,6 +141,8 @@ impl FeedEntries {
             | Op::FireTimer { .. }
             | Op::ApplyActors { .. }
             | Op::DropActorResult { .. }
+            | Op::RememberRequest { .. }
+            | Op::ForgetRequests { .. }
             | Op::TakeLease { .. }
             | Op::ExpectLease { .. }
             | Op::ReleaseLease { .. } => {}

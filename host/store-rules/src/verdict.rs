@@ -236,6 +236,17 @@ pub fn handled_once(what: Handled, id: i64, removed: u64) -> Result<(), StoreErr
     )))
 }
 
+/// A request with an idempotency key is remembered once: a key already
+/// remembered (nothing was inserted or replaced) means the request was
+/// made before, and its effect must not be made again.
+pub fn remembered_once(key: &str, written: u64) -> Result<(), StoreError> {
+    if written == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Repeated(key.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,6 +53,7 @@ macro_rules! conformance {
             atomic_requests_take_their_turns_in_one_arrival_order,
             a_full_mailbox_refuses_the_batch_that_would_overfill_it,
             actor_results_are_kept_until_dropped,
+            a_request_with_an_idempotency_key_takes_effect_once,
             a_lease_is_refused_to_others_until_it_runs_out_and_its_token_grows,
             work_fenced_by_a_lease_that_moved_on_is_refused,
             leases_are_listed_by_name_with_holder_token_and_expiry,

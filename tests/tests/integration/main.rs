@@ -15,6 +15,7 @@ mod events;
 mod examples;
 mod failures;
 mod harnesses;
+mod idempotency;
 mod js;
 mod languages;
 mod lease;

@@ -6,6 +6,7 @@
 
 mod component;
 mod hosts;
+mod hot_actor;
 mod upgrade;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reprise::store::{InstanceQuery, Status};
-use reprise::{Error, ReplayVerdict, Runtime, StartOptions, WorkerHandle};
+use reprise::{Error, ReplayVerdict, Runtime, RuntimeBuilder, StartOptions, WorkerHandle};
 use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_sqlite::{Durability, SqliteStore};
@@ -35,6 +36,9 @@ pub(crate) enum Workload {
     Component,
     /// An upgrade plan over 10,000 live approvals.
     Upgrade,
+    /// One actor with 100,000 operations queued, drained: throughput and
+    /// memory over time.
+    HotActor,
 }
 
 impl Workload {
@@ -57,6 +61,7 @@ impl Workload {
             Workload::Instantiate => "instantiate",
             Workload::Component => "component",
             Workload::Upgrade => "upgrade",
+            Workload::HotActor => "hot-actor",
         }
     }
 
@@ -64,7 +69,7 @@ impl Workload {
     pub(crate) fn named(name: &str) -> Option<Workload> {
         Self::DEFAULT
             .into_iter()
-            .chain([Workload::Component, Workload::Upgrade])
+            .chain([Workload::Component, Workload::Upgrade, Workload::HotActor])
             .find(|workload| workload.name() == name)
     }
 }
@@ -195,10 +200,20 @@ impl Drop for ScratchDir {
 
 impl Bench {
     async fn new(options: &BenchOptions, name: &str, components: &[&str]) -> Result<Self, Error> {
+        Self::built(options, name, components, |builder| builder).await
+    }
+
+    /// [`Bench::new`], with the runtime's builder adjusted first.
+    async fn built(
+        options: &BenchOptions,
+        name: &str,
+        components: &[&str],
+        adjust: impl FnOnce(RuntimeBuilder) -> RuntimeBuilder,
+    ) -> Result<Self, Error> {
         let dir =
             ScratchDir::new(&options.dir, name).map_err(|e| Error::Internal(e.to_string()))?;
         let store = BenchStore::open(options, &dir).await?;
-        let runtime = Runtime::builder(store.store()).build().await?;
+        let runtime = adjust(Runtime::builder(store.store())).build().await?;
         let bench = Self {
             runtime,
             store,
@@ -286,6 +301,7 @@ pub(crate) async fn run(workload: Workload, options: &BenchOptions) -> Result<Ve
         Workload::Instantiate => instantiate(options).await,
         Workload::Component => component::component(options).await,
         Workload::Upgrade => upgrade::upgrade(options).await,
+        Workload::HotActor => hot_actor::hot_actor(options).await,
     }
 }
 

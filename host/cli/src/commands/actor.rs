@@ -41,6 +41,11 @@ pub(crate) struct SignalArgs {
     /// Deliver after this many milliseconds (a reminder).
     #[arg(long)]
     delay_ms: Option<u64>,
+    /// Take effect once for this key: sent again with it (within the
+    /// retention, a day by default), it changes nothing and answers what
+    /// the first answered.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 impl SignalArgs {
@@ -48,9 +53,19 @@ impl SignalArgs {
     pub(crate) async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
         let runtime = global.runtime().await?;
         let delay = self.delay_ms.map(Duration::from_millis);
-        runtime
-            .signal_actor(&self.kind, &self.key, &self.operation, &self.input, delay)
-            .await?;
+        let (kind, key, operation, input) = (&self.kind, &self.key, &self.operation, &self.input);
+        match &self.idempotency_key {
+            Some(once) => {
+                let once = runtime.idempotent(once);
+                once.signal_actor(kind, key, operation, input, delay)
+                    .await?
+            }
+            None => {
+                runtime
+                    .signal_actor(kind, key, operation, input, delay)
+                    .await?
+            }
+        }
         Ok(())
     }
 }
@@ -71,6 +86,11 @@ pub(crate) struct CallArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// Take effect once for this key: sent again with it (within the
+    /// retention, a day by default), it changes nothing and answers what
+    /// the first answered.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 impl CallArgs {
@@ -78,7 +98,20 @@ impl CallArgs {
     pub(crate) async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
         let runtime = global.runtime().await?;
         let timeout = Duration::from_secs(self.timeout);
-        let call = runtime.call_actor(&self.kind, &self.key, &self.operation, &self.input, timeout);
+        let (kind, key, operation, input) = (&self.kind, &self.key, &self.operation, &self.input);
+        let call = async {
+            match &self.idempotency_key {
+                Some(once) => {
+                    let once = runtime.idempotent(once);
+                    once.call_actor(kind, key, operation, input, timeout).await
+                }
+                None => {
+                    runtime
+                        .call_actor(kind, key, operation, input, timeout)
+                        .await
+                }
+            }
+        };
         let output = with_worker(&runtime, global, async { Ok(call.await?) }).await?;
         println!("{output}");
         Ok(())

@@ -75,6 +75,15 @@ pub(crate) struct GlobalArgs {
     /// `--mailbox-capacity`; repeat it for several kinds.
     #[arg(long, global = true, value_name = "KIND=N", value_parser = kind_capacity)]
     mailbox_capacity_for: Vec<(String, u64)>,
+    /// How long, in seconds, a request made with an idempotency key is
+    /// remembered (a repeat within it answers what the first answered).
+    #[arg(
+        long,
+        global = true,
+        env = "REPRISE_IDEMPOTENCY_RETENTION_SECS",
+        default_value_t = 86_400
+    )]
+    idempotency_retention_secs: u64,
 }
 
 /// A `KIND=N` mailbox bound.
@@ -106,7 +115,8 @@ impl GlobalArgs {
         let store = self.db.open().await?;
         let mut builder = Runtime::builder(store)
             .grants(grants)
-            .mailbox_capacity(self.mailbox_capacity);
+            .mailbox_capacity(self.mailbox_capacity)
+            .idempotency_retention(Duration::from_secs(self.idempotency_retention_secs));
         for (kind, capacity) in &self.mailbox_capacity_for {
             builder = builder.mailbox_capacity_for(kind, *capacity);
         }

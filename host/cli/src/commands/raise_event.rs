@@ -12,15 +12,22 @@ pub(crate) struct Args {
     /// Event data, JSON.
     #[arg(default_value = "null", allow_negative_numbers = true)]
     data: String,
+    /// Take effect once for this key: sent again with it (within the
+    /// retention, a day by default), it changes nothing and answers what
+    /// the first answered.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 impl Args {
     /// Sends the event; an unknown or finished instance is an error.
     pub(crate) async fn execute(self, global: &GlobalArgs) -> anyhow::Result<()> {
         let runtime = global.runtime().await?;
-        runtime
-            .raise_event(&self.id, &self.name, &self.data)
-            .await?;
+        let (id, name, data) = (&self.id, &self.name, &self.data);
+        match &self.idempotency_key {
+            Some(key) => runtime.idempotent(key).raise_event(id, name, data).await?,
+            None => runtime.raise_event(id, name, data).await?,
+        }
         Ok(())
     }
 }

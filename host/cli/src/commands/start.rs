@@ -28,6 +28,11 @@ pub(crate) struct Args {
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Take effect once for this key: sent again with it (within the
+    /// retention, a day by default), it changes nothing and answers what
+    /// the first answered.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 impl Args {
@@ -38,7 +43,15 @@ impl Args {
             instance_id: self.id,
             pinned: self.pinned,
         };
-        let start = runtime.start(&self.name, &self.input, options);
+        let start = async {
+            match &self.idempotency_key {
+                Some(key) => {
+                    let once = runtime.idempotent(key);
+                    once.start(&self.name, &self.input, options).await
+                }
+                None => runtime.start(&self.name, &self.input, options).await,
+            }
+        };
         if !self.wait {
             println!("{}", start.await?);
             return Ok(());

@@ -227,6 +227,19 @@ pub const TABLES: &[Table] = &[
         serial: Some("id"),
     },
     Table {
+        name: "idempotency",
+        label: "remembered requests",
+        columns: &[
+            col("key", Text),
+            col("fingerprint", Text),
+            col("answer", Text),
+            nullable("call_request", Text),
+            col("created_at", Int),
+        ],
+        order_by: "key",
+        serial: None,
+    },
+    Table {
         name: "actor_results",
         label: "actor call outcomes",
         columns: &[col("request_id", Text), col("outcome", Text)],

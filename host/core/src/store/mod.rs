@@ -44,6 +44,11 @@ pub enum StoreError {
     /// The request named something that does not exist. Nothing was written.
     #[error("{0}")]
     NotFound(String),
+    /// A request with this idempotency key was made before
+    /// ([`Op::RememberRequest`]). Nothing of the batch was written; the
+    /// first request's answer is remembered.
+    #[error("a request with idempotency key {0:?} was made before")]
+    Repeated(String),
     /// An actor's mailbox holds its capacity ([`Op::EnqueueActor`]).
     /// Nothing of the batch was written; the same batch may succeed once
     /// the actor has handled some of its operations.
@@ -139,6 +144,8 @@ pub trait Store: Send + Sync + 'static {
     async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError>;
     /// Actors of a kind, by key.
     async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError>;
+    /// The request made with idempotency key `key`, if it is remembered.
+    async fn remembered_request(&self, key: &str) -> Result<Option<RememberedRequest>, StoreError>;
     /// The outcome of a client's actor call, once handled.
     async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError>;
     /// Operations not yet handled: mailbox operations plus atomic requests.

@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use super::{
-    ActivityTask, ActorId, ActorOperation, InstanceRecord, Message, NewMessage, ParentRef, ReplyTo,
-    Role, Status, StoreError, TimerRecord, Waiting,
+    ActivityTask, ActorId, ActorOperation, InstanceRecord, Message, NewMessage, ParentRef,
+    RememberedRequest, ReplyTo, Role, Status, StoreError, TimerRecord, Waiting,
 };
 use crate::history::{Failure, HistoryEvent};
 
@@ -254,6 +254,23 @@ pub enum Op {
     DropActorResult {
         /// The client's request id.
         request_id: String,
+    },
+    /// Remembers a request made with an idempotency key, in the batch that
+    /// makes its effect, so the effect and its memory commit together. The
+    /// batch fails with [`StoreError::Repeated`](super::StoreError::Repeated)
+    /// if the key is remembered from `forget_before` (ms) on; an older
+    /// memory of it is replaced.
+    RememberRequest {
+        /// The request.
+        request: RememberedRequest,
+        /// Memories older than this are forgotten.
+        forget_before: u64,
+    },
+    /// Forgets the requests remembered before `before` (ms), and the
+    /// outcomes of their actor calls.
+    ForgetRequests {
+        /// Ms since the Unix epoch.
+        before: u64,
     },
     /// Takes the lease `name` for `owner` until `until` (ms), or renews it.
     /// Granted when nobody holds it, `owner` holds it, or its holder's lease

@@ -497,3 +497,33 @@ pub struct Registration {
     /// Registration order: the newest wins for new instances.
     pub seq: i64,
 }
+
+/// A request made with an idempotency key, and what it answered: kept for
+/// the retention period so a repeat answers the same and changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedRequest {
+    /// The client's key.
+    pub key: String,
+    /// What was asked ([`request_fingerprint`]): a key used again for
+    /// another request is refused.
+    pub fingerprint: String,
+    /// The answer, JSON.
+    pub answer: String,
+    /// For an actor call, the request id its outcome is kept under while
+    /// the key is remembered.
+    pub call: Option<String>,
+    /// When (ms since the Unix epoch).
+    pub at: u64,
+}
+
+/// What a request asked, as a short text that tells requests apart: the
+/// SHA-256 of its parts, each with its length.
+pub fn request_fingerprint(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}

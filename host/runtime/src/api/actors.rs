@@ -6,7 +6,7 @@ use super::Runtime;
 use crate::error::Error;
 use crate::history::Outcome;
 use crate::ids::random_id;
-use crate::store::{ActorId, ActorOperation, ActorRecord, Op, ReplyTo};
+use crate::store::{ActorId, ActorOperation, ActorRecord, Batch, Op, ReplyTo};
 
 impl Runtime {
     async fn actor_operation(
@@ -47,18 +47,31 @@ impl Runtime {
         input: &str,
         delay: Option<Duration>,
     ) -> Result<(), Error> {
+        let batch = self
+            .signal_batch(kind, key, operation, input, delay)
+            .await?;
+        self.shared.commit(batch).await?;
+        Ok(())
+    }
+
+    /// What a signal commits.
+    pub(super) async fn signal_batch(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        delay: Option<Duration>,
+    ) -> Result<Batch, Error> {
         let operation = self.actor_operation(kind, key, operation, input).await?;
         let now = self.shared.now_ms();
         let visible_at = delay.map_or(0, |d| now.saturating_add(d.as_millis() as u64));
-        self.shared
-            .commit(vec![Op::EnqueueActor {
-                operation,
-                reply: ReplyTo::Nobody,
-                visible_at,
-                capacity: Some(self.mailbox_capacity(kind)),
-            }])
-            .await?;
-        Ok(())
+        Ok(vec![Op::EnqueueActor {
+            operation,
+            reply: ReplyTo::Nobody,
+            visible_at,
+            capacity: Some(self.mailbox_capacity(kind)),
+        }])
     }
 
     /// Calls an actor operation and waits (up to `timeout`) for its output.
@@ -72,16 +85,63 @@ impl Runtime {
         input: &str,
         timeout: Duration,
     ) -> Result<String, Error> {
-        let request = self.actor_operation(kind, key, operation, input).await?;
         let request_id = random_id();
-        self.shared
-            .commit(vec![Op::EnqueueActor {
-                operation: request,
-                reply: ReplyTo::Client(request_id.clone()),
-                visible_at: 0,
-                capacity: Some(self.mailbox_capacity(kind)),
-            }])
+        let batch = self
+            .call_batch(kind, key, operation, input, &request_id)
             .await?;
+        self.shared.commit(batch).await?;
+        let outcome = self
+            .actor_outcome(kind, key, &request_id, timeout, true)
+            .await?;
+        self.call_answer(kind, key, operation, outcome)
+    }
+
+    /// What a call commits: the operation, its outcome to `request_id`.
+    pub(super) async fn call_batch(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        input: &str,
+        request_id: &str,
+    ) -> Result<Batch, Error> {
+        let operation = self.actor_operation(kind, key, operation, input).await?;
+        Ok(vec![Op::EnqueueActor {
+            operation,
+            reply: ReplyTo::Client(request_id.to_owned()),
+            visible_at: 0,
+            capacity: Some(self.mailbox_capacity(kind)),
+        }])
+    }
+
+    /// A call's outcome as the caller gets it.
+    pub(super) fn call_answer(
+        &self,
+        kind: &str,
+        key: &str,
+        operation: &str,
+        outcome: Outcome,
+    ) -> Result<String, Error> {
+        outcome.map_err(|failure| Error::ActorFailed {
+            actor: ActorId {
+                kind: kind.to_owned(),
+                key: key.to_owned(),
+            },
+            operation: operation.to_owned(),
+            failure,
+        })
+    }
+
+    /// Waits (up to `timeout`) for the outcome of call `request_id`, and
+    /// forgets it once read if `forget`.
+    pub(super) async fn actor_outcome(
+        &self,
+        kind: &str,
+        key: &str,
+        request_id: &str,
+        timeout: Duration,
+        forget: bool,
+    ) -> Result<Outcome, Error> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             // Registered before reading, so an outcome committed meanwhile
@@ -89,22 +149,15 @@ impl Runtime {
             let answered = self.shared.waiters.actor_results.notified();
             tokio::pin!(answered);
             answered.as_mut().enable();
-            if let Some(outcome) = self.shared.store.actor_result(&request_id).await? {
-                self.shared
-                    .commit(vec![Op::DropActorResult {
-                        request_id: request_id.clone(),
-                    }])
-                    .await?;
-                let outcome: Outcome =
-                    serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()))?;
-                return outcome.map_err(|failure| Error::ActorFailed {
-                    actor: ActorId {
-                        kind: kind.to_owned(),
-                        key: key.to_owned(),
-                    },
-                    operation: operation.to_owned(),
-                    failure,
-                });
+            if let Some(outcome) = self.shared.store.actor_result(request_id).await? {
+                if forget {
+                    self.shared
+                        .commit(vec![Op::DropActorResult {
+                            request_id: request_id.to_owned(),
+                        }])
+                        .await?;
+                }
+                return serde_json::from_str(&outcome).map_err(|e| Error::Internal(e.to_string()));
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Timeout(format!(

@@ -27,6 +27,7 @@ pub struct RuntimeBuilder {
     evict_for_room_after: Duration,
     clock: Arc<dyn Clock>,
     mailboxes: MailboxBounds,
+    idempotency_retention: Duration,
 }
 
 impl std::fmt::Debug for RuntimeBuilder {
@@ -49,6 +50,7 @@ impl RuntimeBuilder {
             evict_for_room_after: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
             mailboxes: MailboxBounds::default(),
+            idempotency_retention: Duration::from_secs(24 * 3600),
         }
     }
 
@@ -107,6 +109,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// How long a request made with an idempotency key
+    /// ([`Runtime::idempotent`]) is remembered: a repeat within it answers
+    /// what the first answered; after it, the key is forgotten (by the
+    /// worker) and may be used again. Default: a day.
+    pub fn idempotency_retention(mut self, retention: Duration) -> Self {
+        self.idempotency_retention = retention;
+        self
+    }
+
     /// Registers an activity implemented in Rust. It takes precedence over
     /// component activities of the same name.
     pub fn activity<F, Fut>(mut self, name: &str, f: F) -> Self
@@ -150,6 +161,7 @@ impl RuntimeBuilder {
             evict_after: self.evict_after,
             evict_for_room_after: self.evict_for_room_after,
             clock: self.clock,
+            idempotency_retention: self.idempotency_retention,
         };
         Ok(Runtime {
             shared: Arc::new(Shared {

@@ -7,7 +7,7 @@ use crate::history::HistoryEvent;
 use crate::ids::random_id;
 use crate::names::{self, NameKind};
 use crate::sched::Reaction;
-use crate::store::{InstanceQuery, InstanceRecord, Op, Status};
+use crate::store::{Batch, InstanceQuery, InstanceRecord, Op, Status};
 
 /// Options for [`Runtime::start`].
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,18 @@ impl Runtime {
         input: &str,
         options: StartOptions,
     ) -> Result<String, Error> {
+        let (id, batch) = self.start_batch(name, input, options).await?;
+        self.shared.commit(batch).await?;
+        Ok(id)
+    }
+
+    /// What a start commits, and the new instance's id.
+    pub(super) async fn start_batch(
+        &self,
+        name: &str,
+        input: &str,
+        options: StartOptions,
+    ) -> Result<(String, Batch), Error> {
         self.check_payload("input", input)?;
         let digest = self.orchestration_digest(name).await?;
         let id = options.instance_id.unwrap_or_else(random_id);
@@ -35,10 +47,7 @@ impl Runtime {
         let (mut record, started) =
             InstanceRecord::starting(id.clone(), name, digest, input, None, at);
         record.pinned = options.pinned;
-        self.shared
-            .commit(vec![Op::CreateInstance { record, started }])
-            .await?;
-        Ok(id)
+        Ok((id, vec![Op::CreateInstance { record, started }]))
     }
 
     /// Sends an external event to an instance. It waits in the instance's
@@ -50,13 +59,22 @@ impl Runtime {
         name: &str,
         data: &str,
     ) -> Result<(), Error> {
+        let batch = self.event_batch(instance_id, name, data)?;
+        self.shared.commit(batch).await?;
+        Ok(())
+    }
+
+    /// What raising an event commits.
+    pub(super) fn event_batch(
+        &self,
+        instance_id: &str,
+        name: &str,
+        data: &str,
+    ) -> Result<Batch, Error> {
         names::check(NameKind::InstanceId, instance_id)?;
         names::check(NameKind::EventName, name)?;
         self.check_payload("event data", data)?;
-        self.shared
-            .commit(vec![super::reissue::event(instance_id, name, data)])
-            .await?;
-        Ok(())
+        Ok(vec![super::reissue::event(instance_id, name, data)])
     }
 
     async fn set_status(

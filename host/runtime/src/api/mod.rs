@@ -21,6 +21,7 @@ mod builder;
 mod catalog;
 mod components;
 mod fork;
+mod idempotent;
 mod instances;
 mod reissue;
 mod rewind;
@@ -32,6 +33,7 @@ pub use builder::RuntimeBuilder;
 pub use catalog::{Names, RegisteredComponent, StatusTally};
 pub use components::ComponentInfo;
 pub use fork::{Fork, ForkOptions};
+pub use idempotent::Idempotent;
 pub use instances::StartOptions;
 pub use rewind::{RewindOptions, Rewound};
 pub use upgrades::{

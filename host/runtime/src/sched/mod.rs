@@ -3,7 +3,8 @@
 //! - `router`: which instances are hot here, and how wakes reach them;
 //!   `driver`: the task that drives one instance through its executions.
 //! - `activities`, `timers`, `actors`: the loops that dispatch activity
-//!   attempts, fire timers and run actor batches.
+//!   attempts, fire timers and serve actors' mailboxes (`actor_batch`
+//!   runs and commits their work); `forget`: expired idempotency keys.
 //! - `reaction`: what a commit, or a change another process wrote, sets in
 //!   motion, carried out in one place ([`Shared::react`]).
 //! - `watch`: the change feed, for what other processes write.
@@ -20,6 +21,7 @@ mod actor_batch;
 mod actors;
 pub(crate) mod cluster;
 mod driver;
+mod forget;
 mod leases;
 pub(crate) mod ownership;
 mod reaction;
@@ -113,6 +115,8 @@ pub(crate) struct Settings {
     /// evicted to free a slot for another (see `slots`).
     pub(crate) evict_for_room_after: Duration,
     pub(crate) clock: Arc<dyn Clock>,
+    /// How long a request's idempotency key is remembered.
+    pub(crate) idempotency_retention: Duration,
 }
 
 impl Scheduler {

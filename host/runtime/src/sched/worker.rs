@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::leases::{WORKER_LEASE, granted, owner_name, release_all, take_lease};
 use super::ownership::Unit;
-use super::{Shared, activities, actors, timers, watch};
+use super::{Shared, activities, actors, forget, timers, watch};
 use crate::error::Error;
 use crate::store::CommitTicket;
 
@@ -69,6 +69,7 @@ pub(super) fn start_loops(
         tokio::spawn(timers::run(shared.clone())),
         tokio::spawn(actors::dispatch(shared.clone())),
         tokio::spawn(watch::watch(shared.clone())),
+        tokio::spawn(forget::run(shared.clone())),
     ];
     WorkerHandle {
         worker: Arc::new(Worker {
