@@ -17,6 +17,7 @@ use reprise_store_rules::json;
 use reprise_store_rules::mailbox::{self, removed_per_actor};
 use reprise_store_rules::verdict::{self, Handled};
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 
 use crate::batch::{Ops, Turn, returned_id};
 use crate::row::{self, Fields, PgError, int};
@@ -125,26 +126,27 @@ impl Ops<'_, '_> {
             removed.extend(rows.iter().map(actor_id));
         }
         for (actor, count) in removed_per_actor(removed) {
-            // Locked first: the next statement's snapshot then holds every
-            // row a sender that held the lock added.
-            self.query_opt(
-                "SELECT depth FROM actor_queues WHERE kind = $1 AND key = $2 FOR UPDATE",
-                &[&actor.kind, &actor.key],
-            )
-            .await?;
-            self.execute(
-                "UPDATE actor_queues SET depth = depth - $3,
-                     next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
-                                          WHERE kind = $1 AND key = $2), 0)
-                 WHERE kind = $1 AND key = $2",
-                &[&actor.kind, &actor.key, &int(count)],
-            )
-            .await?;
-            self.execute(
-                "DELETE FROM actor_queues WHERE kind = $1 AND key = $2 AND depth <= 0",
-                &[&actor.kind, &actor.key],
-            )
-            .await?;
+            let key: [&(dyn ToSql + Sync); 3] = [&actor.kind, &actor.key, &int(count)];
+            // An emptied mailbox loses its row. The delete waits for a
+            // sender holding the row and judges the row as it left it, so
+            // if the update runs instead, its snapshot (taken after) holds
+            // every row such a sender added.
+            let emptied = self
+                .execute(
+                    "DELETE FROM actor_queues WHERE kind = $1 AND key = $2 AND depth = $3",
+                    &key,
+                )
+                .await?;
+            if emptied == 0 {
+                self.execute(
+                    "UPDATE actor_queues SET depth = depth - $3,
+                         next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
+                                              WHERE kind = $1 AND key = $2), 0)
+                     WHERE kind = $1 AND key = $2",
+                    &key,
+                )
+                .await?;
+            }
         }
         Ok(())
     }

@@ -98,15 +98,21 @@ pub(crate) fn dequeue(
         }
     }
     for (actor, count) in removed_per_actor(removed) {
-        tx.prepare_cached(
-            "UPDATE actor_queues SET depth = depth - ?3,
-                 next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
-                                      WHERE kind = ?1 AND key = ?2), 0)
-             WHERE kind = ?1 AND key = ?2",
-        )?
-        .execute(params![actor.kind, actor.key, count as i64])?;
-        tx.prepare_cached("DELETE FROM actor_queues WHERE kind = ?1 AND key = ?2 AND depth <= 0")?
-            .execute(params![actor.kind, actor.key])?;
+        let key = params![actor.kind, actor.key, count as i64];
+        // One statement either way: an emptied mailbox loses its row, a
+        // mailbox with more has its depth and first due time updated.
+        let emptied = tx
+            .prepare_cached("DELETE FROM actor_queues WHERE kind = ?1 AND key = ?2 AND depth = ?3")?
+            .execute(key)?;
+        if emptied == 0 {
+            tx.prepare_cached(
+                "UPDATE actor_queues SET depth = depth - ?3,
+                     next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
+                                          WHERE kind = ?1 AND key = ?2), 0)
+                 WHERE kind = ?1 AND key = ?2",
+            )?
+            .execute(key)?;
+        }
     }
     Ok(())
 }
@@ -140,7 +146,10 @@ pub(crate) fn mailbox_page(
     limit: usize,
 ) -> rusqlite::Result<Vec<ActorMessage>> {
     let mut stmt = conn.prepare_cached(
+        // In arrival order from the index on (kind, key, id): the one on
+        // visible_at would read a hot actor's whole mailbox to sort it.
         "SELECT id, operation, input, reply, atomic FROM actor_mailbox
+         INDEXED BY actor_mailbox_by_actor
          WHERE kind = ?1 AND key = ?2 AND visible_at <= ?3 ORDER BY id LIMIT ?4",
     )?;
     let until = now.map_or(i64::MAX, sql_int);

@@ -170,9 +170,13 @@ async fn serve(
         };
         let operations = page.iter().take_while(|m| m.atomic.is_none()).count();
         if operations > 0 {
+            // A page that was not full held the whole mailbox: what arrives
+            // after it wakes the dispatcher, which comes back to the actor,
+            // so it is not worth reading an empty page to find out.
+            let more = page.len() == MAX_BATCH;
             let mut page = page;
             page.truncate(operations);
-            if run_batch(shared, idle, actor, page).await {
+            if run_batch(shared, idle, actor, page).await && more {
                 continue;
             }
             break;
