@@ -98,6 +98,11 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body as text, for messages.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The error code of a JSON error body, checking the body's status
     /// matches the response's.
     pub fn error_code(&self) -> String {

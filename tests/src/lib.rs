@@ -262,6 +262,16 @@ pub fn tight_limits() -> Limits {
     }
 }
 
+/// Runs `reprise --db DB ARGS…` to the end, its output kept.
+pub fn reprise(db: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> std::process::Output {
+    Command::new(reprise_bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run reprise")
+}
+
 /// The `reprise` binary, built (once per test run) in the profile the tests use.
 pub fn reprise_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();

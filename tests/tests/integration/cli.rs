@@ -3,21 +3,12 @@
 //! (once, never during replay), negative numbers as JSON.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use reprise::store::Status;
-use reprise_tests::{WorkerProcess, eventually, registered_client, reprise_bin};
+use reprise_tests::{WorkerProcess, eventually, registered_client, reprise};
 use serde_json::Value;
-
-fn reprise(db: &Path, args: &[&str]) -> Output {
-    Command::new(reprise_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run reprise")
-}
 
 fn stdout(output: &Output) -> String {
     assert!(

@@ -2,13 +2,11 @@
 //! again with their idempotency keys, across a SIGKILL of the server that
 //! ran them, each take effect once and answer what they first answered.
 
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use reprise::store::{InstanceQuery, Status};
-use reprise_tests::http::{Http, Response, ServerProcess};
-use reprise_tests::{actor_json, eventually, open, registered_client, reprise_bin};
+use reprise_tests::http::{Http, ServerProcess};
+use reprise_tests::{actor_json, eventually, open, registered_client, reprise};
 use serde_json::{Value, json};
 
 /// The four requests, each with its key; what each answered.
@@ -25,25 +23,6 @@ fn send_all(http: &Http) -> (String, Value) {
     let call = http.post_with("/api/actors/tally/t/call/add", &key("call-1"), "7");
     assert_eq!(call.status, 200, "{}", call.text());
     (start.json()["id"].as_str().unwrap().to_owned(), call.json())
-}
-
-fn reprise(db: &Path, args: &[&str]) -> Output {
-    Command::new(reprise_bin())
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run reprise")
-}
-
-trait Text {
-    fn text(&self) -> String;
-}
-
-impl Text for Response {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
