@@ -6,7 +6,7 @@
 // crash or an eviction, replays it from its history to the same point.
 //
 //     import { orchestration } from "reprise";
-//     export { orchestrator, activities, actors } from "reprise";
+//     export { orchestrator, activities, actors, actorReads } from "reprise";
 //
 //     orchestration("greet", (ctx, cities) =>
 //         cities.map((city) => ctx.callActivity("say_hello", city)));
@@ -18,4 +18,4 @@ export { orchestration, activity, actor } from "./lib/registry.js";
 export { OrchestrationContext, Task } from "./lib/orchestration.js";
 export { activityInfo } from "./lib/activity.js";
 export { actorContext } from "./lib/actor.js";
-export { orchestrator, activities, actors } from "./lib/exports.js";
+export { orchestrator, activities, actors, actorReads } from "./lib/exports.js";

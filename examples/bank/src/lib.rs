@@ -75,6 +75,7 @@ impl Account {
 impl Actor for Account {
     const KIND: &'static str = "account";
     type Operation = AccountOp;
+    const READ_ONLY: &'static [&'static str] = &["balance"];
 
     fn handle(&mut self, ctx: &ActorContext, operation: AccountOp) -> Result<Value> {
         match operation {

@@ -5,7 +5,7 @@
 //     bank-demo bank.wasm --account-component js_bank.wasm
 
 import { Failure, actor, actorContext } from "reprise";
-export { orchestrator, activities, actors } from "reprise";
+export { orchestrator, activities, actors, actorReads } from "reprise";
 
 actor(
     "account",
@@ -67,4 +67,6 @@ actor(
             return this.balance;
         }
     },
+    // Answered at once from the committed state, ahead of queued writes.
+    { readOnly: ["balance"] },
 );

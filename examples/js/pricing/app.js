@@ -7,7 +7,7 @@
 //         --module-root . --js examples/js/pricing/app.js -o pricing.wasm
 
 import { Failure, activity } from "reprise";
-export { orchestrator, activities, actors } from "reprise";
+export { orchestrator, activities, actors, actorReads } from "reprise";
 
 // Coupons and what they take off, in percent.
 const COUPONS = { WELCOME10: 10, TEAPARTY: 25 };

@@ -7,7 +7,7 @@ with it:
 
 import reprise
 from reprise import Failure, actor_context
-from reprise.exports import Actors, Activities, Orchestrator  # noqa: F401
+from reprise.exports import ActorReads, Actors, Activities, Orchestrator  # noqa: F401
 
 
 @reprise.actor("account")
@@ -39,6 +39,7 @@ class Account:
         self._withdraw(amount)
         return self.balance
 
+    @reprise.read_only
     def balance(self):
         return self.balance
 

@@ -9,7 +9,7 @@ sub-orchestration.
 
 import reprise
 from reprise import RetryPolicy
-from reprise.exports import Actors, Activities, Orchestrator  # noqa: F401
+from reprise.exports import ActorReads, Actors, Activities, Orchestrator  # noqa: F401
 
 
 @reprise.orchestration

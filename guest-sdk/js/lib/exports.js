@@ -1,7 +1,7 @@
-// The three interfaces the `app` world exports. Re-export them from the
+// The interfaces the `app` world exports. Re-export them from the
 // application's module:
 //
-//     export { orchestrator, activities, actors } from "reprise";
+//     export { orchestrator, activities, actors, actorReads } from "reprise";
 
 import { Failure, reportFailures } from "./failure.js";
 import { fromJson, toJson } from "./json.js";
@@ -84,10 +84,25 @@ export const actors = {
             const actor =
                 state == null ? new cls() : Object.assign(Object.create(cls.prototype), fromJson(state));
             const who = `operation "${operation}" of actor ${kind}/${key}`;
+            const reads = registry.readOnlyOperations.get(kind).includes(operation);
+            const before = reads ? toJson(actor, "the actor's state") : null;
             const output = notPromise(who, method.call(actor, fromJson(input)));
+            if (reads) {
+                if (context.deleted || toJson(actor, "the actor's state") !== before) {
+                    throw new Failure(
+                        `read-only ${who} changed the actor's state; a read-only operation may only read it`,
+                    );
+                }
+                // As it came: the host checks that a read gives it back unchanged.
+                return { state: state ?? null, output: toJson(output, "the operation's output") };
+            }
             return {
                 state: context.deleted ? null : toJson(actor, "the actor's new state"),
                 output: toJson(output, "the operation's output"),
             };
         }),
+};
+
+export const actorReads = {
+    readOnlyOperations: (kind) => registry.readOnlyOperations.get(kind) ?? [],
 };

@@ -43,10 +43,27 @@ export function activity(nameOrFn, fn) {
 
 /** Registers a class as the actor kind `kind`. A new actor is the class
  * built with no arguments; its state is its own fields, stored as JSON;
- * each method `op(input)` is an operation. */
-export function actor(kind, cls) {
+ * each method `op(input)` is an operation. `readOnly` names the operations
+ * that only read the state: a call of one is answered at once from the
+ * actor's last committed state, side by side with other reads and ahead of
+ * the writes queued for the actor; one that changes the state, deletes it
+ * or sends anything fails. */
+export function actor(kind, cls, { readOnly = [] } = {}) {
     if (typeof cls !== "function") {
         throw new TypeError(`actor kind "${kind}" needs a class`);
     }
-    return register(actors, "actor kind", kind, cls);
+    if (!Array.isArray(readOnly)) {
+        throw new TypeError(`readOnly of actor kind "${kind}" must be a list of operation names`);
+    }
+    for (const name of readOnly) {
+        if (typeof name !== "string" || name.startsWith("_") || typeof cls.prototype[name] !== "function") {
+            throw new TypeError(`actor kind "${kind}" declares read-only operation "${name}", which is not one of its methods`);
+        }
+    }
+    register(actors, "actor kind", kind, cls);
+    readOnlyOperations.set(kind, [...readOnly].sort());
+    return cls;
 }
+
+/** The read-only operations of each actor kind. */
+export const readOnlyOperations = new Map();

@@ -6,7 +6,7 @@ A call that waits simply blocks: the host suspends the guest and, after a
 crash or an eviction, replays it from its history to the same point.
 
     import reprise
-    from reprise.exports import Orchestrator, Activities, Actors  # noqa: F401
+    from reprise.exports import Orchestrator, Activities, Actors, ActorReads  # noqa: F401
 
     @reprise.orchestration
     def greet(ctx, cities):
@@ -16,7 +16,7 @@ See guest-sdk/python/README.md.
 """
 
 from ._failure import Failure, TaskFailed
-from ._registry import activity, actor, orchestration
+from ._registry import activity, actor, orchestration, read_only
 from ._orchestration import OrchestrationContext, RetryPolicy, Task
 from ._activity import ActivityInfo, activity_info
 from ._actor import ActorContext, actor_context
@@ -34,4 +34,5 @@ __all__ = [
     "actor",
     "actor_context",
     "orchestration",
+    "read_only",
 ]

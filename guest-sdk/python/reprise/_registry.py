@@ -43,3 +43,23 @@ def actor(kind):
     if not isinstance(kind, str):
         raise TypeError("use @reprise.actor(\"kind\")")
     return register
+
+
+def read_only(method):
+    """Marks an actor operation as one that only reads the state. A call of
+    it is answered at once from the actor's last committed state, side by
+    side with other reads and ahead of the writes queued for the actor; one
+    that changes the state, deletes it or sends anything fails."""
+    if not callable(method):
+        raise TypeError("@reprise.read_only goes on an actor's method")
+    method._reprise_read_only = True
+    return method
+
+
+def read_only_operations(cls):
+    """The names of the operations of actor class `cls` marked read-only."""
+    return sorted(
+        name
+        for name in dir(cls)
+        if not name.startswith("_") and getattr(getattr(cls, name), "_reprise_read_only", False)
+    )

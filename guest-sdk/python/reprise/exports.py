@@ -1,7 +1,7 @@
 """The classes componentize-py looks for in the application module. Import
 them there:
 
-    from reprise.exports import Orchestrator, Activities, Actors  # noqa: F401
+    from reprise.exports import Orchestrator, Activities, Actors, ActorReads  # noqa: F401
 """
 
 import inspect
@@ -99,8 +99,24 @@ class Actors(exports.Actors):
             context = _actor.begin()
             _reseed()
             value = json.loads(input)
+            reads = getattr(function, "_reprise_read_only", False)
+            before = dumps(vars(actor), "the actor's state") if reads else None
             output = function(actor, value) if _takes_input(function) else function(actor)
+            if reads:
+                if context.deleted or dumps(vars(actor), "the actor's state") != before:
+                    raise Failure(
+                        f"read-only operation {operation!r} of actor {kind}/{key} changed the actor's state; "
+                        "a read-only operation may only read it"
+                    )
+                # As it came: the host checks that a read gives it back unchanged.
+                return Handled(state=state, output=dumps(output, "the operation's output"))
             new_state = None if context.deleted else dumps(vars(actor), "the actor's new state")
             return Handled(state=new_state, output=dumps(output, "the operation's output"))
 
         return _answer(f"operation {operation!r} of actor {kind}/{key}", body)
+
+
+class ActorReads(exports.ActorReads):
+    def read_only_operations(self, kind):
+        cls = _registry.actors.get(kind)
+        return [] if cls is None else _registry.read_only_operations(cls)

@@ -41,6 +41,10 @@
 //!     }
 //! }
 //! ```
+//!
+//! `const READ_ONLY: &'static [&'static str] = &["balance"];` in the
+//! `impl` would make `balance` a read: answered at once, ahead of queued
+//! deposits and withdrawals (see [`Actor::READ_ONLY`]).
 
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -65,8 +69,34 @@ pub trait Actor: Default + Serialize + DeserializeOwned {
     /// The operations this actor handles.
     type Operation: Serialize + DeserializeOwned;
 
+    /// The operations that only read the state, by name (as
+    /// [`Actor::Operation`]'s variants are named in JSON). A call of one is
+    /// answered at once from the actor's last committed state, side by
+    /// side with other reads and ahead of the writes queued for the actor;
+    /// one that changes the state, deletes it or sends anything fails:
+    /// `const READ_ONLY: &'static [&'static str] = &["balance"];`.
+    /// A name that is not an operation of the actor fails its component's
+    /// registration.
+    const READ_ONLY: &'static [&'static str] = &[];
+
     /// Applies one operation; the returned value goes to the caller.
     fn handle(&mut self, ctx: &ActorContext, operation: Self::Operation) -> Result<Value>;
+}
+
+/// The actor's read-only operations, checked against its operations'
+/// names (where serde tells them: an externally tagged enum).
+pub fn read_only<A: Actor>() -> Vec<String> {
+    if let Some(names) = crate::variants::names::<A::Operation>() {
+        for read in A::READ_ONLY {
+            assert!(
+                names.contains(read),
+                "actor kind {:?} declares read-only operation {read:?}, which is not one of its operations ({})",
+                A::KIND,
+                names.join(", ")
+            );
+        }
+    }
+    A::READ_ONLY.iter().map(|&name| name.to_owned()).collect()
 }
 
 /// Splits a typed operation into its name and JSON input.
@@ -255,5 +285,56 @@ impl Context {
             ),
         )
         .result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Serialize, serde::Deserialize)]
+    struct Account;
+
+    #[derive(Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum AccountOp {
+        Deposit(i64),
+        CurrentBalance,
+    }
+
+    impl Actor for Account {
+        const KIND: &'static str = "account";
+        type Operation = AccountOp;
+        const READ_ONLY: &'static [&'static str] = &["current_balance"];
+
+        fn handle(&mut self, _: &ActorContext, _: AccountOp) -> Result<Value> {
+            Ok(Value::Null)
+        }
+    }
+
+    #[derive(Default, Serialize, serde::Deserialize)]
+    struct Misspelt;
+
+    impl Actor for Misspelt {
+        const KIND: &'static str = "misspelt";
+        type Operation = AccountOp;
+        const READ_ONLY: &'static [&'static str] = &["CurrentBalance"];
+
+        fn handle(&mut self, _: &ActorContext, _: AccountOp) -> Result<Value> {
+            Ok(Value::Null)
+        }
+    }
+
+    #[test]
+    fn read_only_names_are_the_operations_names_in_json() {
+        assert_eq!(read_only::<Account>(), ["current_balance"]);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "actor kind \"misspelt\" declares read-only operation \"CurrentBalance\", which is not one of its operations (deposit, current_balance)"
+    )]
+    fn a_read_only_name_that_is_no_operation_is_refused() {
+        read_only::<Misspelt>();
     }
 }

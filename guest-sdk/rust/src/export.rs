@@ -3,7 +3,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::bindings::exports::reprise::durable::{activities, actors, orchestrator};
+use crate::bindings::exports::reprise::durable::{activities, actor_reads, actors, orchestrator};
 use crate::bindings::reprise::durable::types;
 use crate::json::to_json;
 use crate::{Actor, ActorContext, Context, Failure, Result};
@@ -20,6 +20,8 @@ pub trait App {
     fn run_activity(name: &str, input: &str) -> Option<Result<String>>;
     /// Kinds of the exported actors.
     fn actor_kinds() -> Vec<String>;
+    /// The read-only operations of actor kind `kind`.
+    fn actor_read_only(kind: &str) -> Vec<String>;
     /// Applies an operation to an actor of `kind`, or `None` if there is no such kind.
     fn handle_actor(
         kind: &str,
@@ -45,9 +47,29 @@ pub fn run_actor<A: Actor>(
             .map_err(|e| Failure::new(format!("cannot decode the actor's state: {e}")))?,
         None => A::default(),
     };
+    let read_only = A::READ_ONLY.contains(&operation);
+    let before = if read_only {
+        Some(to_json(&actor, "the actor's state")?)
+    } else {
+        None
+    };
+    let name = operation;
     let operation: A::Operation = crate::actor::join(operation, input)?;
     let ctx = ActorContext::new(key);
     let output = actor.handle(&ctx, operation)?;
+    if let Some(before) = before {
+        if ctx.deleted() || to_json(&actor, "the actor's state")? != before {
+            return Err(Failure::new(format!(
+                "read-only operation {name:?} of actor {}/{key} changed the actor's state; a read-only operation may only read it",
+                A::KIND
+            )));
+        }
+        // As it came: the host checks that a read gives it back unchanged.
+        return Ok((
+            state.map(str::to_owned),
+            to_json(&output, "the actor operation's output")?,
+        ));
+    }
     let state = if ctx.deleted() {
         None
     } else {
@@ -106,6 +128,12 @@ impl<T: App> activities::Guest for T {
             Some(result) => result.map_err(Into::into),
             None => Err(unknown("activity", &name)),
         }
+    }
+}
+
+impl<T: App> actor_reads::Guest for T {
+    fn read_only_operations(kind: String) -> Vec<String> {
+        T::actor_read_only(&kind)
     }
 }
 

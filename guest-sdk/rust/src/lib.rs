@@ -45,6 +45,7 @@ mod export;
 mod failure;
 mod json;
 mod orchestration;
+mod variants;
 
 pub use actor::{Actor, ActorContext, ActorOp, ActorRef};
 pub use failure::{Failure, Result};
@@ -67,6 +68,7 @@ pub mod bindings {
 /// Items the [`app!`] macro expands to. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::actor::read_only;
     pub use crate::export::{App, Handled, run_activity, run_actor, run_orchestration};
 }
 
@@ -106,7 +108,19 @@ macro_rules! app {
             }
 
             fn actor_kinds() -> ::std::vec::Vec<::std::string::String> {
+                // Checked here, so that a read-only name that is no
+                // operation fails the registration.
+                $(let _ = $crate::__private::read_only::<$actor>();)*
                 ::std::vec![$(::std::string::String::from(<$actor as $crate::Actor>::KIND)),*]
+            }
+
+            fn actor_read_only(kind: &str) -> ::std::vec::Vec<::std::string::String> {
+                $(
+                    if kind == <$actor as $crate::Actor>::KIND {
+                        return $crate::__private::read_only::<$actor>();
+                    }
+                )*
+                ::std::vec::Vec::new()
             }
 
             #[allow(unused_variables)]

@@ -3,7 +3,7 @@
 // of version 1 with it must fail at the first call that differs.
 
 import { actor, orchestration } from "reprise";
-export { orchestrator, activities, actors } from "reprise";
+export { orchestrator, activities, actors, actorReads } from "reprise";
 
 orchestration("js_greet", (ctx, cities) => {
     const shouted = ctx.callActivity("js_shout", cities.join(" / "));

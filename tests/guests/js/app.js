@@ -3,7 +3,7 @@
 // tests/build.rs with componentize-qjs.
 
 import { Failure, TaskFailed, activity, activityInfo, actor, actorContext, orchestration } from "reprise";
-export { orchestrator, activities, actors } from "reprise";
+export { orchestrator, activities, actors, actorReads } from "reprise";
 
 // Fan-out to the Rust activity `say_hello`, then a JavaScript activity.
 orchestration("js_greet", (ctx, cities) => {
@@ -153,7 +153,19 @@ actor(
         async later() {
             return this.balance;
         }
+
+        // Declared read-only: answered from the committed state.
+        peek() {
+            return this.balance;
+        }
+
+        // Declared read-only, but writes: refused, the state as it was.
+        sneak() {
+            this.balance += 1;
+            return this.balance;
+        }
     },
+    { readOnly: ["peek", "sneak"] },
 );
 
 // Mistakes a guest can make with what it returns, by case: each must fail

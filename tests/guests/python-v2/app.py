@@ -3,7 +3,7 @@ deploy would: it shouts before it greets. Replaying an instance of version 1
 with it must fail at the first call that differs."""
 
 import reprise
-from reprise.exports import Actors, Activities, Orchestrator  # noqa: F401
+from reprise.exports import ActorReads, Actors, Activities, Orchestrator  # noqa: F401
 
 
 @reprise.orchestration

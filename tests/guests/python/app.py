@@ -12,7 +12,7 @@ import uuid
 
 import reprise
 from reprise import Failure, RetryPolicy, TaskFailed, activity_info, actor_context
-from reprise.exports import Actors, Activities, Orchestrator  # noqa: F401
+from reprise.exports import ActorReads, Actors, Activities, Orchestrator  # noqa: F401
 
 
 @reprise.orchestration
@@ -156,6 +156,17 @@ class Account:
         state stay as it was."""
         self.balance = float("nan")
         return "poisoned"
+
+    @reprise.read_only
+    def peek(self):
+        """Answered from the committed state."""
+        return self.balance
+
+    @reprise.read_only
+    def sneak(self):
+        """Declared read-only, but writes: refused, the state as it was."""
+        self.balance += 1
+        return self.balance
 
 
 # Mistakes a guest can make, by case: each must fail with a line that says

@@ -24,6 +24,7 @@ mod mailboxes;
 mod polyglot;
 mod postgres;
 mod python;
+mod reads;
 mod repairs;
 mod sandbox;
 mod server;

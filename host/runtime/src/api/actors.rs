@@ -76,7 +76,9 @@ impl Runtime {
 
     /// Calls an actor operation and waits (up to `timeout`) for its output.
     /// A failed operation is an [`Error::ActorFailed`] carrying the guest's
-    /// failure.
+    /// failure. An operation its kind declares read-only is answered at
+    /// once from the actor's last committed state, ahead of the writes in
+    /// its mailbox.
     pub async fn call_actor(
         &self,
         kind: &str,
@@ -85,11 +87,12 @@ impl Runtime {
         input: &str,
         timeout: Duration,
     ) -> Result<String, Error> {
+        let call = self.actor_operation(kind, key, operation, input).await?;
+        if let Some(outcome) = self.shared.code.reads.try_read(&call).await {
+            return self.call_answer(kind, key, operation, outcome);
+        }
         let request_id = random_id();
-        let batch = self
-            .call_batch(kind, key, operation, input, &request_id)
-            .await?;
-        self.shared.commit(batch).await?;
+        self.shared.commit(self.call_ops(call, &request_id)).await?;
         let outcome = self
             .actor_outcome(kind, key, &request_id, timeout, true)
             .await?;
@@ -106,12 +109,18 @@ impl Runtime {
         request_id: &str,
     ) -> Result<Batch, Error> {
         let operation = self.actor_operation(kind, key, operation, input).await?;
-        Ok(vec![Op::EnqueueActor {
+        Ok(self.call_ops(operation, request_id))
+    }
+
+    /// What a call of a checked operation commits.
+    fn call_ops(&self, operation: ActorOperation, request_id: &str) -> Batch {
+        let capacity = Some(self.mailbox_capacity(&operation.target.kind));
+        vec![Op::EnqueueActor {
             operation,
             reply: ReplyTo::Client(request_id.to_owned()),
             visible_at: 0,
-            capacity: Some(self.mailbox_capacity(kind)),
-        }])
+            capacity,
+        }]
     }
 
     /// A call's outcome as the caller gets it.

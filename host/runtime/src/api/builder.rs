@@ -2,7 +2,7 @@
 //! activities, and the parts they make.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::Runtime;
@@ -10,8 +10,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::history::Outcome;
 use crate::metrics::Counters;
+use crate::roles::SharedDirectory;
 use crate::roles::activity::{Activities, NativeActivity, NativeCall, Natives};
-use crate::roles::directory::{Catalog, MailboxBounds};
+use crate::roles::actor::{IdleHandlers, Reads};
+use crate::roles::directory::{ActorReader, Catalog, MailboxBounds};
 use crate::sched::{Code, Scheduler, Settings, Shared, Waiters};
 use crate::store::Store;
 use crate::wasm::sandbox::ActivityGrants;
@@ -150,12 +152,27 @@ impl RuntimeBuilder {
             limits: self.limits,
             clock: self.clock.clone(),
             mailboxes: self.mailboxes,
+            reader: OnceLock::new(),
         });
+        let guests = Guests::new(wasm, relieve);
+        let shared_directory: SharedDirectory = directory.clone();
+        let actors = Arc::new(IdleHandlers::new(guests.clone(), shared_directory.clone()));
+        sched.keep_idle_actors(&actors);
+        let reads = Arc::new(Reads::new(
+            self.store.clone(),
+            registry.clone(),
+            shared_directory.clone(),
+            actors.clone(),
+        ));
+        let reader: Arc<dyn ActorReader> = reads.clone();
+        let _ = directory.reader.set(Arc::downgrade(&reader));
         let code = Code {
             registry,
-            guests: Guests::new(wasm, relieve),
+            guests,
             activities,
-            directory,
+            directory: shared_directory,
+            actors,
+            reads,
         };
         let settings = Settings {
             evict_after: self.evict_after,

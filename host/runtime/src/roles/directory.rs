@@ -5,11 +5,12 @@
 //! in one place; the runtime's is a [`Catalog`] of the registry's names.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
 use super::activity::Activities;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::history::Outcome;
 use crate::names::{self, NameError, NameKind};
 use crate::store::ActorOperation;
 use crate::wasm::{Limits, Registry};
@@ -34,6 +35,9 @@ pub(crate) trait Directory: Send + Sync + 'static {
     fn has_actor_kind(&self, kind: &str) -> bool;
     /// How many operations the mailbox of an actor of kind `kind` may hold.
     fn mailbox_capacity(&self, kind: &str) -> u64;
+    /// Runs `operation` at once against its actor's last committed state
+    /// if it is read-only: its outcome; `None` if it goes to the mailbox.
+    async fn read_actor(&self, operation: &ActorOperation) -> Option<Outcome>;
 
     /// The bound of an atomic request's mailboxes: the smallest of its
     /// actors' kinds.
@@ -104,6 +108,17 @@ pub(crate) struct Catalog {
     pub(crate) limits: Limits,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) mailboxes: MailboxBounds,
+    /// Who runs actor reads: set once the runtime has made it. Weak, since
+    /// the reader's guests hold this directory.
+    pub(crate) reader: OnceLock<Weak<dyn ActorReader>>,
+}
+
+/// Runs read-only actor operations (`roles::actor::Reads`), for
+/// orchestrations' calls.
+#[async_trait::async_trait]
+pub(crate) trait ActorReader: Send + Sync + 'static {
+    /// The operation's outcome if it is read-only; `None` if not.
+    async fn read(&self, operation: &ActorOperation) -> Option<Outcome>;
 }
 
 /// How many operations an actor's mailbox may hold, by kind. A full
@@ -161,6 +176,11 @@ impl Directory for Catalog {
     fn mailbox_capacity(&self, kind: &str) -> u64 {
         let bounds = &self.mailboxes;
         bounds.per_kind.get(kind).copied().unwrap_or(bounds.default)
+    }
+
+    async fn read_actor(&self, operation: &ActorOperation) -> Option<Outcome> {
+        let reader = self.reader.get()?.upgrade()?;
+        reader.read(operation).await
     }
 }
 

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::Shared;
 use super::ownership::{Tenure, Unit};
 use crate::history::{Failure, Outcome};
-use crate::roles::actor::{Handler, IdleHandlers};
+use crate::roles::actor::{self, Handler, IdleHandlers};
 use crate::store::{
     ActorId, ActorMessage, ActorOperation, AtomicRequest, MessageKind, NewMessage, Op, ReplyTo,
     StoreError,
@@ -90,18 +90,8 @@ fn reply(to: &ReplyTo, outcome: &Outcome) -> Option<Op> {
 
 /// The component that implements an actor's kind, or why there is none.
 async fn component_for(shared: &Arc<Shared>, kind: &str) -> Result<Arc<LoadedComponent>, Failure> {
-    let registry = &shared.code.registry;
-    if registry.actor(kind).is_none() {
-        // Registered by another process a moment ago?
-        shared.code.directory.refresh_names().await;
-    }
-    let digest = registry
-        .actor(kind)
-        .ok_or_else(|| Failure::new(format!("no actor kind {kind:?} is registered")))?;
-    registry
-        .load(&digest)
-        .await
-        .map_err(|e| Failure::new(e.to_string()))
+    let code = &shared.code;
+    actor::component_for(&code.registry, &code.directory, kind).await
 }
 
 /// Handles a batch of one actor's operations (in arrival order, no atomic

@@ -93,14 +93,7 @@ fn lock(in_flight: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
 /// Gives every actor with due work a task of its own, forever.
 pub(crate) async fn dispatch(shared: Arc<Shared>) {
     let in_flight: Arc<Mutex<InFlight>> = Arc::default();
-    // The pool lives as long as this loop; the scheduler keeps it weakly,
-    // to empty it when the instance pool is full.
-    let code = &shared.code;
-    let idle = Arc::new(IdleHandlers::new(
-        code.guests.clone(),
-        code.directory.clone(),
-    ));
-    shared.sched.keep_idle_actors(&idle);
+    let idle = shared.code.actors.clone();
     loop {
         let wake = shared.sched.actor_wake.notified();
         let tenure = shared.sched.ownership.tenure(Unit::Actors).ok();

@@ -46,7 +46,7 @@ use crate::clock::Clock;
 use crate::metrics::{Counters, Tally};
 use crate::roles::SharedDirectory;
 use crate::roles::activity::Activities;
-use crate::roles::actor::IdleHandlers;
+use crate::roles::actor::{IdleHandlers, Reads};
 use crate::store::{ActivityTask, Batch, Store, StoreError};
 use crate::wasm::{Guests, Registry};
 use ownership::{Ownership, Tenure};
@@ -72,6 +72,10 @@ pub(crate) struct Code {
     /// What host calls may look up: the registry's names, the limits, the
     /// time.
     pub(crate) directory: SharedDirectory,
+    /// Actor guest instances between batches and reads.
+    pub(crate) actors: Arc<IdleHandlers>,
+    /// Runs read-only actor operations outside the mailbox.
+    pub(crate) reads: Arc<Reads>,
 }
 
 /// What decides which work runs here, and wakes it.

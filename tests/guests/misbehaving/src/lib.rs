@@ -11,7 +11,7 @@ use reprise_sdk::{
 use serde::{Deserialize, Serialize};
 
 mod mailboxes;
-use mailboxes::{Journal, flood_tally, journal_rounds};
+use mailboxes::{Journal, flood_tally, journal_reads, journal_rounds};
 
 /// What an orchestration sees when it reaches for the outside world.
 #[derive(Debug, Serialize, Deserialize)]
@@ -358,7 +358,7 @@ fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, flood_tally, returns_nan, exits],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, journal_reads, flood_tally, returns_nan, exits],
     activities: [echo_after, flaky, sleepy, panicking_activity],
     actors: [Tally, Journal],
 }

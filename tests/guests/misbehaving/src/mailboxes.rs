@@ -16,16 +16,27 @@ pub(crate) struct Journal {
 #[serde(rename_all = "snake_case")]
 pub(crate) enum JournalOp {
     Note(String),
+    /// Read-only: how many notes it holds.
     Get,
+    /// Read-only: the notes.
+    Notes,
+    /// Declared read-only, but notes this down: refused.
+    Scribble(String),
+    /// Declared read-only, but signals a note to itself: refused.
+    Gossip(String),
 }
 
 impl Actor for Journal {
     const KIND: &'static str = "journal";
     type Operation = JournalOp;
+    const READ_ONLY: &'static [&'static str] = &["get", "notes", "scribble", "gossip"];
 
-    fn handle(&mut self, _: &ActorContext, operation: JournalOp) -> Result<serde_json::Value> {
-        if let JournalOp::Note(note) = operation {
-            self.notes.push(note);
+    fn handle(&mut self, ctx: &ActorContext, operation: JournalOp) -> Result<serde_json::Value> {
+        match operation {
+            JournalOp::Note(note) | JournalOp::Scribble(note) => self.notes.push(note),
+            JournalOp::Get => {}
+            JournalOp::Notes => return Ok(serde_json::json!(self.notes)),
+            JournalOp::Gossip(note) => ctx.signal::<Journal>(ctx.key(), JournalOp::Note(note)),
         }
         Ok(serde_json::json!(self.notes.len()))
     }
@@ -44,6 +55,19 @@ pub(crate) fn journal_rounds(ctx: &Context, (a, b, rounds): (String, String, u32
         ])?;
     }
     Ok(rounds)
+}
+
+/// Reads journal `key` with a read-only call (answered from its committed
+/// state), then tries one that writes: how many notes it read, and the
+/// refusal.
+pub(crate) fn journal_reads(ctx: &Context, key: String) -> Result<(usize, String)> {
+    let journal = ctx.actor::<Journal>(&key);
+    let notes: Vec<String> = journal.call(JournalOp::Notes)?;
+    let refusal = match journal.call::<serde_json::Value>(JournalOp::Scribble("x".into())) {
+        Ok(accepted) => format!("accepted: {accepted}"),
+        Err(failure) => failure.message,
+    };
+    Ok((notes.len(), refusal))
 }
 
 /// Signals `count` adds of 1 to tally `to`, `per_episode` at a time (then

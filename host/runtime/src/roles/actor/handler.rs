@@ -15,7 +15,7 @@
 //! and a burst of messages to a thousand actors would otherwise make a
 //! thousand instances, none of them reused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -25,6 +25,7 @@ use super::{Actor, guest};
 use crate::history::Failure;
 use crate::roles::directory::SharedDirectory;
 use crate::store::{ActorId, ActorOperation, Op};
+use crate::wasm::bindings::exports::reprise::durable::actor_reads;
 use crate::wasm::bindings::exports::reprise::durable::actors::Guest;
 use crate::wasm::{GuestData, Guests, LoadedComponent, Prepared, trap};
 
@@ -118,6 +119,11 @@ impl IdleHandlers {
         }
     }
 
+    /// How many batches may run a guest at once.
+    pub(crate) fn running_at_once(&self) -> usize {
+        self.keep
+    }
+
     /// Drops every idle instance, giving their slots back to the pool.
     pub(crate) fn clear(&self) {
         self.lock().clear();
@@ -149,6 +155,9 @@ pub(crate) struct Handler {
     guest: Guest,
     /// Which component and kind it serves: where it goes back when idle.
     key: IdleKey,
+    /// The operations of its kind that only read, as the guest declared
+    /// them (none if it does not export `actor-reads`).
+    read_only: HashSet<String>,
     /// Operations handled, to retire it after [`OPERATIONS_PER_INSTANCE`].
     operations: u64,
     /// Its batch's running slot, if it runs one.
@@ -176,13 +185,39 @@ impl Handler {
         let guest = indices
             .load(&mut store, &instance)
             .map_err(|e| Failure::new(e.to_string()))?;
+        let read_only = match actor_reads::GuestIndices::new(pre) {
+            // An optional export: components built before it have no reads.
+            Err(_) => HashSet::new(),
+            Ok(indices) => {
+                let listed = async {
+                    let reads = indices.load(&mut store, &instance)?;
+                    reads.call_read_only_operations(&mut store, &id.kind).await
+                };
+                match listed.await {
+                    Ok(names) => names.into_iter().collect(),
+                    Err(error) => {
+                        let why = trap::describe(&error, &store.data().stderr).message;
+                        return Err(Failure::new(format!(
+                            "actor kind {:?} cannot list its read-only operations: {why}",
+                            id.kind
+                        )));
+                    }
+                }
+            }
+        };
         Ok(Self {
             store,
             guest,
             key: IdleKey::new(component, id),
+            read_only,
             operations: 0,
             running: None,
         })
+    }
+
+    /// Whether `operation` only reads, as its kind's guest declares.
+    pub(crate) fn reads_only(&self, operation: &ActorOperation) -> bool {
+        self.read_only.contains(&operation.operation)
     }
 
     /// Applies one operation to `state`. On success returns the new state,
@@ -225,10 +260,35 @@ impl Handler {
                     ));
                 }
                 let effects = std::mem::take(&mut self.store.data_mut().state.effects);
+                if self.reads_only(operation) {
+                    let changed = handled.state.as_deref() != state;
+                    check_read(operation, changed, &effects).map_err(|f| (f, false))?;
+                }
                 Ok((handled.state, handled.output, effects))
             }
             Ok(Err(failure)) => Err((failure.into(), false)),
             Err(error) => Err((trap::describe(&error, &self.store.data().stderr), true)),
         }
     }
+}
+
+/// A read-only operation must give back the state it was given (the SDKs
+/// return it as it came when the operation left it as it was) and have no
+/// effects: it may run beside writes, so nothing it does may commit.
+fn check_read(operation: &ActorOperation, changed: bool, effects: &[Op]) -> Result<(), Failure> {
+    let what = format!(
+        "read-only operation {:?} of actor {}",
+        operation.operation, operation.target
+    );
+    if changed {
+        return Err(Failure::new(format!(
+            "{what} changed the actor's state; a read-only operation may only read it"
+        )));
+    }
+    if !effects.is_empty() {
+        return Err(Failure::new(format!(
+            "{what} sent a signal or started an orchestration; a read-only operation may have no effects"
+        )));
+    }
+    Ok(())
 }

@@ -2,15 +2,18 @@
 //! operation and taken out of its result, so one guest instance can serve
 //! any actor of its kind (`handler`). Effects an operation has (signals,
 //! started orchestrations) are collected by its host calls (`context`)
-//! and commit with its new state. Which operations run when, and the
-//! batches and atomic requests they commit in, are the scheduler's
-//! (`sched::actors`).
+//! and commit with its new state. Read-only operations called by clients
+//! and orchestrations run outside the mailbox (`reads`). Which other
+//! operations run when, and the batches and atomic requests they commit
+//! in, are the scheduler's (`sched::actors`).
 
 mod context;
 mod handler;
+mod reads;
 
 pub(crate) use context::ActorState;
 pub(crate) use handler::{Handler, IdleHandlers};
+pub(crate) use reads::{Reads, component_for};
 
 use crate::store::ActorId;
 use crate::wasm::bindings::ACTORS;

@@ -121,8 +121,19 @@ impl OrchestrationState {
     /// and queues its operations unless history already holds the call.
     fn actor_task(&mut self, event: Event, operations: Vec<ActorOperation>) -> Result<u32> {
         let (task, replayed) = self.call(event)?;
+        self.actor_task_at(task, replayed.is_some(), operations)
+    }
+
+    /// Task `task` (just recorded, or `replayed`) as an actor call whose
+    /// operations go to the mailboxes.
+    fn actor_task_at(
+        &mut self,
+        task: u32,
+        replayed: bool,
+        operations: Vec<ActorOperation>,
+    ) -> Result<u32> {
         self.tasks.insert(task, TaskKind::Result);
-        if replayed.is_none() {
+        if !replayed {
             let reply = self.reply_to(task);
             self.enqueue_actor_operations(task, operations, reply);
         }
@@ -308,7 +319,19 @@ impl Host for Data {
         let event = Event::ActorCalled {
             operation: operation.clone(),
         };
-        self.state.actor_task(event, vec![operation])
+        let s = &mut self.state;
+        let (task, replayed) = s.call(event.clone())?;
+        if replayed.is_none() && s.directory.check_actor_operation(&operation).is_ok() {
+            // A read runs now, against the state committed so far; its
+            // outcome commits with this episode, and is what replay sees.
+            let directory = s.directory.clone();
+            if let Some(outcome) = directory.read_actor(&operation).await {
+                s.tasks.insert(task, TaskKind::Result);
+                s.complete_now(task, MessageKind::Actor, &outcome);
+                return Ok(task);
+            }
+        }
+        s.actor_task_at(task, replayed.is_some(), vec![operation])
     }
 
     async fn signal_actor(&mut self, operation: types::ActorOperation) -> Result<()> {

@@ -32,6 +32,12 @@ impl Directory for Fixed {
     fn mailbox_capacity(&self, _: &str) -> u64 {
         10
     }
+    async fn read_actor(
+        &self,
+        _: &crate::store::ActorOperation,
+    ) -> Option<crate::history::Outcome> {
+        None
+    }
 }
 
 fn state_with(parent: Option<ParentRef>) -> (OrchestrationState, InstanceRecord) {
