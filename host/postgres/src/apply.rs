@@ -297,6 +297,17 @@ impl Ops<'_, '_> {
                     self.send(message).await?;
                 }
             }
+            Op::TakeActivitySlot {
+                slot,
+                limit,
+                now,
+                until,
+            } => self.take_slot(slot, limit, *now, *until).await?,
+            Op::ReleaseActivitySlot {
+                task_id,
+                attempt,
+                now,
+            } => self.release_slot(*task_id, *attempt, *now).await?,
             Op::EnqueueActor {
                 operation,
                 reply,

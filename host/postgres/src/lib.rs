@@ -23,6 +23,7 @@ mod apply;
 mod archive;
 mod batch;
 mod feed;
+mod flow;
 mod listen;
 mod row;
 mod schema;
@@ -38,10 +39,10 @@ use std::time::Duration;
 use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
-    FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
-    RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
-    VersionCount,
+    ActivityFlow, ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes,
+    CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding,
+    Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError,
+    TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::handle_origin;
@@ -469,6 +470,10 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn activity_flow(&self, now: u64) -> Result<Vec<ActivityFlow>, StoreError> {
+        Ok(flow::activity_flow(&*self.reader().await, now).await?)
     }
 
     async fn actor_backlog(&self) -> Result<u64, StoreError> {

@@ -193,6 +193,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX idempotency_by_age ON idempotency(created_at);
     ",
+    // 6: the slots attempts of limited activities run in: running until
+    // released or run out, their starts kept while a rate may count them.
+    "
+    CREATE TABLE activity_slots (
+        task_id       BIGINT NOT NULL,
+        attempt       BIGINT NOT NULL,
+        name          TEXT NOT NULL,
+        key           TEXT,
+        started_at    BIGINT NOT NULL,
+        running_until BIGINT NOT NULL,
+        PRIMARY KEY (task_id, attempt)
+    );
+    CREATE INDEX activity_slots_by_name ON activity_slots(name, running_until);
+    ",
 ];
 
 /// The advisory lock key under which migrations run (any fixed number

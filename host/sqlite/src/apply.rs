@@ -320,6 +320,17 @@ fn apply(tx: &Transaction<'_>, op: &Op, out: &mut Applied) -> Result<(), SqliteE
                 };
             }
         }
+        Op::TakeActivitySlot {
+            slot,
+            limit,
+            now,
+            until,
+        } => crate::flow::take_slot(tx, slot, limit, *now, *until)?,
+        Op::ReleaseActivitySlot {
+            task_id,
+            attempt,
+            now,
+        } => crate::flow::release_slot(tx, *task_id, *attempt, *now)?,
         Op::PutActorResult {
             request_id,
             outcome,

@@ -5,6 +5,7 @@ mod actors;
 mod apply;
 mod archive;
 mod feed;
+mod flow;
 mod readers;
 mod row;
 mod schema;
@@ -21,10 +22,10 @@ pub use schema::Durability;
 use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
-    ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes, CommitTicket,
-    FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding, Registration,
-    RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError, TimerRecord,
-    VersionCount,
+    ActivityFlow, ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes,
+    CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding,
+    Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError,
+    TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
@@ -385,6 +386,10 @@ impl Store for SqliteStore {
                 .optional()
         })
         .await
+    }
+
+    async fn activity_flow(&self, now: u64) -> Result<Vec<ActivityFlow>, StoreError> {
+        self.read(move |conn| flow::activity_flow(conn, now)).await
     }
 
     async fn actor_backlog(&self) -> Result<u64, StoreError> {

@@ -250,6 +250,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX idempotency_by_age ON idempotency(created_at);
     ",
+    // 13: the slots attempts of limited activities run in: running until
+    // released or run out, their starts kept while a rate may count them.
+    "
+    CREATE TABLE activity_slots (
+        task_id       INTEGER NOT NULL,
+        attempt       INTEGER NOT NULL,
+        name          TEXT NOT NULL,
+        key           TEXT,
+        started_at    INTEGER NOT NULL,
+        running_until INTEGER NOT NULL,
+        PRIMARY KEY (task_id, attempt)
+    ) WITHOUT ROWID;
+    CREATE INDEX activity_slots_by_name ON activity_slots(name, running_until);
+    ",
 ];
 
 /// Brings the database up to the newest migration, each in its own transaction.

@@ -143,6 +143,8 @@ impl FeedEntries {
             | Op::DropActorResult { .. }
             | Op::RememberRequest { .. }
             | Op::ForgetRequests { .. }
+            | Op::TakeActivitySlot { .. }
+            | Op::ReleaseActivitySlot { .. }
             | Op::TakeLease { .. }
             | Op::ExpectLease { .. }
             | Op::ReleaseLease { .. } => {}

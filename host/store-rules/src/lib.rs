@@ -14,6 +14,8 @@
 //!   and their messages, a duplicate id reported to the parent.
 //! - [`lease`]: taking, renewing and checking leases and fencing tokens.
 //! - [`mailbox`]: actors' mailboxes: their bounds, atomic requests' turns.
+//! - [`flow`]: activities' flow control: whether an attempt may take a
+//!   slot under its activity's limits.
 //! - [`cleanup`]: what an instance's end, its next execution or its purge
 //!   removes.
 //! - [`feed`]: which op makes which change-feed entry, and what an entry
@@ -24,6 +26,7 @@
 pub mod archive;
 pub mod cleanup;
 pub mod feed;
+pub mod flow;
 pub mod group;
 pub mod lease;
 pub mod mailbox;

@@ -12,11 +12,13 @@
 //! - [`query`]: which instances to list, page by page.
 
 pub mod feed;
+pub mod flow;
 pub mod op;
 pub mod query;
 pub mod records;
 
 pub use feed::{Change, Changes, FeedPosition};
+pub use flow::{ActivityFlow, ActivityLimit, ActivitySlot, Rate};
 pub use op::{Batch, CommitTicket, Committed, Op};
 pub use query::{InstanceCursor, InstanceQuery};
 // The store keeps actors' mailboxes: their addresses are part of its vocabulary.
@@ -58,6 +60,19 @@ pub enum StoreError {
         actor: ActorId,
         /// Its bound.
         capacity: u64,
+    },
+    /// An activity is at one of its limits ([`Op::TakeActivitySlot`]).
+    /// Nothing of the batch was written; it may succeed after
+    /// `retry_after_ms` (rate), or once an attempt ends (concurrency).
+    #[error("activity {activity:?} is at its {limit} limit")]
+    Throttled {
+        /// The activity.
+        activity: String,
+        /// Which limit: "concurrency", "per-key" or "rate".
+        limit: &'static str,
+        /// When a start could be allowed, for a rate; `None` when it waits
+        /// for a running attempt to end.
+        retry_after_ms: Option<u64>,
     },
     /// The database failed. Nothing of the batch was written.
     #[error("database error: {0}")]
@@ -144,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
     async fn actor(&self, id: &ActorId) -> Result<Option<ActorRecord>, StoreError>;
     /// Actors of a kind, by key.
     async fn actors(&self, kind: &str, limit: usize) -> Result<Vec<ActorRecord>, StoreError>;
+    /// Per activity with tasks scheduled or slots held: its tasks, and how
+    /// many attempts hold a slot at `now` (ms), by name.
+    async fn activity_flow(&self, now: u64) -> Result<Vec<ActivityFlow>, StoreError>;
     /// The request made with idempotency key `key`, if it is remembered.
     async fn remembered_request(&self, key: &str) -> Result<Option<RememberedRequest>, StoreError>;
     /// The outcome of a client's actor call, once handled.

@@ -272,6 +272,37 @@ pub enum Op {
         /// Ms since the Unix epoch.
         before: u64,
     },
+    /// Takes a running slot for one attempt of a limited activity, held
+    /// until `until` (ms) unless released. Granted when, at `now`, fewer
+    /// than `limit.concurrency` slots of the activity are held, fewer than
+    /// `limit.per_key` with the slot's key, and fewer than
+    /// `limit.rate.count` were taken in the `limit.rate.period_ms` before;
+    /// otherwise the batch fails with
+    /// [`StoreError::Throttled`](super::StoreError::Throttled). The same
+    /// attempt taking its slot again (a host that took its task over)
+    /// renews it. Judged under one lock per activity, so the limits hold
+    /// across writers.
+    TakeActivitySlot {
+        /// The attempt and its activity.
+        slot: super::ActivitySlot,
+        /// The activity's limits.
+        limit: super::ActivityLimit,
+        /// The taker's clock, ms since the Unix epoch.
+        now: u64,
+        /// Held until then at most (ms).
+        until: u64,
+    },
+    /// Releases an attempt's slot at `now` (ms): it no longer counts as
+    /// running, while its start still counts for the rate. Releasing a
+    /// slot not held does nothing.
+    ReleaseActivitySlot {
+        /// The task row.
+        task_id: i64,
+        /// The attempt.
+        attempt: u32,
+        /// Ms since the Unix epoch.
+        now: u64,
+    },
     /// Takes the lease `name` for `owner` until `until` (ms), or renews it.
     /// Granted when nobody holds it, `owner` holds it, or its holder's lease
     /// ran out before `now`; otherwise the batch fails with a conflict that
