@@ -454,7 +454,21 @@ impl WorkerProcess {
     /// Starts `reprise --db DB worker --cluster`, logging at `info` to
     /// `log`: one of several workers sharing the database's work.
     pub fn spawn_cluster(db: impl AsRef<std::ffi::OsStr>, log: &Path) -> Self {
-        let args = ["--log-level", "warn,reprise=info", "worker", "--cluster"];
+        Self::spawn_cluster_with(db, log, &[], &[])
+    }
+
+    /// Like [`WorkerProcess::spawn_cluster`], with `global` arguments
+    /// before `worker` and `worker` ones after `--cluster`.
+    pub fn spawn_cluster_with(
+        db: impl AsRef<std::ffi::OsStr>,
+        log: &Path,
+        global: &[&str],
+        worker: &[&str],
+    ) -> Self {
+        let mut args = vec!["--log-level", "warn,reprise=info"];
+        args.extend(global);
+        args.extend(["worker", "--cluster"]);
+        args.extend(worker);
         Self::spawn_to_file(db.as_ref(), &args, log)
     }
 

@@ -43,6 +43,7 @@ pub use error::Error;
 pub use names::NameError;
 pub use roles::activity::NativeCall;
 pub use roles::orchestration::ReplayVerdict;
+pub use sched::flow::{ActivityLimits, PerKey};
 pub use sched::ownership::{PARTITIONS, partition_of};
 pub use wasm::guest_log::TARGET as GUEST_LOG_TARGET;
 pub use wasm::sandbox::ActivityGrants;

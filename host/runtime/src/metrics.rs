@@ -147,7 +147,12 @@ impl Counters {
         }
     }
 
-    pub(crate) fn snapshot(&self, store: StoreCounts, hot_instances: u64) -> Metrics {
+    pub(crate) fn snapshot(
+        &self,
+        store: StoreCounts,
+        hot_instances: u64,
+        activities: Vec<ActivityLoad>,
+    ) -> Metrics {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Metrics {
             instances_started: load(&self.instances_started),
@@ -166,6 +171,7 @@ impl Counters {
             commit_latency: self.commit_latency.snapshot(),
             hot_instances,
             store,
+            activities,
         }
     }
 }
@@ -210,6 +216,22 @@ pub struct Metrics {
     pub hot_instances: u64,
     /// The store's depths now.
     pub store: StoreCounts,
+    /// Each activity with tasks scheduled, or with limits.
+    pub activities: Vec<ActivityLoad>,
+}
+
+/// How one activity's tasks stand, on every host, with its limits here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityLoad {
+    /// The activity.
+    pub name: String,
+    /// Tasks scheduled and not running in a slot: queued behind a limit,
+    /// waiting for a retry, or (unlimited) running.
+    pub waiting: u64,
+    /// Attempts running in a slot (limited activities only).
+    pub running: u64,
+    /// Its limits in this process, if any.
+    pub limits: Option<crate::ActivityLimits>,
 }
 
 #[cfg(test)]
@@ -267,7 +289,7 @@ mod tests {
         counters.committed(&tally, Duration::from_millis(1));
         counters.activity_attempt(true);
         counters.activity_attempt(false);
-        let metrics = counters.snapshot(StoreCounts::default(), 2);
+        let metrics = counters.snapshot(StoreCounts::default(), 2, Vec::new());
         assert_eq!(
             (metrics.episodes, metrics.instances_started),
             (1, 1),

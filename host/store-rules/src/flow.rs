@@ -25,11 +25,20 @@ pub struct SlotCounts {
     pub oldest_start_in_window: Option<u64>,
 }
 
+/// How much longer than its period a rate looks back: an attempt starts
+/// a moment after its slot was taken at `now` (the commit, the dispatch,
+/// the guest's start), so a window of exactly the period would let the
+/// activity's own clock, or the service it calls, see more than the rate's
+/// count in one period. A tenth of the period, at most 100 ms.
+pub fn guard_ms(period_ms: u64) -> u64 {
+    (period_ms / 10).min(100)
+}
+
 /// Starts after this time (ms) count for the rate; with no rate, none do.
 pub fn window_start(limit: &ActivityLimit, now: u64) -> u64 {
-    limit
-        .rate
-        .map_or(now, |rate| now.saturating_sub(rate.period_ms))
+    limit.rate.map_or(now, |rate| {
+        now.saturating_sub(rate.period_ms + guard_ms(rate.period_ms))
+    })
 }
 
 /// Released (or run out) slots that started by this time (ms) count for
@@ -66,8 +75,11 @@ pub fn admit(
     if let Some(rate) = limit.rate
         && counts.started_in_window >= u64::from(rate.count)
     {
-        // The oldest start leaves the window a period after it was made.
-        let leaves = counts.oldest_start_in_window.unwrap_or(now) + rate.period_ms;
+        // The oldest start leaves the window a period (and its guard)
+        // after it was made.
+        let leaves = counts.oldest_start_in_window.unwrap_or(now)
+            + rate.period_ms
+            + guard_ms(rate.period_ms);
         return Err(throttled("rate", Some(leaves.saturating_sub(now).max(1))));
     }
     Ok(())
@@ -158,9 +170,9 @@ mod tests {
         };
         assert_eq!(
             limited(admit(&slot(None), &limit, fast, 5_000)),
-            ("rate", Some(300))
+            ("rate", Some(400))
         );
-        assert_eq!(window_start(&limit, 5_000), 4_000);
+        assert_eq!(window_start(&limit, 5_000), 3_900, "a period and its guard");
         assert_eq!(window_start(&ActivityLimit::default(), 5_000), 5_000);
     }
 

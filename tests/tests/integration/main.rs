@@ -14,6 +14,7 @@ mod determinism;
 mod events;
 mod examples;
 mod failures;
+mod flow_control;
 mod harnesses;
 mod idempotency;
 mod js;

@@ -27,7 +27,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use reprise::{ActivityGrants, Runtime};
+use reprise::{ActivityGrants, ActivityLimits, Runtime};
 
 use crate::database::Database;
 
@@ -75,6 +75,14 @@ pub(crate) struct GlobalArgs {
     /// `--mailbox-capacity`; repeat it for several kinds.
     #[arg(long, global = true, value_name = "KIND=N", value_parser = kind_capacity)]
     mailbox_capacity_for: Vec<(String, u64)>,
+    /// Limits an activity, as `NAME:LIMITS` with LIMITS any of
+    /// `concurrency=N` (attempts at once, on every host), `rate=N/PERIOD`
+    /// (starts per period: 100/1s, 10/500ms, 60/1m) and `key=/POINTER,
+    /// per-key=N` (attempts at once per key taken from the input); repeat
+    /// it for several activities. Give every process of a database the
+    /// same.
+    #[arg(long, global = true, value_name = "NAME:LIMITS", value_parser = activity_limits)]
+    activity_limit: Vec<(String, ActivityLimits)>,
     /// How long, in seconds, a request made with an idempotency key is
     /// remembered (a repeat within it answers what the first answered).
     #[arg(
@@ -84,6 +92,17 @@ pub(crate) struct GlobalArgs {
         default_value_t = 86_400
     )]
     idempotency_retention_secs: u64,
+}
+
+/// An activity's `NAME:LIMITS`.
+fn activity_limits(text: &str) -> Result<(String, ActivityLimits), String> {
+    let (name, limits) = text.split_once(':').ok_or_else(|| {
+        format!("{text:?} is not NAME:LIMITS (charge:concurrency=10,rate=100/1s)")
+    })?;
+    if name.is_empty() {
+        return Err(format!("{text:?} names no activity"));
+    }
+    Ok((name.to_owned(), limits.parse()?))
 }
 
 /// A `KIND=N` mailbox bound.
@@ -119,6 +138,9 @@ impl GlobalArgs {
             .idempotency_retention(Duration::from_secs(self.idempotency_retention_secs));
         for (kind, capacity) in &self.mailbox_capacity_for {
             builder = builder.mailbox_capacity_for(kind, *capacity);
+        }
+        for (name, limits) in &self.activity_limit {
+            builder = builder.activity_limits(name, limits.clone());
         }
         Ok(builder.build().await?)
     }

@@ -14,6 +14,7 @@ use crate::roles::SharedDirectory;
 use crate::roles::activity::{Activities, NativeActivity, NativeCall, Natives};
 use crate::roles::actor::{IdleHandlers, Reads};
 use crate::roles::directory::{ActorReader, Catalog, MailboxBounds};
+use crate::sched::flow::{ActivityLimits, FlowControl};
 use crate::sched::{Code, Scheduler, Settings, Shared, Waiters};
 use crate::store::Store;
 use crate::wasm::sandbox::ActivityGrants;
@@ -29,6 +30,7 @@ pub struct RuntimeBuilder {
     evict_for_room_after: Duration,
     clock: Arc<dyn Clock>,
     mailboxes: MailboxBounds,
+    activity_limits: HashMap<String, ActivityLimits>,
     idempotency_retention: Duration,
 }
 
@@ -52,6 +54,7 @@ impl RuntimeBuilder {
             evict_for_room_after: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
             mailboxes: MailboxBounds::default(),
+            activity_limits: HashMap::new(),
             idempotency_retention: Duration::from_secs(24 * 3600),
         }
     }
@@ -111,6 +114,14 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Limits activity `name`: how many of its attempts run at once (on
+    /// every host of the database: give each process the same limits),
+    /// how many with the same key, how many start per period.
+    pub fn activity_limits(mut self, name: &str, limits: ActivityLimits) -> Self {
+        self.activity_limits.insert(name.to_owned(), limits);
+        self
+    }
+
     /// How long a request made with an idempotency key
     /// ([`Runtime::idempotent`]) is remembered: a repeat within it answers
     /// what the first answered; after it, the key is forgotten (by the
@@ -140,8 +151,9 @@ impl RuntimeBuilder {
         let components = Components::new(wasm.clone(), roles);
         let registry = Arc::new(Registry::new(self.store.clone(), Arc::new(components)));
         registry.refresh().await?;
+        let flow = FlowControl::new(self.activity_limits);
         let (sched, relieve) =
-            Scheduler::new(self.limits.instance_slots, self.evict_for_room_after);
+            Scheduler::new(self.limits.instance_slots, self.evict_for_room_after, flow);
         let activities = Arc::new(Activities {
             natives: self.natives,
             grants: self.grants,

@@ -174,7 +174,40 @@ impl Runtime {
     pub async fn metrics(&self) -> Result<crate::metrics::Metrics, Error> {
         let store = self.shared.store.counts().await?;
         let hot = self.shared.sched.router.hot_count() as u64;
-        Ok(self.shared.counters.snapshot(store, hot))
+        let activities = self.activity_load().await?;
+        Ok(self.shared.counters.snapshot(store, hot, activities))
+    }
+
+    /// How each activity's tasks stand on every host (waiting, running in
+    /// a slot), with the limits this process applies to it.
+    pub async fn activity_load(&self) -> Result<Vec<crate::metrics::ActivityLoad>, Error> {
+        let flows = self
+            .shared
+            .store
+            .activity_flow(self.shared.now_ms())
+            .await?;
+        let limits = self.shared.sched.flow.limits();
+        let mut load: Vec<crate::metrics::ActivityLoad> = flows
+            .into_iter()
+            .map(|flow| crate::metrics::ActivityLoad {
+                limits: limits.get(&flow.name).cloned(),
+                waiting: flow.scheduled.saturating_sub(flow.running),
+                running: flow.running,
+                name: flow.name,
+            })
+            .collect();
+        for (name, limits) in limits {
+            if !load.iter().any(|l| &l.name == name) {
+                load.push(crate::metrics::ActivityLoad {
+                    name: name.clone(),
+                    waiting: 0,
+                    running: 0,
+                    limits: Some(limits.clone()),
+                });
+            }
+        }
+        load.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(load)
     }
 
     /// The instances `query` asks for, newest first.

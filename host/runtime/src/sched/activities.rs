@@ -101,10 +101,22 @@ pub(crate) async fn dispatch(
         }
         let (shared, permits, claims) = (shared.clone(), permits.clone(), claims.clone());
         tokio::spawn(async move {
+            // A slot first, if the activity is limited: waiting for one
+            // holds no permit.
+            let timeout = activity::timeout_of(&task, shared.code.guests.limits());
+            let flow = &shared.sched.flow;
+            let Some(slot) = flow.enter(&shared, &task, &tenure, timeout).await else {
+                // The partition moved on: its new owner runs the task.
+                lock(&claims).running.remove(&attempt);
+                return;
+            };
             let Ok(_permit) = permits.acquire_owned().await else {
                 return;
             };
             run_task(&shared, task, &tenure).await;
+            if let Some(slot) = slot {
+                flow.release(&shared, slot).await;
+            }
             lock(&claims).finish(attempt);
         });
     };

@@ -3,8 +3,9 @@
 //! - `router`: which instances are hot here, and how wakes reach them;
 //!   `driver`: the task that drives one instance through its executions.
 //! - `activities`, `timers`, `actors`: the loops that dispatch activity
-//!   attempts, fire timers and serve actors' mailboxes (`actor_batch`
-//!   runs and commits their work); `forget`: expired idempotency keys.
+//!   attempts (under `flow` control), fire timers and serve actors'
+//!   mailboxes (`actor_batch` runs and commits their work); `forget`:
+//!   expired idempotency keys.
 //! - `reaction`: what a commit, or a change another process wrote, sets in
 //!   motion, carried out in one place ([`Shared::react`]).
 //! - `watch`: the change feed, for what other processes write.
@@ -21,6 +22,7 @@ mod actor_batch;
 mod actors;
 pub(crate) mod cluster;
 mod driver;
+pub(crate) mod flow;
 mod forget;
 mod leases;
 pub(crate) mod ownership;
@@ -100,6 +102,8 @@ pub(crate) struct Scheduler {
     /// The actor dispatcher's idle instances, dropped when the pool runs
     /// out of slots. Weak: the pool lives as long as its dispatcher.
     idle_actors: Arc<Mutex<Weak<IdleHandlers>>>,
+    /// The activities' limits, and the attempts waiting for a slot.
+    pub(crate) flow: flow::FlowControl,
 }
 
 /// Clients waiting for something the worker does.
@@ -130,6 +134,7 @@ impl Scheduler {
     pub(crate) fn new(
         instance_slots: u32,
         evict_for_room_after: Duration,
+        flow: flow::FlowControl,
     ) -> (Self, crate::wasm::Relieve) {
         let router = Arc::new(Router::default());
         let idle_actors: Arc<Mutex<Weak<IdleHandlers>>> = Arc::default();
@@ -151,6 +156,7 @@ impl Scheduler {
             activity_handover: Mutex::new(None),
             activity_full_scan: AtomicBool::new(false),
             idle_actors,
+            flow,
         };
         (scheduler, relieve)
     }

@@ -89,8 +89,8 @@ pub async fn activity_slots_hold_a_concurrency_limit_across_handles<B: Backend>(
 }
 
 /// A per-key limit counts the running slots with the same key only; a
-/// rate counts every start in the period before, released or not, and
-/// says when the oldest of them leaves it.
+/// rate counts every start in the period before (and its guard, a tenth
+/// of it), released or not, and says when the oldest of them leaves it.
 pub async fn activity_slots_hold_per_key_limits_and_rates<B: Backend>() {
     let db = B::create().await;
     let store = db.connect().await;
@@ -136,30 +136,19 @@ pub async fn activity_slots_hold_per_key_limits_and_rates<B: Backend>() {
     ok(&*store, vec![take(slot(10, "mail", None), rate, now)]).await;
     ok(&*store, vec![release(10, now + 10)]).await;
     ok(&*store, vec![take(slot(11, "mail", None), rate, now + 400)]).await;
+    let take_mail =
+        |task_id, at| commit(&*store, vec![take(slot(task_id, "mail", None), rate, at)]);
     assert_eq!(
-        throttled(commit(&*store, vec![take(slot(12, "mail", None), rate, now + 900)]).await),
-        ("rate", Some(100))
+        throttled(take_mail(12, now + 900).await),
+        ("rate", Some(200))
     );
-    ok(
-        &*store,
-        vec![take(slot(12, "mail", None), rate, now + 1_000)],
-    )
-    .await;
+    throttled(take_mail(12, now + 1_050).await);
+    take_mail(12, now + 1_100).await.unwrap();
     assert_eq!(
-        throttled(
-            commit(
-                &*store,
-                vec![take(slot(13, "mail", None), rate, now + 1_300)]
-            )
-            .await
-        ),
-        ("rate", Some(100))
+        throttled(take_mail(13, now + 1_300).await),
+        ("rate", Some(200))
     );
-    ok(
-        &*store,
-        vec![take(slot(13, "mail", None), rate, now + 1_400)],
-    )
-    .await;
+    take_mail(13, now + 1_500).await.unwrap();
 }
 
 /// The flow of each activity: tasks scheduled and not finished, and the

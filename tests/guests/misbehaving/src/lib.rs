@@ -10,7 +10,9 @@ use reprise_sdk::{
 };
 use serde::{Deserialize, Serialize};
 
+mod flow;
 mod mailboxes;
+use flow::{stamped, stamped_fan_out};
 use mailboxes::{Journal, flood_tally, journal_reads, journal_rounds};
 
 /// What an orchestration sees when it reaches for the outside world.
@@ -358,7 +360,7 @@ fn logs_around_a_wait(ctx: &Context, _: ()) -> Result<()> {
 }
 
 reprise_sdk::app! {
-    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, journal_reads, flood_tally, returns_nan, exits],
-    activities: [echo_after, flaky, sleepy, panicking_activity],
+    orchestrations: [probe_sandbox, spin, eat_memory, chain, scatter, notify_then_wait, retrying, timing_out, calls_unknown, tally_pair, panics, overflows_stack, calls_panicking_activity, await_winner_again, awaits_nothing, long_timer, logs_around_a_wait, retrying_later, awaits_child, journal_rounds, journal_reads, flood_tally, stamped_fan_out, returns_nan, exits],
+    activities: [echo_after, flaky, sleepy, panicking_activity, stamped],
     actors: [Tally, Journal],
 }

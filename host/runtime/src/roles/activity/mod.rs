@@ -102,8 +102,16 @@ pub(crate) struct Activities {
     pub(crate) grants: ActivityGrants,
 }
 
-/// Runs one attempt of `task` within its timeout (the task's own, else
-/// the limits'), and checks its output's size.
+/// How long one attempt of `task` may take: its own timeout, else the
+/// limits'.
+pub(crate) fn timeout_of(task: &ActivityTask, limits: &crate::wasm::Limits) -> Duration {
+    task.options
+        .timeout_ms
+        .map_or(limits.activity_timeout, Duration::from_millis)
+}
+
+/// Runs one attempt of `task` within its timeout ([`timeout_of`]), and
+/// checks its output's size.
 pub(crate) async fn run_attempt(
     activities: &Activities,
     registry: &Registry,
@@ -111,10 +119,7 @@ pub(crate) async fn run_attempt(
     task: &ActivityTask,
 ) -> Outcome {
     let limits = guests.limits();
-    let timeout = task
-        .options
-        .timeout_ms
-        .map_or(limits.activity_timeout, Duration::from_millis);
+    let timeout = timeout_of(task, limits);
     let attempt = attempt(activities, registry, guests, task, timeout);
     let outcome = match tokio::time::timeout(timeout, attempt).await {
         Ok(outcome) => outcome,
