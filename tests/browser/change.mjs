@@ -15,7 +15,8 @@
 // moves them. Then a moved approval is forked from an event of its timeline
 // (the fork's page names its source), and an order that failed because its
 // pricing component was not deployed is rewound from its page once it is,
-// and completes. Screenshots go to <artifacts-dir>.
+// and completes. The Components page also shows the limits the server puts
+// on price_order. Screenshots go to <artifacts-dir>.
 import { readFileSync } from 'node:fs';
 import { runHarness } from './harness.mjs';
 
@@ -57,6 +58,14 @@ await runHarness('change', usage, async ({ args, page, check, assert, api, instP
     await componentRow(v3).locator('.export:not(.superseded)', { hasText: 'approval' }).waitFor();
     await componentRow(v3).locator('td.counts', { hasText: 'none' }).waitFor();
     noIncidents();
+  });
+
+  await check("the Components page shows the activities' limits", async () => {
+    // The server limits price_order (harnesses.rs): nothing waits or runs yet.
+    const row = page.locator('section.activities tr[data-activity="price_order"]');
+    await row.locator('td.limits', { hasText: '2 at once · 10 per 1 s' }).waitFor();
+    assert((await row.locator('td.count-waiting').textContent()) === '0', 'nothing waits');
+    assert((await row.locator('td.count-running').textContent()) === '0', 'nothing runs');
   });
 
   let v2 = null;

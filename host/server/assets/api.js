@@ -17,6 +17,7 @@ export const apiPath = {
   signal: (kind, key, op) => apiPath.actor(kind, key) + '/signal/' + enc(op),
   call: (kind, key, op) => apiPath.actor(kind, key) + '/call/' + enc(op),
   components: '/api/components',
+  activities: '/api/activities',
   upgradePlan: (digest) => '/api/components/' + enc(digest) + '/upgrade-plan',
   upgrade: (digest) => '/api/components/' + enc(digest) + '/upgrade',
 };

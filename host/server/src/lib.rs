@@ -16,6 +16,7 @@
 //! - `dashboard`: the web pages, embedded in the binary.
 //! - `metrics`: `/metrics` for Prometheus.
 
+mod activities;
 mod actors;
 mod auth;
 mod body;
@@ -80,6 +81,7 @@ pub fn router(runtime: Runtime, options: &ServerOptions) -> Router {
         .merge(instances::routes())
         .merge(actors::routes())
         .merge(components::routes())
+        .merge(activities::routes())
         .merge(repairs::routes())
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics::metrics))

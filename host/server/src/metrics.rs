@@ -40,6 +40,69 @@ impl<'a> Family<'a> {
     }
 }
 
+/// Each activity's tasks, waiting or running in a slot, and its limits.
+fn activity_load(out: &mut String, m: &Metrics) {
+    let name = "reprise_activity_flow_tasks";
+    let mut family = Family::new(
+        out,
+        name,
+        "gauge",
+        "Activity tasks by activity: waiting (behind a limit, for a retry, or running without limits) or running in a slot of a limited activity, on every host.",
+    );
+    for load in &m.activities {
+        let activity = label(&load.name);
+        family
+            .sample(
+                name,
+                &format!("activity=\"{activity}\",state=\"waiting\""),
+                load.waiting,
+            )
+            .sample(
+                name,
+                &format!("activity=\"{activity}\",state=\"running\""),
+                load.running,
+            );
+    }
+    let name = "reprise_activity_limit";
+    let mut family = Family::new(
+        out,
+        name,
+        "gauge",
+        "The limits this process applies to activities: attempts at once (concurrency), at once per key (per_key), starts per second (rate).",
+    );
+    for load in &m.activities {
+        let Some(limits) = &load.limits else { continue };
+        let activity = label(&load.name);
+        let rate = limits
+            .rate
+            .map(|r| f64::from(r.count) * 1_000.0 / r.period_ms as f64);
+        for (limit, value) in [
+            ("concurrency", limits.concurrency.map(f64::from)),
+            (
+                "per_key",
+                limits.per_key.as_ref().map(|p| f64::from(p.limit)),
+            ),
+            ("rate", rate),
+        ] {
+            if let Some(value) = value {
+                family.sample(
+                    name,
+                    &format!("activity=\"{activity}\",limit=\"{limit}\""),
+                    value,
+                );
+            }
+        }
+    }
+}
+
+/// A label value, escaped as the text format wants.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// The metrics as Prometheus text. Counters are this process's since it
 /// started; gauges are the store's, shared by every process on it.
 pub(crate) fn render(m: &Metrics) -> String {
@@ -54,6 +117,7 @@ pub(crate) fn render(m: &Metrics) -> String {
     for (status, count) in &m.store.instances {
         family.sample(name, &format!("status=\"{}\"", status.as_str()), count);
     }
+    activity_load(&mut out, m);
     for (name, help, value) in [
         (
             "reprise_activity_tasks",

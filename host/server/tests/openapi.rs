@@ -26,6 +26,7 @@ fn routed_paths() -> Vec<String> {
         include_str!("../src/instances.rs"),
         include_str!("../src/actors.rs"),
         include_str!("../src/components.rs"),
+        include_str!("../src/activities.rs"),
     ];
     sources
         .iter()

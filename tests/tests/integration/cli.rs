@@ -233,3 +233,26 @@ async fn a_terminated_worker_gives_its_lease_up() {
     let mut next = WorkerProcess::spawn_with_args(&db, &["worker"]);
     next.wait_until_running().await;
 }
+
+/// A limit the worker cannot read is refused before anything runs, in one
+/// line that says what is wrong with it.
+#[test]
+fn a_bad_activity_limit_is_refused_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reprise.db");
+    for (limit, why) in [
+        ("charge", "\"charge\" is not NAME:LIMITS"),
+        (
+            "charge:concurrency=0",
+            "concurrency must be a whole number above 0",
+        ),
+        ("charge:rate=10/1d", "rate \"10/1d\" is not N/PERIOD"),
+        ("charge:per-key=2", "key and per-key go together"),
+    ] {
+        let run = reprise(&db, &["--activity-limit", limit, "worker"]);
+        assert!(!run.status.success(), "{limit}");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains(why), "{limit}: {stderr}");
+    }
+    assert!(!db.exists(), "nothing was opened");
+}

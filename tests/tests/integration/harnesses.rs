@@ -18,9 +18,9 @@ fn repository() -> PathBuf {
 }
 
 /// A fresh server with these example components uploaded.
-fn server_with(components: &[&str]) -> (tempfile::TempDir, ServerProcess) {
+fn server_with(components: &[&str], args: &[&str]) -> (tempfile::TempDir, ServerProcess) {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServerProcess::spawn(&dir.path().join("serve.db"), &[]);
+    let server = ServerProcess::spawn(&dir.path().join("serve.db"), args);
     let http: Http = server.client();
     for name in components {
         let bytes = std::fs::read(guest_path(name)).unwrap();
@@ -52,7 +52,7 @@ fn run(mut command: Command, what: &str, install: &str) {
 /// generated requests to every operation and stateful sequences of them.
 #[test]
 fn the_api_keeps_to_its_openapi_description_under_generated_requests() {
-    let (_dir, server) = server_with(&["approval", "hello_sequence", "bank"]);
+    let (_dir, server) = server_with(&["approval", "hello_sequence", "bank"], &[]);
     let schemathesis = repository().join("target/toolchains/schemathesis/bin/schemathesis");
     let mut command = Command::new(schemathesis);
     command
@@ -69,7 +69,7 @@ fn the_api_keeps_to_its_openapi_description_under_generated_requests() {
 /// target/test-artifacts/dashboard.
 #[test]
 fn the_dashboard_runs_the_approval_in_a_browser_and_shows_scripts_as_text() {
-    let (_dir, server) = server_with(&["approval", "hello_sequence"]);
+    let (_dir, server) = server_with(&["approval", "hello_sequence"], &[]);
     let artifacts = repository().join("target/test-artifacts/dashboard");
     let mut command = Command::new("node");
     command
@@ -101,7 +101,10 @@ fn the_dashboard_runs_the_approval_in_a_browser_and_shows_scripts_as_text() {
 /// are kept in target/test-artifacts/change.
 #[test]
 fn the_dashboard_moves_live_work_to_new_code_forks_it_and_rewinds_it_in_a_browser() {
-    let (_dir, server) = server_with(&["approval", "orders"]);
+    let (_dir, server) = server_with(
+        &["approval", "orders"],
+        &["--activity-limit", "price_order:concurrency=2,rate=10/1s"],
+    );
     let artifacts = repository().join("target/test-artifacts/change");
     let mut command = Command::new("node");
     command

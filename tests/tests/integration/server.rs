@@ -616,3 +616,70 @@ async fn metrics_count_the_work_and_the_store() {
     assert!(at("reprise_commit_duration_seconds_sum") > 0.0);
     assert!(at("reprise_hot_instances") >= 1.0, "the approval waits hot");
 }
+
+/// A limited activity's queue is visible while it drains: `/api/activities`
+/// and `/metrics` show its attempts waiting and the one running (its
+/// limit), with the limit itself, and nothing left once it is done.
+#[tokio::test]
+async fn activities_show_their_waiting_and_running_tasks_and_their_limits() {
+    let (_dir, server) = server(&["--activity-limit", "stamped:concurrency=1,rate=50/1s"]);
+    let http = server.client();
+    upload(&http, &["misbehaving"]);
+    let id = start(
+        &http,
+        json!({"orchestration": "stamped_fan_out", "input": [12, 2, 150]}),
+    );
+    let stamped = |http: &Http| {
+        let listed = http.get("/api/activities");
+        assert_eq!(listed.status, 200, "{}", listed.json());
+        let activities = listed.json()["activities"].clone();
+        activities
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "stamped")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    eventually(
+        Duration::from_secs(30),
+        "one attempt runs and others wait, in the API and in /metrics (shown: the API's, then the gauges)",
+        async || {
+            let api = stamped(&http);
+            let text = String::from_utf8(http.get("/metrics").body).unwrap();
+            let m = samples(&text);
+            let gauge = |state: &str| {
+                m.get(&format!(r#"reprise_activity_flow_tasks{{activity="stamped",state="{state}"}}"#))
+                    .copied()
+            };
+            let shown = (api["running"] == 1 && api["waiting"].as_u64() > Some(0))
+                && gauge("running") == Some(1.0)
+                && gauge("waiting") > Some(0.0);
+            if shown { Ok(()) } else { Err((api, gauge("waiting"), gauge("running"))) }
+        },
+    )
+    .await;
+    let api = stamped(&http);
+    assert_eq!(
+        api["limits"],
+        json!({"concurrency": 1, "rate": {"count": 50, "period_ms": 1000}, "per_key": null})
+    );
+    let text = String::from_utf8(http.get("/metrics").body).unwrap();
+    let m = samples(&text);
+    assert_eq!(
+        m.get(r#"reprise_activity_limit{activity="stamped",limit="concurrency"}"#),
+        Some(&1.0)
+    );
+    assert_eq!(
+        m.get(r#"reprise_activity_limit{activity="stamped",limit="rate"}"#),
+        Some(&50.0)
+    );
+
+    let done = http.get(&format!("/api/instances/{id}?wait_ms=60000"));
+    assert_eq!(done.json()["status"], "completed", "{}", done.json());
+    let api = stamped(&http);
+    assert_eq!(
+        (api["waiting"].clone(), api["running"].clone()),
+        (json!(0), json!(0))
+    );
+}

@@ -151,10 +151,14 @@ fn rate(value: &str) -> Result<Rate, String> {
 pub(crate) struct FlowControl {
     limits: HashMap<String, ActivityLimits>,
     /// One line per activity and key.
-    lines: Mutex<HashMap<(String, Option<String>), Arc<tokio::sync::Mutex<()>>>>,
+    lines: Mutex<HashMap<(String, Option<String>), Line>>,
     /// An attempt here released its slot.
     released: Notify,
 }
+
+/// Attempts waiting for a slot of one activity and key: the first of them
+/// holds the lock while it asks the store.
+type Line = Arc<tokio::sync::Mutex<()>>;
 
 /// A slot an attempt holds; [`Held::release`] gives it back.
 pub(crate) struct Held {
@@ -175,7 +179,7 @@ impl FlowControl {
         &self.limits
     }
 
-    fn line(&self, name: &str, key: &Option<String>) -> Arc<tokio::sync::Mutex<()>> {
+    fn line(&self, name: &str, key: &Option<String>) -> Line {
         let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
         lines
             .entry((name.to_owned(), key.clone()))

@@ -1,6 +1,7 @@
 // The registered components: what each exports (and which names it answers
 // to now), how many instances run each version, registering a new one, and
-// moving live instances to one: its upgrade plan, then applying it.
+// moving live instances to one: its upgrade plan, then applying it. Below,
+// the activities' tasks: waiting or running, and their limits.
 import { api, apiPath, forgetComponents, upload } from '../api.js';
 import { h } from '../dom.js';
 import { shortDigest, STATUSES } from '../format.js';
@@ -12,7 +13,8 @@ export function componentsPage(ctx, main) {
   setTitle('Components');
   const list = h('section', { class: 'card table-card' }, h('p', { class: 'muted pad' }, 'Loading…'));
   const planBox = h('section', { class: 'card plan', hidden: true });
-  main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Components')), registerForm(ctx, () => load()), list, planBox);
+  const activities = h('section', { class: 'card table-card activities' });
+  main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Components')), registerForm(ctx, () => load()), list, planBox, activities);
 
   async function load() {
     const r = await ctx.guard(api('GET', apiPath.components, { signal: ctx.signal }));
@@ -27,6 +29,21 @@ export function componentsPage(ctx, main) {
         h('thead', {}, h('tr', {}, h('th', {}, 'Component'), h('th', {}, 'Exports'), h('th', {}, 'Instances on it'), h('th', {}, ''))),
         h('tbody', {}, [...components].reverse().map((c) => componentRow(c, (digest) => showPlan(digest)))))
         : h('div', { class: 'empty' }, h('p', {}, 'Nothing is registered yet.')));
+    loadActivities();
+  }
+
+  async function loadActivities() {
+    const r = await ctx.guard(api('GET', apiPath.activities, { signal: ctx.signal }));
+    if (!r) return;
+    const load = (r.data && r.data.activities) || [];
+    activities.replaceChildren(
+      h('div', { class: 'card-title pad' }, h('h2', {}, 'Activities'),
+        h('span', { class: 'muted' }, 'tasks on every host; running counts the attempts of limited activities'),
+        h('button', { type: 'button', class: 'btn small ghost', onclick: loadActivities }, 'Refresh')),
+      load.length ? h('table', { class: 'list activities' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Activity'), h('th', {}, 'Waiting'), h('th', {}, 'Running'), h('th', {}, 'Limits'))),
+        h('tbody', {}, load.map(activityRow)))
+        : h('div', { class: 'empty' }, h('p', {}, 'No activity has tasks or limits.')));
   }
 
   async function showPlan(digest) {
@@ -65,6 +82,23 @@ function componentRow(c, plan) {
     h('td', { class: 'counts' }, h('div', { class: 'tags' }, counts.length ? counts : h('span', { class: 'muted' }, 'none'))),
     h('td', { class: 'plan' }, orchestrates ? h('button', { type: 'button', class: 'btn small', title: 'Replay every live instance of its orchestrations against this code',
       onclick: () => plan(c.digest) }, 'Plan upgrade') : null));
+}
+
+function activityRow(a) {
+  return h('tr', { 'data-activity': a.name },
+    h('td', {}, h('code', { class: 'mono' }, a.name)),
+    h('td', { class: 'count-waiting' }, String(a.waiting)),
+    h('td', { class: 'count-running' }, String(a.running)),
+    h('td', { class: 'limits' }, a.limits ? limitsText(a.limits) : h('span', { class: 'muted' }, 'none')));
+}
+
+// `10 at once · 100 per 1 s · 3 at once per /customer`
+function limitsText(l) {
+  const parts = [];
+  if (l.concurrency) parts.push(`${l.concurrency} at once`);
+  if (l.rate) parts.push(`${l.rate.count} per ${l.rate.period_ms % 1000 === 0 ? `${l.rate.period_ms / 1000} s` : `${l.rate.period_ms} ms`}`);
+  if (l.per_key) parts.push(`${l.per_key.limit} at once per ${l.per_key.pointer}`);
+  return parts.join(' · ');
 }
 
 function verdict(i) {
