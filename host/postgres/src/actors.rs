@@ -12,7 +12,9 @@
 //! actor with rows queued (`reprise_store_rules::mailbox`); a sender locks
 //! it by its upsert, so a bound holds however many hosts send.
 
-use reprise_core::store::{ActorId, ActorMessage, ActorOperation, AtomicRequest, ReplyTo};
+use reprise_core::store::{
+    ActorId, ActorMessage, ActorOperation, AtomicRequest, DueActor, ReplyTo,
+};
 use reprise_store_rules::json;
 use reprise_store_rules::mailbox::{self, removed_per_actor};
 use reprise_store_rules::verdict::{self, Handled};
@@ -198,14 +200,34 @@ pub(crate) async fn due_actors(
     client: &impl GenericClient,
     now: u64,
     limit: i64,
-) -> Result<Vec<ActorId>, PgError> {
+    page: i64,
+) -> Result<Vec<DueActor>, PgError> {
+    // One statement: each due actor's first page, in the order the actors
+    // are due.
     let rows = client
         .query(
-            "SELECT kind, key FROM actor_queues WHERE next_due <= $1 ORDER BY next_due LIMIT $2",
-            &[&int(now), &limit],
+            "SELECT m.id, m.kind, m.key, m.operation, m.input, m.reply, m.atomic
+             FROM (SELECT kind, key, next_due FROM actor_queues WHERE next_due <= $1
+                   ORDER BY next_due LIMIT $2) AS q
+             CROSS JOIN LATERAL (
+                 SELECT id, kind, key, operation, input, reply, atomic FROM actor_mailbox
+                 WHERE kind = q.kind AND key = q.key AND visible_at <= $1
+                 ORDER BY id LIMIT $3) AS m
+             ORDER BY q.next_due, q.kind, q.key, m.id",
+            &[&int(now), &limit, &page],
         )
         .await?;
-    Ok(rows.iter().map(actor_id).collect())
+    let mut due: Vec<DueActor> = Vec::new();
+    for message in row::all(&rows, row::actor_message)? {
+        match due.last_mut() {
+            Some(last) if last.actor == message.operation.target => last.page.push(message),
+            _ => due.push(DueActor {
+                actor: message.operation.target.clone(),
+                page: vec![message],
+            }),
+        }
+    }
+    Ok(due)
 }
 
 /// The first `limit` rows of an actor's mailbox, only those due by `now`

@@ -40,9 +40,9 @@ use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::HistoryEvent;
 use reprise_core::store::{
     ActivityFlow, ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes,
-    CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding,
-    Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError,
-    TimerRecord, VersionCount,
+    CommitTicket, DueActor, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
+    Outstanding, Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts,
+    StoreError, TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::handle_origin;
@@ -395,9 +395,14 @@ impl Store for PostgresStore {
         Ok(row::all(&rows, read)?)
     }
 
-    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError> {
-        let client = self.reader().await;
-        Ok(actors::due_actors(&*client, now, sql_limit(limit)).await?)
+    async fn due_actors(
+        &self,
+        now: u64,
+        limit: usize,
+        page: usize,
+    ) -> Result<Vec<DueActor>, StoreError> {
+        let (limit, page) = (sql_limit(limit), sql_limit(page));
+        Ok(actors::due_actors(&*self.reader().await, now, limit, page).await?)
     }
 
     async fn due_actor_operations(
@@ -449,17 +454,7 @@ impl Store for PostgresStore {
                 &[&key],
             )
             .await?;
-        let read = |r: &tokio_postgres::Row| -> Result<RememberedRequest, PgError> {
-            let f = Fields::new(r, "idempotency");
-            Ok(RememberedRequest {
-                key: f.get("key")?,
-                fingerprint: f.get("fingerprint")?,
-                answer: f.get("answer")?,
-                call: f.get("call_request")?,
-                at: f.uint("created_at")?,
-            })
-        };
-        Ok(row.as_ref().map(read).transpose()?)
+        Ok(row.as_ref().map(row::remembered_request).transpose()?)
     }
 
     async fn actor_result(&self, request_id: &str) -> Result<Option<String>, StoreError> {

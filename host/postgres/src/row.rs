@@ -7,7 +7,7 @@ use std::fmt::Display;
 use reprise_core::history::codec;
 use reprise_core::store::{
     ActivityTask, ActorId, ActorMessage, ActorOperation, ActorRecord, InstanceRecord, Lease,
-    Lineage, Message, MessageKind, ParentRef, Status, StoreError, TimerRecord,
+    Lineage, Message, MessageKind, ParentRef, RememberedRequest, Status, StoreError, TimerRecord,
 };
 use reprise_store_rules::verdict::InstanceState;
 use serde::de::DeserializeOwned;
@@ -274,4 +274,16 @@ pub(crate) fn all<T>(
     read: impl Fn(&Row) -> Result<T, PgError>,
 ) -> Result<Vec<T>, PgError> {
     rows.iter().map(read).collect()
+}
+
+/// A request remembered by its idempotency key.
+pub(crate) fn remembered_request(row: &Row) -> Result<RememberedRequest, PgError> {
+    let f = Fields::new(row, "idempotency");
+    Ok(RememberedRequest {
+        key: f.get("key")?,
+        fingerprint: f.get("fingerprint")?,
+        answer: f.get("answer")?,
+        call: f.get("call_request")?,
+        at: f.uint("created_at")?,
+    })
 }

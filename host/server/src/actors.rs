@@ -73,6 +73,7 @@ async fn state(
     let mailbox = app.runtime.actor_mailbox(&kind, &key).await?;
     let mut actor = actor_json(&record);
     actor["mailbox"] = mailbox.into();
+    actor["mailbox_capacity"] = app.runtime.mailbox_capacity(&kind).into();
     Ok(Json(actor))
 }
 

@@ -11,7 +11,9 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::row::{Fields, SqliteError};
-use reprise_core::store::{ActorId, ActorMessage, ActorOperation, AtomicRequest, ReplyTo};
+use reprise_core::store::{
+    ActorId, ActorMessage, ActorOperation, AtomicRequest, DueActor, ReplyTo,
+};
 use reprise_store_rules::mailbox::{self, removed_per_actor};
 use reprise_store_rules::verdict::{self, Handled};
 use reprise_store_rules::{json, sql_int};
@@ -124,17 +126,27 @@ fn actor_id(row: &Row<'_>) -> rusqlite::Result<ActorId> {
     })
 }
 
-/// Actors with an operation due by `now`, those due longest first.
+/// Actors with an operation due by `now`, those due longest first, each
+/// with its first `page` due operations: a query per actor, all on this
+/// reader's connection in one go.
 pub(crate) fn due_actors(
     conn: &Connection,
     now: u64,
     limit: usize,
-) -> rusqlite::Result<Vec<ActorId>> {
+    page: usize,
+) -> rusqlite::Result<Vec<DueActor>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, key FROM actor_queues WHERE next_due <= ?1 ORDER BY next_due LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![sql_int(now), limit as i64], actor_id)?;
-    rows.collect()
+    let actors = stmt.query_map(params![sql_int(now), limit as i64], actor_id)?;
+    let actors: Vec<ActorId> = actors.collect::<rusqlite::Result<_>>()?;
+    actors
+        .into_iter()
+        .map(|actor| {
+            let page = mailbox_page(conn, &actor, Some(now), page)?;
+            Ok(DueActor { actor, page })
+        })
+        .collect()
 }
 
 /// The first `limit` rows of an actor's mailbox, only those due by `now`

@@ -23,9 +23,9 @@ use reprise_core::archive::{Counts, Piece};
 use reprise_core::history::{HistoryEvent, codec};
 use reprise_core::store::{
     ActivityFlow, ActivityTask, ActorId, ActorMessage, ActorRecord, AtomicRequest, Batch, Changes,
-    CommitTicket, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message, Outstanding,
-    Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts, StoreError,
-    TimerRecord, VersionCount,
+    CommitTicket, DueActor, FeedPosition, InstanceQuery, InstanceRecord, Lease, Message,
+    Outstanding, Registration, RememberedRequest, Resumable, Role, Status, Store, StoreCounts,
+    StoreError, TimerRecord, VersionCount,
 };
 use reprise_store_rules::group::{Counters, Request};
 use reprise_store_rules::query::{INSTANCE_COLUMNS, Placeholders, SqlValue, instances_sql};
@@ -306,8 +306,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError> {
-        self.read(move |conn| actors::due_actors(conn, now, limit))
+    async fn due_actors(
+        &self,
+        now: u64,
+        limit: usize,
+        page: usize,
+    ) -> Result<Vec<DueActor>, StoreError> {
+        self.read(move |conn| actors::due_actors(conn, now, limit, page))
             .await
     }
 

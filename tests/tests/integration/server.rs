@@ -279,6 +279,7 @@ fn actors_are_signalled_called_and_read_over_http() {
 
     let alice = http.get("/api/actors/account/alice").json();
     assert_eq!(alice["mailbox"], 0, "{alice}");
+    assert_eq!(alice["mailbox_capacity"], 10_000, "the default bound");
     assert_eq!(alice["kind"], "account");
     let accounts = http.get("/api/actors/account").json();
     let keys: Vec<&str> = accounts["actors"]

@@ -141,8 +141,16 @@ pub trait Store: Send + Sync + 'static {
     async fn compiled(&self, digest: &str, engine: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every registration, oldest first.
     async fn registrations(&self) -> Result<Vec<Registration>, StoreError>;
-    /// Actors with an operation due by `now` (ms), those due longest first.
-    async fn due_actors(&self, now: u64, limit: usize) -> Result<Vec<ActorId>, StoreError>;
+    /// Up to `limit` actors with an operation due by `now` (ms), those due
+    /// longest first, each with its first `page` operations due (as
+    /// [`Store::due_actor_operations`] reads them): one read for what a
+    /// dispatcher serves next.
+    async fn due_actors(
+        &self,
+        now: u64,
+        limit: usize,
+        page: usize,
+    ) -> Result<Vec<DueActor>, StoreError>;
     /// One page of an actor's mailbox: its first `limit` operations due by
     /// `now`, atomic turns included, in arrival order.
     async fn due_actor_operations(

@@ -448,6 +448,15 @@ pub enum ReplyTo {
     Client(String),
 }
 
+/// An actor with operations due, and the first page of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueActor {
+    /// The actor.
+    pub actor: ActorId,
+    /// Its first operations due, atomic turns included, in arrival order.
+    pub page: Vec<ActorMessage>,
+}
+
 /// An operation waiting in an actor's mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActorMessage {

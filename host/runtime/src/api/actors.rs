@@ -33,7 +33,11 @@ impl Runtime {
         Ok(operation)
     }
 
-    fn mailbox_capacity(&self, kind: &str) -> u64 {
+    /// How many operations the mailbox of an actor of kind `kind` may
+    /// hold here (see [`RuntimeBuilder::mailbox_capacity`]).
+    ///
+    /// [`RuntimeBuilder::mailbox_capacity`]: crate::RuntimeBuilder::mailbox_capacity
+    pub fn mailbox_capacity(&self, kind: &str) -> u64 {
         self.shared.code.directory.mailbox_capacity(kind)
     }
 

@@ -1,11 +1,11 @@
 //! The actor dispatcher: one operation at a time per actor, in arrival
 //! order, many actors in parallel.
 //!
-//! The dispatcher lists the actors with due work and gives each free one a
-//! task that serves its mailbox a page at a time: the operations up to its
-//! next atomic turn go in one batch (`actor_batch`), committed in ONE
-//! transaction with the new state, the replies and the effects; then the
-//! next page. A crash before a commit re-runs the batch on the old state,
+//! The dispatcher lists the actors with due work, each with its first page
+//! (one read for them all), and gives each free one a task that serves its
+//! mailbox a page at a time: the operations up to its next atomic turn go
+//! in one batch (`actor_batch`), committed in ONE transaction with the new
+//! state, the replies and the effects; then the next page. A crash before a commit re-runs the batch on the old state,
 //! so every operation takes effect exactly once. Memory holds a page per
 //! busy actor however long its mailbox grows.
 //!
@@ -25,7 +25,7 @@ use super::Shared;
 use super::actor_batch::{run_atomic, run_batch};
 use super::ownership::{Tenure, Unit};
 use crate::roles::actor::IdleHandlers;
-use crate::store::{ActorId, AtomicRequest};
+use crate::store::{ActorId, ActorMessage, AtomicRequest, DueActor};
 
 /// Most operations of one actor handled in one batch (one transaction).
 const MAX_BATCH: usize = 64;
@@ -39,6 +39,10 @@ struct InFlight {
     tenure: Option<Tenure>,
     /// Actors a task is serving (or an atomic request is running on).
     serving: HashSet<ActorId>,
+    /// Actors whose task ended since the dispatcher last read the due
+    /// actors: the page it read may hold what that task applied, so they
+    /// wait for the next read.
+    served_since_read: HashSet<ActorId>,
     /// Actors at their turn in an atomic request that waits for others.
     parked: HashMap<ActorId, i64>,
     /// For each such request, the actors at their turn so far.
@@ -47,7 +51,15 @@ struct InFlight {
 
 impl InFlight {
     fn busy(&self, actor: &ActorId) -> bool {
-        self.serving.contains(actor) || self.parked.contains_key(actor)
+        self.serving.contains(actor)
+            || self.parked.contains_key(actor)
+            || self.served_since_read.contains(actor)
+    }
+
+    /// `actor`'s task has ended.
+    fn served(&mut self, actor: &ActorId) {
+        self.serving.remove(actor);
+        self.served_since_read.insert(actor.clone());
     }
 
     /// `actor` has reached its turn in `request`, as seen under `tenure`:
@@ -106,18 +118,19 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
         }
         // Enough to find DUE_ACTORS free ones however many are busy.
         let busy = {
-            let f = lock(&in_flight);
+            let mut f = lock(&in_flight);
+            f.served_since_read.clear();
             f.serving.len() + f.parked.len()
         };
         let due = shared
             .store
-            .due_actors(shared.now_ms(), DUE_ACTORS + busy)
+            .due_actors(shared.now_ms(), DUE_ACTORS + busy, MAX_BATCH)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "cannot read which actors have work");
                 Vec::new()
             });
-        for actor in due {
+        for DueActor { actor, page } in due {
             {
                 let mut f = lock(&in_flight);
                 if f.busy(&actor) {
@@ -127,7 +140,7 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
             }
             let (shared, in_flight, idle) = (shared.clone(), in_flight.clone(), idle.clone());
             tokio::spawn(async move {
-                serve(&shared, &idle, &in_flight, &actor).await;
+                serve(&shared, &idle, &in_flight, &actor, page).await;
                 shared.sched.actor_wake.notify_one();
             });
         }
@@ -136,25 +149,32 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
     }
 }
 
-/// Serves one actor's mailbox a page at a time, until it is empty, stops
-/// at an atomic turn, or a batch does not commit (the dispatcher comes back
-/// to it).
+/// Serves one actor's mailbox a page at a time, from `first` (the page
+/// the dispatcher read), until it is empty, stops at an atomic turn, or a
+/// batch does not commit (the dispatcher comes back to it).
 async fn serve(
     shared: &Arc<Shared>,
     idle: &IdleHandlers,
     in_flight: &Mutex<InFlight>,
     actor: &ActorId,
+    first: Vec<ActorMessage>,
 ) {
     let Ok(tenure) = shared.sched.ownership.tenure(Unit::Actors) else {
-        lock(in_flight).serving.remove(actor);
+        lock(in_flight).served(actor);
         return;
     };
+    let mut first = Some(first);
     loop {
-        let page = match shared
-            .store
-            .due_actor_operations(actor, shared.now_ms(), MAX_BATCH)
-            .await
-        {
+        let read = match first.take() {
+            Some(page) => Ok(page),
+            None => {
+                let store = &shared.store;
+                store
+                    .due_actor_operations(actor, shared.now_ms(), MAX_BATCH)
+                    .await
+            }
+        };
+        let page = match read {
             Ok(page) => page,
             Err(error) => {
                 tracing::error!(%error, %actor, "cannot read the actor's mailbox");
@@ -188,7 +208,7 @@ async fn serve(
                     run_atomic(shared, idle, request).await;
                     let mut f = lock(in_flight);
                     for target in &targets {
-                        f.serving.remove(target);
+                        f.served(target);
                     }
                 }
                 // Parked, or done: the dispatcher serves them again.
@@ -204,5 +224,5 @@ async fn serve(
             }
         }
     }
-    lock(in_flight).serving.remove(actor);
+    lock(in_flight).served(actor);
 }

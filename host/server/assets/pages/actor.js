@@ -30,7 +30,10 @@ export function actorPage(ctx, main, kind, key) {
       return;
     }
     const n = Number(r.data.mailbox) || 0;
-    mailbox.replaceChildren(h('span', { class: n ? 'pill busy' : 'pill' }, `${n} pending operation${n === 1 ? '' : 's'}`));
+    const bound = Number(r.data.mailbox_capacity) || 0;
+    const full = bound > 0 && n >= bound;
+    mailbox.replaceChildren(h('span', { class: n ? 'pill busy' : 'pill', title: full ? 'full: new operations are refused until it drains' : '' },
+      `${n} pending operation${n === 1 ? '' : 's'}` + (bound ? ` of ${bound.toLocaleString('en')}` : '') + (full ? ' (full)' : '')));
     stateBox.replaceChildren(r.data.state === null || r.data.state === undefined
       ? h('p', { class: 'muted' }, 'State is empty (null).') : jsonBlock(r.data.state));
   };
