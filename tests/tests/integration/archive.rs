@@ -4,7 +4,7 @@
 //! or target is refused with one line and changes nothing.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
 use reprise::{Runtime, StartOptions};
@@ -12,17 +12,8 @@ use reprise_postgres::PostgresStore;
 use reprise_postgres::testing::TestDatabase;
 use reprise_tests::{
     PolyglotBank, WorkerProcess, assert_all_completed, completed_output, open, registered_client,
-    reprise_bin, settle,
+    reprise, settle,
 };
-
-/// `reprise --db DB ARGS…`.
-fn reprise(db: &str, args: &[&str]) -> Output {
-    Command::new(reprise_bin())
-        .args(["--db", db])
-        .args(args)
-        .output()
-        .expect("run reprise")
-}
 
 /// The command's stdout, once it succeeded.
 fn succeeded(output: Output) -> String {
