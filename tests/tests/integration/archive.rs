@@ -68,7 +68,7 @@ async fn a_backup_and_an_export_taken_under_load_resume_on_sqlite_and_on_postgre
 
     // The archive moves the installation to PostgreSQL.
     let postgres = TestDatabase::create().await;
-    let said = succeeded(reprise(&postgres.url(), &["import", text(&archive)]));
+    let said = succeeded(reprise(postgres.url(), &["import", text(&archive)]));
     assert!(said.starts_with("imported "), "{said}");
     let moved = Runtime::builder(Arc::new(
         PostgresStore::connect(&postgres.url()).await.unwrap(),
@@ -155,7 +155,7 @@ async fn bad_archives_and_targets_are_refused_with_one_line_and_change_nothing()
         assert!(!Path::new(&new_file).exists(), "{name} left {new_file}");
     }
     // Nor does an archive that is not there.
-    let why = refused(reprise(&path("new.db"), &["import", &path("gone.archive")]));
+    let why = refused(reprise(path("new.db"), &["import", &path("gone.archive")]));
     assert!(why.contains("cannot read"), "{why}");
     assert!(!Path::new(&path("new.db")).exists());
     // Still empty: the good archive goes in whole.
@@ -173,7 +173,7 @@ async fn bad_archives_and_targets_are_refused_with_one_line_and_change_nothing()
         );
     }
     // Nor does a backup of a database that is not there leave one.
-    let why = refused(reprise(&path("missing.db"), &["backup", &path("copy.db")]));
+    let why = refused(reprise(path("missing.db"), &["backup", &path("copy.db")]));
     assert!(why.contains("no database"), "{why}");
     assert!(!Path::new(&path("copy.db")).exists());
     assert!(!Path::new(&path("missing.db")).exists());
