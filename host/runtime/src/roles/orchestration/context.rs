@@ -320,7 +320,7 @@ impl Host for Data {
             operation: operation.clone(),
         };
         let s = &mut self.state;
-        let (task, replayed) = s.call(event.clone())?;
+        let (task, replayed) = s.call(event)?;
         if replayed.is_none() && s.directory.check_actor_operation(&operation).is_ok() {
             // A read runs now, against the state committed so far; its
             // outcome commits with this episode, and is what replay sees.
