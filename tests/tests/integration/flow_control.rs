@@ -61,13 +61,13 @@ fn most_started_within(runs: &[Stamped], window_ms: u64) -> usize {
 
 /// Every limit held, and the limits are what held the work back. The
 /// starts are the activities' own clocks, read a moment after their slots
-/// were taken: the rate's guard (a tenth of its period) keeps them within
+/// were taken: the rate's guard (a fifth of its period) keeps them within
 /// it too.
 fn assert_within_limits(runs: &[Stamped]) {
     eprintln!(
-        "most started within 1 s: {}, within 1.1 s: {}",
+        "most started within 1 s: {}, within 1.2 s: {}",
         most_started_within(runs, 1_000),
-        most_started_within(runs, 1_100)
+        most_started_within(runs, 1_200)
     );
     assert_eq!(runs.len(), ATTEMPTS as usize, "every attempt ran once");
     let at_once = most_at_once(runs.iter());

@@ -89,7 +89,7 @@ pub async fn activity_slots_hold_a_concurrency_limit_across_handles<B: Backend>(
 }
 
 /// A per-key limit counts the running slots with the same key only; a
-/// rate counts every start in the period before (and its guard, a tenth
+/// rate counts every start in the period before (and its guard, a fifth
 /// of it), released or not, and says when the oldest of them leaves it.
 pub async fn activity_slots_hold_per_key_limits_and_rates<B: Backend>() {
     let db = B::create().await;
@@ -140,15 +140,15 @@ pub async fn activity_slots_hold_per_key_limits_and_rates<B: Backend>() {
         |task_id, at| commit(&*store, vec![take(slot(task_id, "mail", None), rate, at)]);
     assert_eq!(
         throttled(take_mail(12, now + 900).await),
-        ("rate", Some(200))
+        ("rate", Some(300))
     );
-    throttled(take_mail(12, now + 1_050).await);
-    take_mail(12, now + 1_100).await.unwrap();
+    throttled(take_mail(12, now + 1_150).await);
+    take_mail(12, now + 1_200).await.unwrap();
     assert_eq!(
         throttled(take_mail(13, now + 1_300).await),
-        ("rate", Some(200))
+        ("rate", Some(300))
     );
-    take_mail(13, now + 1_500).await.unwrap();
+    take_mail(13, now + 1_600).await.unwrap();
 }
 
 /// The flow of each activity: tasks scheduled and not finished, and the
