@@ -151,7 +151,7 @@ fn rate(value: &str) -> Result<Rate, String> {
 pub(crate) struct FlowControl {
     limits: HashMap<String, ActivityLimits>,
     /// One line per activity and key.
-    lines: Mutex<HashMap<(String, Option<String>), Line>>,
+    lines: Mutex<HashMap<LineKey, Line>>,
     /// An attempt here released its slot.
     released: Notify,
 }
@@ -159,6 +159,9 @@ pub(crate) struct FlowControl {
 /// Attempts waiting for a slot of one activity and key: the first of them
 /// holds the lock while it asks the store.
 type Line = Arc<tokio::sync::Mutex<()>>;
+
+/// An activity and the key of its attempts' input (for a per-key limit).
+type LineKey = (String, Option<String>);
 
 /// A slot an attempt holds; [`Held::release`] gives it back.
 pub(crate) struct Held {
@@ -179,12 +182,22 @@ impl FlowControl {
         &self.limits
     }
 
-    fn line(&self, name: &str, key: &Option<String>) -> Line {
-        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-        lines
-            .entry((name.to_owned(), key.clone()))
-            .or_default()
-            .clone()
+    fn lines(&self) -> std::sync::MutexGuard<'_, HashMap<LineKey, Line>> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn line(&self, key: &LineKey) -> Line {
+        self.lines().entry(key.clone()).or_default().clone()
+    }
+
+    /// Forgets `line` once nobody else waits in it, so that a limit per
+    /// key keeps no line for every key it ever saw.
+    fn leave(&self, key: &LineKey, line: Line) {
+        let mut lines = self.lines();
+        // The map's and this attempt's: nobody else holds the line.
+        if Arc::strong_count(&line) == 2 {
+            lines.remove(key);
+        }
     }
 
     /// Waits until `task`'s attempt may run: at once if its activity has
@@ -206,9 +219,27 @@ impl FlowControl {
             name: task.name.clone(),
             key: limits.key_of(&task.input),
         };
-        let line = self.line(&slot.name, &slot.key);
-        let _first_in_line = line.lock().await;
-        let limit = limits.store_limit();
+        let line_key = (slot.name.clone(), slot.key.clone());
+        let line = self.line(&line_key);
+        let first_in_line = line.lock().await;
+        let taken = self
+            .take(shared, slot, limits.store_limit(), tenure, timeout)
+            .await;
+        drop(first_in_line);
+        self.leave(&line_key, line);
+        taken
+    }
+
+    /// Asks the store for `slot` until it is granted, or the task's
+    /// partition is lost (`None`).
+    async fn take(
+        &self,
+        shared: &Arc<Shared>,
+        slot: ActivitySlot,
+        limit: ActivityLimit,
+        tenure: &Tenure,
+        timeout: Duration,
+    ) -> Option<Option<Held>> {
         loop {
             let now = shared.now_ms();
             let until = now.saturating_add((timeout + SLOT_GRACE).as_millis() as u64);

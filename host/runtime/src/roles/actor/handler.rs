@@ -58,7 +58,14 @@ pub(crate) struct IdleHandlers {
     running: Arc<Semaphore>,
     /// Idle instances kept per component and kind: as many as may run.
     keep: usize,
+    /// Each component and kind's read-only operations, as its first
+    /// instance listed them: later instances, and a call that only needs
+    /// to know whether it is a read, do not ask the guest again.
+    read_only: Mutex<HashMap<IdleKey, ReadOnly>>,
 }
+
+/// The operations of one kind that only read.
+type ReadOnly = Arc<HashSet<String>>;
 
 impl IdleHandlers {
     /// An empty pool whose instances are made with `guests` and look names
@@ -72,6 +79,7 @@ impl IdleHandlers {
             idle: Mutex::default(),
             running: Arc::new(Semaphore::new(keep)),
             keep,
+            read_only: Mutex::default(),
         }
     }
 }
@@ -113,10 +121,31 @@ impl IdleHandlers {
             .lock()
             .get_mut(&IdleKey::new(component, id))
             .and_then(Vec::pop);
-        match idle {
-            Some(handler) => Ok(handler),
-            None => Handler::new(&self.guests, &self.directory, component, id).await,
+        if let Some(handler) = idle {
+            return Ok(handler);
         }
+        let key = IdleKey::new(component, id);
+        let known = self.known_reads(&key);
+        let handler = Handler::new(&self.guests, &self.directory, component, id, known).await?;
+        let mut read_only = self.read_only.lock().unwrap_or_else(|e| e.into_inner());
+        read_only.insert(key, handler.read_only.clone());
+        Ok(handler)
+    }
+
+    fn known_reads(&self, key: &IdleKey) -> Option<ReadOnly> {
+        let read_only = self.read_only.lock().unwrap_or_else(|e| e.into_inner());
+        read_only.get(key).cloned()
+    }
+
+    /// Whether `operation` only reads, if an instance of `component` has
+    /// already told; `None` before any has.
+    pub(crate) fn reads_only(
+        &self,
+        component: &LoadedComponent,
+        operation: &ActorOperation,
+    ) -> Option<bool> {
+        let known = self.known_reads(&IdleKey::new(component, &operation.target))?;
+        Some(known.contains(&operation.operation))
     }
 
     /// How many batches may run a guest at once.
@@ -157,7 +186,7 @@ pub(crate) struct Handler {
     key: IdleKey,
     /// The operations of its kind that only read, as the guest declared
     /// them (none if it does not export `actor-reads`).
-    read_only: HashSet<String>,
+    read_only: ReadOnly,
     /// Operations handled, to retire it after [`OPERATIONS_PER_INSTANCE`].
     operations: u64,
     /// Its batch's running slot, if it runs one.
@@ -170,6 +199,7 @@ impl Handler {
         directory: &SharedDirectory,
         component: &LoadedComponent,
         id: &ActorId,
+        known: Option<ReadOnly>,
     ) -> Result<Self, Failure> {
         let Some(Prepared { pre, indices }) = component.role::<Actor>() else {
             return Err(Failure::new(format!(
@@ -185,16 +215,17 @@ impl Handler {
         let guest = indices
             .load(&mut store, &instance)
             .map_err(|e| Failure::new(e.to_string()))?;
-        let read_only = match actor_reads::GuestIndices::new(pre) {
+        let read_only = match (known, actor_reads::GuestIndices::new(pre)) {
+            (Some(known), _) => known,
             // An optional export: components built before it have no reads.
-            Err(_) => HashSet::new(),
-            Ok(indices) => {
+            (None, Err(_)) => ReadOnly::default(),
+            (None, Ok(indices)) => {
                 let listed = async {
                     let reads = indices.load(&mut store, &instance)?;
                     reads.call_read_only_operations(&mut store, &id.kind).await
                 };
                 match listed.await {
-                    Ok(names) => names.into_iter().collect(),
+                    Ok(names) => Arc::new(names.into_iter().collect()),
                     Err(error) => {
                         let why = trap::describe(&error, &store.data().stderr).message;
                         return Err(Failure::new(format!(

@@ -56,6 +56,11 @@ impl Reads {
         let component = component_for(&self.registry, &self.directory, &operation.target.kind)
             .await
             .ok()?;
+        // A write is known for one without taking an instance, once any
+        // instance of the component has listed its kind's reads.
+        if self.idle.reads_only(&component, operation) == Some(false) {
+            return None;
+        }
         let mut handler = self.idle.take(&component, &operation.target).await.ok()?;
         if !handler.reads_only(operation) {
             self.idle.put(handler);
