@@ -195,26 +195,32 @@ pub(crate) async fn insert_turns(tx: &impl GenericClient, turns: &[Turn]) -> Res
     Ok(())
 }
 
-/// Actors with an operation due by `now`, those due longest first.
+/// Actors with an operation due by `now`, other than those in `except`,
+/// those due longest first.
 pub(crate) async fn due_actors(
     client: &impl GenericClient,
     now: u64,
     limit: i64,
     page: i64,
+    except: &[ActorId],
 ) -> Result<Vec<DueActor>, PgError> {
+    let kinds: Vec<&str> = except.iter().map(|a| a.kind.as_str()).collect();
+    let keys: Vec<&str> = except.iter().map(|a| a.key.as_str()).collect();
     // One statement: each due actor's first page, in the order the actors
     // are due.
     let rows = client
         .query(
             "SELECT m.id, m.kind, m.key, m.operation, m.input, m.reply, m.atomic
-             FROM (SELECT kind, key, next_due FROM actor_queues WHERE next_due <= $1
+             FROM (SELECT kind, key, next_due FROM actor_queues AS a WHERE next_due <= $1
+                   AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS x(kind, key)
+                                   WHERE x.kind = a.kind AND x.key = a.key)
                    ORDER BY next_due LIMIT $2) AS q
              CROSS JOIN LATERAL (
                  SELECT id, kind, key, operation, input, reply, atomic FROM actor_mailbox
                  WHERE kind = q.kind AND key = q.key AND visible_at <= $1
                  ORDER BY id LIMIT $3) AS m
              ORDER BY q.next_due, q.kind, q.key, m.id",
-            &[&int(now), &limit, &page],
+            &[&int(now), &limit, &page, &kinds, &keys],
         )
         .await?;
     let mut due: Vec<DueActor> = Vec::new();

@@ -400,9 +400,11 @@ impl Store for PostgresStore {
         now: u64,
         limit: usize,
         page: usize,
+        except: &[ActorId],
     ) -> Result<Vec<DueActor>, StoreError> {
         let (limit, page) = (sql_limit(limit), sql_limit(page));
-        Ok(actors::due_actors(&*self.reader().await, now, limit, page).await?)
+        let reader = self.reader().await;
+        Ok(actors::due_actors(&*reader, now, limit, page, except).await?)
     }
 
     async fn due_actor_operations(

@@ -8,6 +8,8 @@
 //! every mailbox they share. `actor_queues` holds one row per actor with
 //! rows queued (`reprise_store_rules::mailbox`).
 
+use std::collections::HashSet;
+
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::row::{Fields, SqliteError};
@@ -28,18 +30,44 @@ pub(crate) fn enqueue(
     capacity: Option<u64>,
 ) -> Result<(), SqliteError> {
     let target = &operation.target;
-    let depth: u64 = tx
+    // The queue row grows only while below capacity; no row grown means a
+    // new queue or a full one. Its first due time is written only when it
+    // moves, which spares the index on it. (Not one upsert with RETURNING:
+    // SQLite buffers RETURNING rows in a table made for each execution,
+    // which costs more than the statement on this hot path.)
+    mailbox::admit(target, 1, capacity)?;
+    let queue = params![
+        target.kind,
+        target.key,
+        sql_int(visible_at),
+        capacity.map_or(i64::MAX, sql_int)
+    ];
+    let mut grown = tx
         .prepare_cached(
-            "INSERT INTO actor_queues (kind, key, depth, next_due) VALUES (?1, ?2, 1, ?3)
-             ON CONFLICT (kind, key) DO UPDATE
-             SET depth = depth + 1, next_due = min(next_due, excluded.next_due)
-             RETURNING depth",
+            "UPDATE actor_queues SET depth = depth + 1
+             WHERE kind = ?1 AND key = ?2 AND depth < ?4 AND next_due <= ?3",
         )?
-        .query_row(
-            params![target.kind, target.key, sql_int(visible_at)],
-            |row| row.get(0),
-        )?;
-    mailbox::admit(target, depth, capacity)?;
+        .execute(queue)?;
+    if grown == 0 {
+        grown = tx
+            .prepare_cached(
+                "UPDATE actor_queues SET depth = depth + 1, next_due = ?3
+                 WHERE kind = ?1 AND key = ?2 AND depth < ?4",
+            )?
+            .execute(queue)?;
+    }
+    if grown == 0 {
+        let created = tx
+            .prepare_cached(
+                "INSERT INTO actor_queues (kind, key, depth, next_due) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![target.kind, target.key, sql_int(visible_at)])?;
+        if created == 0 {
+            // The queue is there, and full: refused as one past capacity.
+            mailbox::admit(target, u64::MAX, capacity)?;
+        }
+    }
     tx.prepare_cached(
         "INSERT INTO actor_mailbox (kind, key, operation, input, reply, visible_at, atomic)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -80,12 +108,15 @@ pub(crate) fn dequeue(
     atomic: Option<i64>,
 ) -> Result<(), SqliteError> {
     let mut removed = Vec::new();
-    let mut delete = tx.prepare_cached(
-        "DELETE FROM actor_mailbox WHERE id = ?1 AND atomic IS NULL RETURNING kind, key",
-    )?;
+    // A lookup and a delete rather than DELETE … RETURNING (see `enqueue`).
+    let mut find =
+        tx.prepare_cached("SELECT kind, key FROM actor_mailbox WHERE id = ?1 AND atomic IS NULL")?;
+    let mut delete =
+        tx.prepare_cached("DELETE FROM actor_mailbox WHERE id = ?1 AND atomic IS NULL")?;
     for id in dequeued {
-        let actor = delete.query_row([id], actor_id).optional()?;
+        let actor = find.query_row([id], actor_id).optional()?;
         verdict::handled_once(Handled::Mailbox, *id, actor.is_some() as u64)?;
+        delete.execute([id])?;
         removed.extend(actor);
     }
     if let Some(id) = atomic {
@@ -94,26 +125,43 @@ pub(crate) fn dequeue(
             .execute([id])?;
         verdict::handled_once(Handled::Atomic, id, gone as u64)?;
         let mut turns =
-            tx.prepare_cached("DELETE FROM actor_mailbox WHERE atomic = ?1 RETURNING kind, key")?;
+            tx.prepare_cached("SELECT kind, key FROM actor_mailbox WHERE atomic = ?1")?;
         for actor in turns.query_map([id], actor_id)? {
             removed.push(actor?);
         }
+        tx.prepare_cached("DELETE FROM actor_mailbox WHERE atomic = ?1")?
+            .execute([id])?;
     }
     for (actor, count) in removed_per_actor(removed) {
         let key = params![actor.kind, actor.key, count as i64];
-        // One statement either way: an emptied mailbox loses its row, a
-        // mailbox with more has its depth and first due time updated.
+        // An emptied mailbox loses its row, a mailbox with more has its
+        // depth and first due time updated.
         let emptied = tx
             .prepare_cached("DELETE FROM actor_queues WHERE kind = ?1 AND key = ?2 AND depth = ?3")?
             .execute(key)?;
         if emptied == 0 {
-            tx.prepare_cached(
-                "UPDATE actor_queues SET depth = depth - ?3,
-                     next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
-                                          WHERE kind = ?1 AND key = ?2), 0)
-                 WHERE kind = ?1 AND key = ?2",
-            )?
-            .execute(key)?;
+            // Most often an operation due at once is left, and the first
+            // due time stays 0: then only the depth is written. (The probe
+            // reads past the delayed operations ahead of the first one due
+            // at once; delayed ones are few.) Otherwise the first due time
+            // is the earliest delayed one's, from the index of those alone.
+            let kept = tx
+                .prepare_cached(
+                    "UPDATE actor_queues SET depth = depth - ?3
+                     WHERE kind = ?1 AND key = ?2 AND next_due = 0
+                       AND EXISTS (SELECT 1 FROM actor_mailbox INDEXED BY actor_mailbox_by_actor
+                                   WHERE kind = ?1 AND key = ?2 AND visible_at = 0)",
+                )?
+                .execute(key)?;
+            if kept == 0 {
+                tx.prepare_cached(
+                    "UPDATE actor_queues SET depth = depth - ?3,
+                         next_due = coalesce((SELECT min(visible_at) FROM actor_mailbox
+                                              WHERE kind = ?1 AND key = ?2 AND visible_at > 0), 0)
+                     WHERE kind = ?1 AND key = ?2",
+                )?
+                .execute(key)?;
+            }
         }
     }
     Ok(())
@@ -126,22 +174,32 @@ fn actor_id(row: &Row<'_>) -> rusqlite::Result<ActorId> {
     })
 }
 
-/// Actors with an operation due by `now`, those due longest first, each
-/// with its first `page` due operations: a query per actor, all on this
-/// reader's connection in one go.
+/// Actors with an operation due by `now`, other than those in `except`,
+/// those due longest first, each with its first `page` due operations: a
+/// query per actor, all on this reader's connection in one go.
 pub(crate) fn due_actors(
     conn: &Connection,
     now: u64,
     limit: usize,
     page: usize,
+    except: &HashSet<ActorId>,
 ) -> rusqlite::Result<Vec<DueActor>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, key FROM actor_queues WHERE next_due <= ?1 ORDER BY next_due LIMIT ?2",
     )?;
-    let actors = stmt.query_map(params![sql_int(now), limit as i64], actor_id)?;
-    let actors: Vec<ActorId> = actors.collect::<rusqlite::Result<_>>()?;
-    actors
-        .into_iter()
+    let listed = limit.saturating_add(except.len());
+    let actors = stmt.query_map(params![sql_int(now), sql_int(listed as u64)], actor_id)?;
+    let mut free = Vec::with_capacity(limit);
+    for actor in actors {
+        let actor = actor?;
+        if !except.contains(&actor) {
+            free.push(actor);
+        }
+        if free.len() == limit {
+            break;
+        }
+    }
+    free.into_iter()
         .map(|actor| {
             let page = mailbox_page(conn, &actor, Some(now), page)?;
             Ok(DueActor { actor, page })

@@ -11,6 +11,7 @@ mod row;
 mod schema;
 mod writer;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -311,8 +312,10 @@ impl Store for SqliteStore {
         now: u64,
         limit: usize,
         page: usize,
+        except: &[ActorId],
     ) -> Result<Vec<DueActor>, StoreError> {
-        self.read(move |conn| actors::due_actors(conn, now, limit, page))
+        let except: HashSet<ActorId> = except.iter().cloned().collect();
+        self.read(move |conn| actors::due_actors(conn, now, limit, page, &except))
             .await
     }
 

@@ -49,6 +49,7 @@ macro_rules! conformance {
             retries_become_visible_at_their_time,
             timers_come_earliest_first_and_fire_once,
             a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once,
+            an_actor_is_due_while_any_operation_is_due,
             an_atomic_operation_changes_every_actor_or_none,
             atomic_requests_take_their_turns_in_one_arrival_order,
             a_full_mailbox_refuses_the_batch_that_would_overfill_it,

@@ -144,12 +144,14 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` actors with an operation due by `now` (ms), those due
     /// longest first, each with its first `page` operations due (as
     /// [`Store::due_actor_operations`] reads them): one read for what a
-    /// dispatcher serves next.
+    /// dispatcher serves next. The actors in `except` (those it serves
+    /// already) are passed over, and their pages are not read.
     async fn due_actors(
         &self,
         now: u64,
         limit: usize,
         page: usize,
+        except: &[ActorId],
     ) -> Result<Vec<DueActor>, StoreError>;
     /// One page of an actor's mailbox: its first `limit` operations due by
     /// `now`, atomic turns included, in arrival order.

@@ -116,15 +116,15 @@ pub(crate) async fn dispatch(shared: Arc<Shared>) {
             let _ = tokio::time::timeout(Duration::from_secs(1), wake).await;
             continue;
         }
-        // Enough to find DUE_ACTORS free ones however many are busy.
-        let busy = {
+        // The busy actors' pages would be read only to be passed over.
+        let busy: Vec<ActorId> = {
             let mut f = lock(&in_flight);
             f.served_since_read.clear();
-            f.serving.len() + f.parked.len()
+            f.serving.iter().chain(f.parked.keys()).cloned().collect()
         };
         let due = shared
             .store
-            .due_actors(shared.now_ms(), DUE_ACTORS + busy, MAX_BATCH)
+            .due_actors(shared.now_ms(), DUE_ACTORS, MAX_BATCH, &busy)
             .await
             .unwrap_or_else(|error| {
                 tracing::error!(%error, "cannot read which actors have work");

@@ -30,8 +30,14 @@ fn transfer(from: &ActorId, to: &ActorId, amount: &str, capacity: Option<u64>) -
 /// The inputs of an actor's due page, atomic turns as `@request`.
 /// The actors with operations due by `now`.
 async fn due_actors(store: &dyn Store, now: u64) -> Vec<ActorId> {
-    let due = store.due_actors(now, 100, 1).await.unwrap();
+    let due = store.due_actors(now, 100, 1, &[]).await.unwrap();
     due.into_iter().map(|d| d.actor).collect()
+}
+
+/// The id of an actor's first operation due by `now`.
+async fn first_due(store: &dyn Store, id: &ActorId, now: u64) -> i64 {
+    let page = store.due_actor_operations(id, now, 1).await.unwrap();
+    page.first().map(|m| m.id).expect("an operation is due")
 }
 
 async fn page(store: &dyn Store, id: &ActorId, now: u64) -> Vec<String> {
@@ -85,12 +91,21 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
     due.sort();
     assert_eq!(due, [a.clone(), b.clone()], "c has nothing due yet");
     // Each with its first page of due operations, as the mailbox reads it.
-    for listed in store.due_actors(1_000, 100, 2).await.unwrap() {
+    for listed in store.due_actors(1_000, 100, 2, &[]).await.unwrap() {
         let first = store
             .due_actor_operations(&listed.actor, 1_000, 2)
             .await
             .unwrap();
         assert_eq!(listed.page, first, "{}", listed.actor);
+    }
+    // An actor passed over does not count against the limit.
+    for except in [&a, &b] {
+        let others = store
+            .due_actors(1_000, 1, 2, std::slice::from_ref(except))
+            .await;
+        let others: Vec<ActorId> = others.unwrap().into_iter().map(|d| d.actor).collect();
+        let other = if except == &a { &b } else { &a };
+        assert_eq!(&others, std::slice::from_ref(other), "all but {except}");
     }
     assert_eq!(page(&*store, &a, 1_000).await, ["1", "3", "5"]);
     assert_eq!(page(&*store, &b, 1_000).await, ["2", "4"]);
@@ -152,6 +167,60 @@ pub async fn a_mailbox_is_read_in_arrival_order_and_each_operation_applied_once<
     assert!(store.actor(&a).await.unwrap().is_none());
     assert_eq!(store.actor_mailbox(&b).await.unwrap(), 0);
     assert!(!due_actors(&*store, u64::MAX).await.contains(&b));
+}
+
+/// An actor is due as long as one operation is due, wherever it stands
+/// behind delayed ones, and falls due again when the first delayed one
+/// does.
+pub async fn an_actor_is_due_while_any_operation_is_due<B: Backend>() {
+    let db = B::create().await;
+    let store = db.connect().await;
+    let a = actor("account", "a");
+    let later = |input: &str, visible_at: u64| Op::EnqueueActor {
+        operation: operation(&a, "remind", input),
+        reply: ReplyTo::Nobody,
+        visible_at,
+        capacity: None,
+    };
+    let queued = vec![
+        later("r1", 7_000),
+        later("r2", 5_000),
+        add(&a, "1"),
+        add(&a, "2"),
+    ];
+    ok(&*store, queued).await;
+    let apply = |dequeued: Vec<i64>| {
+        vec![Op::ApplyActors {
+            dequeued,
+            atomic: None,
+            states: vec![],
+            at: 1,
+        }]
+    };
+    assert_eq!(page(&*store, &a, 1_000).await, ["1", "2"]);
+    ok(&*store, apply(vec![first_due(&*store, &a, 1_000).await])).await;
+    assert_eq!(
+        due_actors(&*store, 1_000).await,
+        std::slice::from_ref(&a),
+        "2 is due behind two delayed operations"
+    );
+    ok(&*store, apply(vec![first_due(&*store, &a, 1_000).await])).await;
+    assert!(
+        due_actors(&*store, 4_999).await.is_empty(),
+        "only reminders are left"
+    );
+    assert_eq!(
+        due_actors(&*store, 5_000).await,
+        std::slice::from_ref(&a),
+        "r2 falls due first"
+    );
+
+    // An operation due at once makes the actor due at once again.
+    ok(&*store, vec![add(&a, "3")]).await;
+    assert_eq!(due_actors(&*store, 1_000).await, std::slice::from_ref(&a));
+    assert_eq!(page(&*store, &a, 1_000).await, ["3"]);
+    assert_eq!(page(&*store, &a, 7_000).await, ["r1", "r2", "3"]);
+    assert_eq!(store.actor_mailbox(&a).await.unwrap(), 3);
 }
 
 /// An atomic operation's new states are written together with the

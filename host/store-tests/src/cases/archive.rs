@@ -231,8 +231,8 @@ pub async fn an_archive_restores_every_row_into_an_empty_database<B: Backend>() 
         source.actor_mailbox(&account).await.unwrap()
     );
     assert_eq!(
-        target.due_actors(u64::MAX, 10, 10).await.unwrap(),
-        source.due_actors(u64::MAX, 10, 10).await.unwrap()
+        target.due_actors(u64::MAX, 10, 10, &[]).await.unwrap(),
+        source.due_actors(u64::MAX, 10, 10, &[]).await.unwrap()
     );
     assert_eq!(
         target.actor_result("req-0").await.unwrap(),
