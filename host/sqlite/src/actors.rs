@@ -216,8 +216,8 @@ pub(crate) fn mailbox_page(
     limit: usize,
 ) -> rusqlite::Result<Vec<ActorMessage>> {
     let mut stmt = conn.prepare_cached(
-        // In arrival order from the index on (kind, key, id): the one on
-        // visible_at would read a hot actor's whole mailbox to sort it.
+        // In arrival order from the index on (kind, key, id), which holds
+        // every row: a page must not sort a hot actor's whole mailbox.
         "SELECT id, operation, input, reply, atomic FROM actor_mailbox
          INDEXED BY actor_mailbox_by_actor
          WHERE kind = ?1 AND key = ?2 AND visible_at <= ?3 ORDER BY id LIMIT ?4",

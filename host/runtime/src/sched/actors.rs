@@ -1,13 +1,14 @@
 //! The actor dispatcher: one operation at a time per actor, in arrival
 //! order, many actors in parallel.
 //!
-//! The dispatcher lists the actors with due work, each with its first page
-//! (one read for them all), and gives each free one a task that serves its
-//! mailbox a page at a time: the operations up to its next atomic turn go
-//! in one batch (`actor_batch`), committed in ONE transaction with the new
-//! state, the replies and the effects; then the next page. A crash before a commit re-runs the batch on the old state,
-//! so every operation takes effect exactly once. Memory holds a page per
-//! busy actor however long its mailbox grows.
+//! The dispatcher lists the free actors with due work, each with its first
+//! page (one read for them all, passing over the actors it serves), and
+//! gives each a task that serves its mailbox a page at a time: the
+//! operations up to its next atomic turn go in one batch (`actor_batch`),
+//! committed in ONE transaction with the new state, the replies and the
+//! effects; then the next page. A crash before a commit re-runs the batch
+//! on the old state, so every operation takes effect exactly once. Memory
+//! holds a page per busy actor however long its mailbox grows.
 //!
 //! An atomic request has a turn in each of its actors' mailboxes. An actor
 //! whose mailbox starts with such a turn stops there (its task ends, and

@@ -117,24 +117,23 @@ impl IdleHandlers {
         component: &LoadedComponent,
         id: &ActorId,
     ) -> Result<Handler, Failure> {
-        let idle = self
-            .lock()
-            .get_mut(&IdleKey::new(component, id))
-            .and_then(Vec::pop);
+        let key = IdleKey::new(component, id);
+        let idle = self.lock().get_mut(&key).and_then(Vec::pop);
         if let Some(handler) = idle {
             return Ok(handler);
         }
-        let key = IdleKey::new(component, id);
         let known = self.known_reads(&key);
         let handler = Handler::new(&self.guests, &self.directory, component, id, known).await?;
-        let mut read_only = self.read_only.lock().unwrap_or_else(|e| e.into_inner());
-        read_only.insert(key, handler.read_only.clone());
+        self.reads().insert(key, handler.read_only.clone());
         Ok(handler)
     }
 
+    fn reads(&self) -> std::sync::MutexGuard<'_, HashMap<IdleKey, ReadOnly>> {
+        self.read_only.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn known_reads(&self, key: &IdleKey) -> Option<ReadOnly> {
-        let read_only = self.read_only.lock().unwrap_or_else(|e| e.into_inner());
-        read_only.get(key).cloned()
+        self.reads().get(key).cloned()
     }
 
     /// Whether `operation` only reads, if an instance of `component` has
